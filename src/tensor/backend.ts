@@ -1,0 +1,21 @@
+/**
+ * Pluggable matrix-multiply backend.
+ *
+ * The whole engine multiplies activations by weights stored in PyTorch `nn.Linear`
+ * layout (`[out_features, in_features]`), i.e. `Y = X · Wᵀ`. Backends implement exactly
+ * that product (plus a plain `A · B` for attention), so weights are never transposed or copied.
+ */
+export interface MatmulBackend {
+  /** 'ts' (pure TypeScript kernels) or 'blas' (OpenBLAS Node-API addon). */
+  readonly name: 'ts' | 'blas';
+  /**
+   * out[m, n] = x[m, k] · w[n, k]ᵀ   (+ bias[n] if given). Row-major, float32.
+   * When m === 1 an implementation should use a matrix-vector kernel (gemv).
+   * `out` must not alias `x` or `w`.
+   */
+  linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
+  /**
+   * out[m, n] = a[m, k] · b[k, n]   (row-major, float32, no transposes). Used for attention (pattern · V).
+   */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
+}

@@ -1,0 +1,80 @@
+/**
+ * Backend selection: `auto` uses the OpenBLAS addon when it loads, otherwise the TypeScript kernels.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { MatmulBackend } from './backend.ts';
+import { tsBackend } from './ts-backend.ts';
+
+export type BackendName = 'auto' | 'ts' | 'blas';
+
+interface NativeAddon {
+  linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
+  config?(): string;
+}
+
+let cachedBlas: MatmulBackend | null | undefined;
+let blasLoadError: string | undefined;
+
+/** Path of the compiled addon (built by `npm run build:native`). */
+export function nativeAddonPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', '..', 'native', 'build', 'Release', 'plip_blas.node');
+}
+
+/**
+ * On CPUs with AVX-512, Debian's OpenBLAS 0.3.21 falls back to Haswell kernels; ask for SkylakeX ones
+ * only when /proc/cpuinfo shows avx512f. Must run before the addon (and so libopenblas) is loaded.
+ */
+export function configureOpenblasCoretype(): void {
+  if (process.env.OPENBLAS_CORETYPE) return;
+  try {
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    if (/\bavx512f\b/.test(cpuinfo)) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  } catch {
+    /* not Linux: leave OpenBLAS to decide */
+  }
+}
+
+/** Loads the OpenBLAS addon, or returns null (with the reason in `blasUnavailableReason()`). */
+export function loadBlasBackend(): MatmulBackend | null {
+  if (cachedBlas !== undefined) return cachedBlas;
+  const p = nativeAddonPath();
+  if (!existsSync(p)) {
+    blasLoadError = `native addon not built (${p}); run \`npm run build:native\` after installing libopenblas-dev`;
+    cachedBlas = null;
+    return null;
+  }
+  try {
+    configureOpenblasCoretype();
+    const req = createRequire(import.meta.url);
+    const addon = req(p) as NativeAddon;
+    cachedBlas = {
+      name: 'blas',
+      linear: (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out),
+      matmul: (a, b, m, k, n, out) => addon.matmul(a, b, m, k, n, out),
+    };
+  } catch (e) {
+    blasLoadError = `native addon failed to load: ${(e as Error).message}`;
+    cachedBlas = null;
+  }
+  return cachedBlas;
+}
+
+export function blasUnavailableReason(): string | undefined {
+  return blasLoadError;
+}
+
+/** Returns the requested backend; `blas` throws a clear error if the addon is unavailable. */
+export function selectBackend(name: BackendName = 'auto'): MatmulBackend {
+  if (name === 'ts') return tsBackend;
+  const blas = loadBlasBackend();
+  if (name === 'blas') {
+    if (!blas) throw new Error(`--backend blas requested but ${blasUnavailableReason()}`);
+    return blas;
+  }
+  return blas ?? tsBackend;
+}
