@@ -1,0 +1,73 @@
+/**
+ * Hook points: one canonical name per tensor, declared once (TransformerLens naming).
+ *
+ * Shapes use: B = batch (always 1 in this engine), T = query positions in this forward call
+ * (the new tokens; with a KV cache T can be 1), S = key positions visible to this call
+ * (cached + new), H = query heads, Dh = head dimension, D = d_model, M = d_mlp, V = vocab.
+ * Positions passed to hooks are ABSOLUTE token positions (index into the full token sequence,
+ * BOS included), so a hook behaves the same with and without a KV cache.
+ */
+
+/** Per-model hook points (not per layer). */
+export const MODEL_HOOKS = {
+  /** [B, T, D] token embeddings (after Gemma's sqrt(D) scale, before positional embeddings). */
+  hook_embed: 'hook_embed',
+  /** [B, T, D] learned positional embeddings (GPT-2 only). */
+  hook_pos_embed: 'hook_pos_embed',
+  /** [B, T, D] output of the final norm. */
+  ln_final_hook_normalized: 'ln_final.hook_normalized',
+  /** [B, T, V] logits (after final soft-capping, if any). */
+  hook_logits: 'hook_logits',
+} as const;
+
+/** Per-layer hook points; `{L}` is the layer index. */
+export const LAYER_HOOK_TEMPLATES = [
+  'blocks.{L}.hook_resid_pre', // [B, T, D] residual stream entering the block
+  'blocks.{L}.ln1.hook_normalized', // [B, T, D] input of attention after ln1
+  'blocks.{L}.attn.hook_q', // [B, T, H, Dh] queries, before rotary
+  'blocks.{L}.attn.hook_k', // [B, T, H, Dh] keys of the NEW positions, before rotary, repeated per query head (GQA)
+  'blocks.{L}.attn.hook_v', // [B, T, H, Dh] values of the new positions, repeated per query head (GQA)
+  'blocks.{L}.attn.hook_rot_q', // [B, T, H, Dh] queries after rotary
+  'blocks.{L}.attn.hook_rot_k', // [B, T, H, Dh] keys after rotary (new positions, per query head)
+  'blocks.{L}.attn.hook_attn_scores', // [B, H, T, S] pre-softmax scores, scaled, soft-capped, AFTER the causal/sliding mask (-Infinity where masked)
+  'blocks.{L}.attn.hook_pattern', // [B, H, T, S] attention weights (rows sum to 1 over visible keys; an all-masked row is all zeros)
+  'blocks.{L}.attn.hook_z', // [B, T, H, Dh] pattern · V per head
+  'blocks.{L}.hook_attn_out', // [B, T, D] attention output (after W_O and b_O)
+  'blocks.{L}.hook_resid_mid', // [B, T, D] resid_pre + attn_out (sequential-residual families only)
+  'blocks.{L}.ln2.hook_normalized', // [B, T, D] input of the MLP after ln2
+  'blocks.{L}.mlp.hook_pre', // [B, T, M] MLP pre-activation (the gate branch for gated MLPs)
+  'blocks.{L}.mlp.hook_post', // [B, T, M] MLP hidden after activation (× up branch for gated MLPs)
+  'blocks.{L}.hook_mlp_out', // [B, T, D] MLP output
+  'blocks.{L}.hook_resid_post', // [B, T, D] residual stream leaving the block
+] as const;
+
+export type LayerHookTemplate = (typeof LAYER_HOOK_TEMPLATES)[number];
+
+/** Short per-layer hook suffixes, e.g. 'attn.hook_pattern'. */
+export type LayerHookSuffix = LayerHookTemplate extends `blocks.{L}.${infer S}` ? S : never;
+
+/** `blocks.${layer}.${suffix}` */
+export function layerHook(layer: number, suffix: LayerHookSuffix): string {
+  return `blocks.${layer}.${suffix}`;
+}
+
+/** Every hook name of a model with `nLayers` layers, in execution order. */
+export function allHookNames(nLayers: number, opts: { learnedPositions?: boolean; parallelResidual?: boolean } = {}): string[] {
+  const out: string[] = [MODEL_HOOKS.hook_embed];
+  if (opts.learnedPositions) out.push(MODEL_HOOKS.hook_pos_embed);
+  for (let l = 0; l < nLayers; l++) {
+    for (const t of LAYER_HOOK_TEMPLATES) {
+      if (opts.parallelResidual && t === 'blocks.{L}.hook_resid_mid') continue;
+      out.push(t.replace('{L}', String(l)));
+    }
+  }
+  out.push(MODEL_HOOKS.ln_final_hook_normalized, MODEL_HOOKS.hook_logits);
+  return out;
+}
+
+/** Parses 'blocks.3.attn.hook_pattern' → { layer: 3, suffix: 'attn.hook_pattern' }; null for model-level names. */
+export function parseHookName(name: string): { layer: number; suffix: string } | null {
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (!m) return null;
+  return { layer: Number(m[1]), suffix: m[2]! };
+}

@@ -1,0 +1,83 @@
+/**
+ * Key/value cache for incremental decoding.
+ *
+ * Keys and values are stored PER QUERY HEAD (GQA groups expanded) in a head-major layout
+ * [H, capacity, Dh], so each head's keys are one contiguous block and a hook that edits
+ * `hook_k`/`hook_v` for one query head is honoured in later decoding steps too.
+ * Keys are stored after rotary (they never need re-rotation: absolute positions are fixed).
+ */
+export class KVCache {
+  /** Absolute positions held so far are 0 .. length-1. */
+  length = 0;
+  private capacity: number;
+  private readonly k: Float32Array[] = [];
+  private readonly v: Float32Array[] = [];
+
+  constructor(
+    readonly nLayers: number,
+    readonly nHeads: number,
+    readonly dHead: number,
+    initialCapacity = 64,
+  ) {
+    this.capacity = Math.max(1, initialCapacity);
+    for (let l = 0; l < nLayers; l++) {
+      this.k.push(new Float32Array(nHeads * this.capacity * dHead));
+      this.v.push(new Float32Array(nHeads * this.capacity * dHead));
+    }
+  }
+
+  /** Ensures room for `extra` more positions (doubling; re-lays out the head-major blocks). */
+  reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.capacity) return;
+    let cap = this.capacity;
+    while (cap < need) cap *= 2;
+    const { nHeads: H, dHead: Dh } = this;
+    for (let l = 0; l < this.nLayers; l++) {
+      for (const arr of [this.k, this.v]) {
+        const old = arr[l]!;
+        const next = new Float32Array(H * cap * Dh);
+        for (let h = 0; h < H; h++) next.set(old.subarray(h * this.capacity * Dh, (h * this.capacity + this.length) * Dh), h * cap * Dh);
+        arr[l] = next;
+      }
+    }
+    this.capacity = cap;
+  }
+
+  /** Writes new keys/values ([T, H, Dh] row-major) of `layer` at positions length .. length+T-1 (does not advance). */
+  write(layer: number, kNew: Float32Array, vNew: Float32Array, T: number): void {
+    const { nHeads: H, dHead: Dh, capacity: cap } = this;
+    const K = this.k[layer]!;
+    const V = this.v[layer]!;
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < H; h++) {
+        const src = (t * H + h) * Dh;
+        const dst = (h * cap + this.length + t) * Dh;
+        K.set(kNew.subarray(src, src + Dh), dst);
+        V.set(vNew.subarray(src, src + Dh), dst);
+      }
+    }
+  }
+
+  /** Head h's keys for positions 0 .. S-1 as a contiguous [S, Dh] view. */
+  keys(layer: number, h: number, S: number): Float32Array {
+    const o = h * this.capacity * this.dHead;
+    return this.k[layer]!.subarray(o, o + S * this.dHead);
+  }
+
+  values(layer: number, h: number, S: number): Float32Array {
+    const o = h * this.capacity * this.dHead;
+    return this.v[layer]!.subarray(o, o + S * this.dHead);
+  }
+
+  /** Marks T more positions as filled (after every layer has written them). */
+  advance(T: number): void {
+    this.length += T;
+  }
+
+  /** Drops everything after `length` positions (e.g. to reuse a shared prompt prefix). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.length) throw new Error(`KVCache.truncate(${length}): cache holds ${this.length} positions`);
+    this.length = length;
+  }
+}

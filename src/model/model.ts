@@ -1,0 +1,112 @@
+/**
+ * HookedModel: a loaded model (spec + weights + backend + tokenizer) with TransformerLens-style
+ * entry points: forward, runWithHooks, runWithCache.
+ */
+import type { MatmulBackend } from '../tensor/backend.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import type { Hook } from '../hooks/types.ts';
+import { ActivationCache } from '../hooks/cache.ts';
+import { parseHookName } from '../hooks/names.ts';
+import type { PlipTokenizer } from './tokenizer-contract.ts';
+import type { ModelSpec } from './spec.ts';
+import type { ModelWeights } from './weights.ts';
+import { KVCache } from './kv-cache.ts';
+import { forward, hookNamesOf, type ForwardOptions, type ForwardResult } from './forward.ts';
+
+/** Where a model came from (recorded in every results file). */
+export interface ModelInfo {
+  /** What the user passed to --model. */
+  id: string;
+  /** Resolved local directory or checkpoint file. */
+  path: string;
+  format: 'hf' | 'llama2c' | 'random';
+  revision?: string;
+  commitHash?: string;
+  /** sha256 of config.json (or of the llama2.c header). */
+  configHash?: string;
+}
+
+export interface CacheSelection {
+  /**
+   * Hook names to capture: full names ('blocks.3.attn.hook_pattern'), per-layer suffixes
+   * ('attn.hook_pattern', applied to every layer in `layers`), or a predicate. Default: everything.
+   */
+  names?: readonly string[] | ((name: string) => boolean);
+  /** Restrict per-layer captures to these layers (default: all). */
+  layers?: readonly number[];
+}
+
+export class HookedModel {
+  constructor(
+    readonly spec: ModelSpec,
+    readonly weights: ModelWeights,
+    readonly backend: MatmulBackend,
+    readonly tokenizer: PlipTokenizer | null,
+    readonly info: ModelInfo,
+  ) {}
+
+  /** Every hook point of this model in execution order. */
+  hookNames(): string[] {
+    return hookNamesOf(this.spec);
+  }
+
+  forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): ForwardResult {
+    return forward(this, tokens, opts);
+  }
+
+  /** Forward pass with hooks that may read or replace tensors. */
+  runWithHooks(tokens: ArrayLike<number>, hooks: readonly Hook[], opts: Omit<ForwardOptions, 'hooks'> = {}): ForwardResult {
+    return forward(this, tokens, { ...opts, hooks });
+  }
+
+  /**
+   * Forward pass capturing the selected activations (copies, safe to keep). Only what is asked for is stored.
+   * Extra `hooks` (e.g. interventions) run BEFORE the capture at each point, so the cache shows edited tensors.
+   */
+  runWithCache(tokens: ArrayLike<number>, sel: CacheSelection = {}, opts: ForwardOptions = {}): ForwardResult & { cache: ActivationCache } {
+    const cache = new ActivationCache();
+    const want = this.selector(sel);
+    const capture: Hook = {
+      name: want,
+      fn: (t, ctx) => {
+        cache.set(ctx.name, new Tensor(t.data.slice(), t.shape));
+      },
+    };
+    const res = forward(this, tokens, { ...opts, hooks: [...(opts.hooks ?? []), capture] });
+    return { ...res, cache };
+  }
+
+  newKVCache(initialCapacity = 64): KVCache {
+    return new KVCache(this.spec.nLayers, this.spec.nHeads, this.spec.dHead, initialCapacity);
+  }
+
+  private selector(sel: CacheSelection): (name: string) => boolean {
+    const layers = sel.layers ? new Set(sel.layers) : null;
+    if (layers) {
+      for (const l of layers) {
+        if (!Number.isInteger(l) || l < 0 || l >= this.spec.nLayers) throw new Error(`layer ${l} is out of range: the model has layers 0..${this.spec.nLayers - 1}`);
+      }
+    }
+    const layerOk = (name: string) => {
+      const p = parseHookName(name);
+      return !p || !layers || layers.has(p.layer);
+    };
+    const names = sel.names;
+    if (!names) return layerOk;
+    if (typeof names === 'function') return (n) => layerOk(n) && names(n);
+    const all = new Set(this.hookNames());
+    const exact = new Set<string>();
+    const suffixes = new Set<string>();
+    for (const n of names) {
+      if (all.has(n)) exact.add(n);
+      else if ([...all].some((a) => parseHookName(a)?.suffix === n)) suffixes.add(n);
+      else throw new Error(`unknown hook name '${n}'. Use a full name like 'blocks.0.attn.hook_pattern' or a per-layer suffix like 'attn.hook_pattern'`);
+    }
+    return (n) => {
+      if (!layerOk(n)) return false;
+      if (exact.has(n)) return true;
+      const p = parseHookName(n);
+      return p !== null && suffixes.has(p.suffix);
+    };
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Elementwise and row-wise operations of the decoder (float32 storage, float64 accumulation).
+ */
+import erf from '@stdlib/math-base-special-erf';
+import type { Activation, NormSpec, RotarySpec, RopeScaling } from './spec.ts';
+import type { NormWeights } from './weights.ts';
+
+/**
+ * Normalises each of the `rows` rows of x ([rows, d]) into out.
+ * RMSNorm: x / sqrt(mean(x²) + eps) · (offset + w)   (HF Llama/Gemma; computed in float32 there, float64 here).
+ * LayerNorm: (x - mean) / sqrt(var + eps) · w + b   (biased variance, as torch.nn.LayerNorm).
+ */
+export function normalize(x: Float32Array, rows: number, d: number, spec: NormSpec, w: NormWeights, out: Float32Array): void {
+  const { eps, weightOffset } = spec;
+  const g = w.w;
+  const b = w.b;
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    if (spec.kind === 'rmsnorm') {
+      let ss = 0;
+      for (let i = 0; i < d; i++) ss += x[o + i]! * x[o + i]!;
+      const inv = 1 / Math.sqrt(ss / d + eps);
+      for (let i = 0; i < d; i++) out[o + i] = Math.fround(x[o + i]! * inv) * (weightOffset + g[i]!) + (b ? b[i]! : 0);
+    } else {
+      let mean = 0;
+      for (let i = 0; i < d; i++) mean += x[o + i]!;
+      mean /= d;
+      let v = 0;
+      for (let i = 0; i < d; i++) {
+        const t = x[o + i]! - mean;
+        v += t * t;
+      }
+      const inv = 1 / Math.sqrt(v / d + eps);
+      for (let i = 0; i < d; i++) out[o + i] = (x[o + i]! - mean) * inv * (weightOffset + g[i]!) + (b ? b[i]! : 0);
+    }
+  }
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** Applies the activation in place over `n` elements. */
+export function activate(x: Float32Array, n: number, act: Activation): void {
+  switch (act) {
+    case 'silu':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        x[i] = v / (1 + Math.exp(-v));
+      }
+      return;
+    case 'gelu':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        x[i] = 0.5 * v * (1 + erf(v / Math.SQRT2));
+      }
+      return;
+    case 'gelu_tanh':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        x[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+      }
+      return;
+    case 'relu':
+      for (let i = 0; i < n; i++) if (x[i]! < 0) x[i] = 0;
+      return;
+  }
+}
+
+/**
+ * Rotary tables: cos/sin for the given absolute positions, [positions.length, rotaryDim/2].
+ * Mirrors HF: inv_freq computed in float32 as 1 / theta^(2i/dim), freqs = float32(pos) · inv_freq
+ * (float32 product), then cos/sin; rope scaling variants adjust inv_freq (and longrope scales cos/sin).
+ */
+export function rotaryTables(r: RotarySpec, positions: Int32Array, seqLenHint: number): { cos: Float32Array; sin: Float32Array } {
+  const half = r.rotaryDim / 2;
+  const invFreq = new Float32Array(half);
+  for (let i = 0; i < half; i++) invFreq[i] = Math.fround(1 / Math.fround(Math.pow(r.theta, Math.fround((2 * i) / r.rotaryDim))));
+  let mscale = 1;
+  applyScaling(r.scaling, invFreq, r.rotaryDim, seqLenHint, (m) => (mscale = m));
+  const cos = new Float32Array(positions.length * half);
+  const sin = new Float32Array(positions.length * half);
+  for (let p = 0; p < positions.length; p++) {
+    const pos = positions[p]!;
+    for (let i = 0; i < half; i++) {
+      const f = Math.fround(pos * invFreq[i]!);
+      cos[p * half + i] = Math.cos(f) * mscale;
+      sin[p * half + i] = Math.sin(f) * mscale;
+    }
+  }
+  return { cos, sin };
+}
+
+function applyScaling(sc: RopeScaling | null, invFreq: Float32Array, dim: number, seqLen: number, setMscale: (m: number) => void): void {
+  if (!sc) return;
+  const half = invFreq.length;
+  switch (sc.type) {
+    case 'linear':
+      for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / sc.factor;
+      return;
+    case 'llama3': {
+      // HF _compute_llama3_parameters
+      const lowWl = sc.originalMaxPositionEmbeddings / sc.lowFreqFactor;
+      const highWl = sc.originalMaxPositionEmbeddings / sc.highFreqFactor;
+      for (let i = 0; i < half; i++) {
+        const f = invFreq[i]!;
+        const wl = (2 * Math.PI) / f;
+        if (wl < highWl) continue;
+        if (wl > lowWl) {
+          invFreq[i] = f / sc.factor;
+        } else {
+          const smooth = (sc.originalMaxPositionEmbeddings / wl - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
+          invFreq[i] = (1 - smooth) * (f / sc.factor) + smooth * f;
+        }
+      }
+      return;
+    }
+    case 'longrope': {
+      // HF _compute_longrope_parameters: long factors beyond the original context, short otherwise.
+      const ext = seqLen > sc.originalMaxPositionEmbeddings ? sc.longFactor : sc.shortFactor;
+      if (ext.length !== half) throw new Error(`rope_scaling factors have ${ext.length} entries, expected rotary_dim/2 = ${half}`);
+      for (let i = 0; i < half; i++) invFreq[i] = Math.fround(invFreq[i]! / ext[i]!);
+      const factor = sc.maxPositionEmbeddings / sc.originalMaxPositionEmbeddings;
+      setMscale(factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(sc.originalMaxPositionEmbeddings)));
+      return;
+    }
+  }
+  void dim;
+}
+
+/**
+ * Rotates, in place, the first rotaryDim dims of each head vector in x ([T, heads, dHead]).
+ * 'half': pairs (i, i + rot/2)  — HF rotate_half.   'interleaved': pairs (2i, 2i+1) — llama2.c / GPT-J.
+ */
+export function applyRotary(x: Float32Array, T: number, heads: number, dHead: number, r: RotarySpec, cos: Float32Array, sin: Float32Array): void {
+  const half = r.rotaryDim / 2;
+  for (let t = 0; t < T; t++) {
+    const co = t * half;
+    for (let h = 0; h < heads; h++) {
+      const o = (t * heads + h) * dHead;
+      if (r.style === 'half') {
+        for (let i = 0; i < half; i++) {
+          const a = x[o + i]!;
+          const b = x[o + i + half]!;
+          const c = cos[co + i]!;
+          const s = sin[co + i]!;
+          x[o + i] = a * c - b * s;
+          x[o + i + half] = b * c + a * s;
+        }
+      } else {
+        for (let i = 0; i < half; i++) {
+          const a = x[o + 2 * i]!;
+          const b = x[o + 2 * i + 1]!;
+          const c = cos[co + i]!;
+          const s = sin[co + i]!;
+          x[o + 2 * i] = a * c - b * s;
+          x[o + 2 * i + 1] = a * s + b * c;
+        }
+      }
+    }
+  }
+}
+
+/** Numerically stable softmax of one row in place; an all -Infinity row becomes all zeros (documented behaviour). */
+export function softmaxRow(x: Float32Array, off: number, n: number): void {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (x[off + i]! > m) m = x[off + i]!;
+  if (m === -Infinity) {
+    x.fill(0, off, off + n);
+    return;
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(x[off + i]! - m);
+    x[off + i] = e;
+    s += e;
+  }
+  const inv = 1 / s;
+  for (let i = 0; i < n; i++) x[off + i] = x[off + i]! * inv;
+}
