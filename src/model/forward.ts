@@ -69,7 +69,7 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
   for (let j = 0; j < S; j++) kPos[j] = j;
 
   // ---- embeddings
-  let resid = new Float32Array(T * D);
+  let resid: Float32Array = new Float32Array(T * D);
   for (let t = 0; t < T; t++) {
     const id = tokens[t]!;
     if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} at position ${past + t} is outside the vocabulary [0, ${V})`);
@@ -80,7 +80,7 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
   const mctx = { layer: null, queryPositions: qPos };
   resid = hooks.run('hook_embed', resid, [1, T, D], mctx);
   if (W.posEmbed) {
-    let pe = new Float32Array(T * D);
+    let pe: Float32Array = new Float32Array(T * D);
     for (let t = 0; t < T; t++) pe.set(W.posEmbed.subarray(qPos[t]! * D, qPos[t]! * D + D), t * D);
     pe = hooks.run('hook_pos_embed', pe, [1, T, D], mctx);
     for (let i = 0; i < T * D; i++) resid[i]! += pe[i]!;
@@ -110,10 +110,10 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     resid = hooks.run(name('hook_resid_pre'), resid, [1, T, D], lctx);
 
     // ---- attention
-    let a = xn;
+    let a: Float32Array = xn;
     normalize(resid, T, D, s.norm, L.ln1, a);
     a = hooks.run(name('ln1.hook_normalized'), a, [1, T, D], lctx);
-    let qq = q;
+    let qq: Float32Array = q;
     lin(a, L.Wq, L.bq, T, D, H * Dh, qq);
     lin(a, L.Wk, L.bk, T, D, Hkv * Dh, kKv);
     lin(a, L.Wv, L.bv, T, D, Hkv * Dh, vKv);
@@ -132,7 +132,7 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     localCache.write(l, kk, vv, T);
 
     // scores [H, T, S]
-    let scores = new Float32Array(H * T * S);
+    let scores: Float32Array = new Float32Array(H * T * S);
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) qh.set(qq.subarray((t * H + h) * Dh, (t * H + h + 1) * Dh), t * Dh);
       const sc = scores.subarray(h * T * S, (h + 1) * T * S);
@@ -162,13 +162,13 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     const pattern = hooks.run(name('attn.hook_pattern'), scores, [1, H, T, S], actx);
 
     // z [T, H, Dh]
-    let z = new Float32Array(T * H * Dh);
+    let z: Float32Array = new Float32Array(T * H * Dh);
     for (let h = 0; h < H; h++) {
       B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), localCache.values(l, h, S), T, S, Dh, zh);
       for (let t = 0; t < T; t++) z.set(zh.subarray(t * Dh, (t + 1) * Dh), (t * H + h) * Dh);
     }
     z = hooks.run(name('attn.hook_z'), z, shape4, lctx);
-    let attnOut = new Float32Array(T * D);
+    let attnOut: Float32Array = new Float32Array(T * D);
     lin(z, L.Wo, L.bo, T, H * Dh, D, attnOut);
     attnOut = hooks.run(name('hook_attn_out'), attnOut, [1, T, D], lctx);
 
@@ -186,7 +186,7 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
       normalize(residMid, T, D, s.norm, L.ln2!, mlpIn);
     }
     mlpIn = hooks.run(name('ln2.hook_normalized'), mlpIn, [1, T, D], lctx);
-    let pre = hid;
+    let pre: Float32Array = hid;
     if (s.mlp.kind === 'gated') {
       lin(mlpIn, L.Wgate!, L.bgate, T, D, M, pre);
       lin(mlpIn, L.Win, L.bin, T, D, M, up!);
@@ -194,11 +194,11 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
       lin(mlpIn, L.Win, L.bin, T, D, M, pre);
     }
     pre = hooks.run(name('mlp.hook_pre'), pre, [1, T, M], lctx);
-    let post = pre;
+    let post: Float32Array = pre;
     activate(post, T * M, s.mlp.act);
     if (up) for (let i = 0; i < T * M; i++) post[i] = post[i]! * up[i]!;
     post = hooks.run(name('mlp.hook_post'), post, [1, T, M], lctx);
-    let mlpOut = new Float32Array(T * D);
+    let mlpOut: Float32Array = new Float32Array(T * D);
     lin(post, L.Wout, L.bout, T, M, D, mlpOut);
     mlpOut = hooks.run(name('hook_mlp_out'), mlpOut, [1, T, D], lctx);
 
@@ -212,13 +212,13 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
 
   // ---- final norm and unembedding
   const mode = opts.logits ?? 'all';
-  let fin = new Float32Array(T * D);
+  let fin: Float32Array = new Float32Array(T * D);
   normalize(resid, T, D, s.norm, W.lnFinal, fin);
   fin = hooks.run('ln_final.hook_normalized', fin, [1, T, D], mctx);
   if (mode === 'none') return { logits: null, positions: qPos };
   const rows = mode === 'last' ? 1 : T;
   const src = mode === 'last' ? fin.subarray((T - 1) * D, T * D) : fin;
-  let logits = new Float32Array(rows * V);
+  let logits: Float32Array = new Float32Array(rows * V);
   B.linear(src, W.unembed, W.unembedBias, rows, D, V, logits);
   if (s.finalSoftcap !== null) {
     const c = s.finalSoftcap;

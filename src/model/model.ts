@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import type { Hook } from '../hooks/types.ts';
 import { ActivationCache } from '../hooks/cache.ts';
 import { parseHookName } from '../hooks/names.ts';
-import type { PlipTokenizer } from './tokenizer-contract.ts';
+import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { KVCache } from './kv-cache.ts';

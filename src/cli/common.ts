@@ -1,0 +1,71 @@
+/**
+ * Shared CLI plumbing: model options, integer parsing, result files, error reporting.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadModel } from '../model/load.ts';
+import type { HookedModel } from '../model/model.ts';
+import type { BackendName } from '../tensor/select.ts';
+
+/** Default model for commands when --model is omitted (the project's bundled model organism, if present). */
+export const DEFAULT_MODEL_HINT = '--model is required (a directory, a Hugging Face id, or a llama2.c .bin checkpoint)';
+
+export interface ModelCliOptions {
+  model: string;
+  backend: BackendName;
+  revision?: string;
+  hubUrl?: string;
+  progress?: boolean;
+}
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <model>', 'model directory, Hugging Face id (ORG/NAME), or llama2.c .bin checkpoint')
+    .addOption(new Option('--backend <backend>', 'matmul backend').choices(['auto', 'ts', 'blas']).default('auto'))
+    .option('--revision <rev>', 'Hugging Face revision (branch, tag or commit)', 'main')
+    .option('--hub-url <url>', 'Hugging Face endpoint (default $HF_ENDPOINT or https://huggingface.co)')
+    .option('--no-progress', 'no download progress bar');
+}
+
+export async function openModel(o: ModelCliOptions): Promise<HookedModel> {
+  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false && process.stderr.isTTY });
+}
+
+export function parseIntArg(name: string, min = -Infinity, max = Infinity) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`${name} must be an integer (got '${v}')`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max} (got ${n})`);
+    return n;
+  };
+}
+
+export function parseFloatArg(name: string, min = -Infinity) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got '${v}')`);
+    if (n < min) throw new InvalidArgumentError(`${name} must be ≥ ${min} (got ${n})`);
+    return n;
+  };
+}
+
+/** Writes JSON atomically enough for results files (creates parent folders). */
+export function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(value) + '\n');
+}
+
+/** Runs a command action; errors become `error: message` on stderr and exit code 1 (stack with PLIP_DEBUG=1). */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const err = e as Error;
+      process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
+      if (process.env.PLIP_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+      process.exitCode = 1;
+    }
+  };
+}

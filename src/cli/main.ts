@@ -1,0 +1,14 @@
+/**
+ * `plip` command-line interface.
+ */
+import { Command } from 'commander';
+import { registerInferenceCommands } from './commands/infer.ts';
+
+const program = new Command();
+program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
+program.showHelpAfterError();
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+registerInferenceCommands(program);
+await program.parseAsync(process.argv);

@@ -1,0 +1,130 @@
+/**
+ * loadModel: a local directory, a Hugging Face id (HF cache, else hub download), or a llama2.c
+ * checkpoint → HookedModel. This is the one entry point the CLI and experiments use.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { selectBackend, type BackendName } from '../tensor/select.ts';
+import { loadSafetensorsDir } from '../io/safetensors.ts';
+import { resolveModel } from '../io/resolve.ts';
+import { loadHfTokenizer, loadLlama2cTokenizer } from '../tokenize/index.ts';
+import { resolveSpec } from './families.ts';
+import { LLAMA2C_FAMILY, llama2cSpec, readLlama2c } from './llama2c.ts';
+import { HookedModel, type ModelInfo } from './model.ts';
+import type { PlipTokenizer } from '../tokenize/types.ts';
+import type { RawTensor, TensorSource } from './weights.ts';
+import { assembleWeights } from './weights.ts';
+
+export interface LoadModelOptions {
+  backend?: BackendName;
+  revision?: string;
+  /** Hub download options (see src/io/resolve.ts). */
+  hubUrl?: string;
+  cacheDir?: string;
+  token?: string;
+  progress?: boolean;
+  allowDownload?: boolean;
+  /** Load without a tokenizer (token-id inputs only). */
+  noTokenizer?: boolean;
+}
+
+/** Loads a model from a directory, a Hugging Face id or a llama2.c `.bin` checkpoint. */
+export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
+  const backend = selectBackend(opts.backend ?? 'auto');
+  if (existsSync(idOrPath) && statSync(idOrPath).isFile()) {
+    if (idOrPath.endsWith('.bin')) return loadLlama2cModel(idOrPath, idOrPath, opts);
+    throw new Error(`${idOrPath}: a model must be a directory (Hugging Face layout), a Hugging Face id, or a llama2.c .bin checkpoint`);
+  }
+  let dir = idOrPath;
+  let info: Partial<ModelInfo> = {};
+  if (!existsSync(idOrPath)) {
+    const r = await resolveModel(idOrPath, {
+      revision: opts.revision,
+      hubUrl: opts.hubUrl,
+      cacheDir: opts.cacheDir,
+      token: opts.token,
+      progress: opts.progress,
+      allowDownload: opts.allowDownload,
+    });
+    dir = r.dir;
+    info = { revision: r.revision, commitHash: r.commitHash };
+  }
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) {
+    const ckpt = findLlama2cCheckpoint(dir);
+    if (ckpt) return loadLlama2cModel(ckpt, idOrPath, opts);
+    throw new Error(`${dir}: no config.json (Hugging Face layout) and no llama2.c .bin checkpoint found; point --model at a model directory`);
+  }
+  const configText = readFileSync(configPath, 'utf8');
+  let config: unknown;
+  try {
+    config = JSON.parse(configText);
+  } catch (e) {
+    throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
+  }
+  const { spec, family } = resolveSpec(config, configPath);
+  const tensors = loadSafetensorsDir(dir);
+  const source: TensorSource = {
+    origin: dir,
+    names: () => [...tensors.keys()],
+    get: (name): RawTensor | undefined => {
+      const t = tensors.get(name);
+      return t ? { shape: t.shape, data: t.data } : undefined;
+    },
+  };
+  const dtypes = new Set([...tensors.values()].map((t) => t.dtype));
+  spec.weightDtype = [...dtypes].join('+') || spec.weightDtype;
+  const weights = assembleWeights(spec, family, source);
+  tensors.clear();
+  let tokenizer: PlipTokenizer | null = null;
+  if (!opts.noTokenizer) {
+    if (!existsSync(join(dir, 'tokenizer.json'))) {
+      throw new Error(`${dir}: tokenizer.json is missing; pass token ids directly with --no-tokenizer, or add the model's tokenizer.json`);
+    }
+    tokenizer = loadHfTokenizer(dir);
+    checkTokenizerFits(tokenizer, spec.vocabSize, dir);
+  }
+  return new HookedModel(spec, weights, backend, tokenizer, {
+    id: idOrPath,
+    path: dir,
+    format: 'hf',
+    ...info,
+    configHash: sha256(configText),
+  });
+}
+
+function loadLlama2cModel(ckpt: string, id: string, opts: LoadModelOptions): HookedModel {
+  const backend = selectBackend(opts.backend ?? 'auto');
+  const { header, source } = readLlama2c(ckpt);
+  const spec = llama2cSpec(header);
+  const weights = assembleWeights(spec, LLAMA2C_FAMILY, source);
+  let tokenizer: PlipTokenizer | null = null;
+  if (!opts.noTokenizer) {
+    const tokPath = findLlama2cTokenizer(dirname(ckpt), header.vocabSize);
+    if (!tokPath) throw new Error(`${dirname(ckpt)}: no llama2.c tokenizer (tok${header.vocabSize}.bin or tokenizer.bin) next to ${basename(ckpt)}`);
+    tokenizer = loadLlama2cTokenizer(tokPath, header.vocabSize);
+  }
+  return new HookedModel(spec, weights, backend, tokenizer, { id, path: ckpt, format: 'llama2c', configHash: sha256(JSON.stringify(header)) });
+}
+
+function findLlama2cCheckpoint(dir: string): string | null {
+  const bins = readdirSync(dir).filter((f) => f.endsWith('.bin') && !/^tok(enizer|\d+)/.test(f));
+  return bins.length === 1 ? join(dir, bins[0]!) : null;
+}
+
+function findLlama2cTokenizer(dir: string, vocab: number): string | null {
+  for (const f of [`tok${vocab}.bin`, 'tokenizer.bin']) if (existsSync(join(dir, f))) return join(dir, f);
+  return null;
+}
+
+/** The tokenizer must not produce ids the embedding matrix lacks (padding rows beyond it are fine). */
+function checkTokenizerFits(tok: PlipTokenizer, vocabSize: number, dir: string): void {
+  if (tok.vocabSize > vocabSize) {
+    throw new Error(`${dir}: tokenizer.json has ${tok.vocabSize} tokens but config.json vocab_size is ${vocabSize}; the tokenizer does not belong to this model`);
+  }
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}

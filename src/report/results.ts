@@ -1,0 +1,177 @@
+/**
+ * Results files with provenance, written incrementally and resumable after a crash.
+ *
+ * While an experiment runs, each finished unit of work (e.g. one sample) is appended as one
+ * JSON line to `<out>.progress.jsonl` (line 1 = header) and flushed with fsync. If the process dies,
+ * re-running the same command finds the progress file, checks that the header matches (same
+ * experiment, model, corpus and settings), drops a torn last line, and skips the units already done —
+ * nothing is lost or duplicated. At the end the final document is written atomically to `<out>`
+ * (tmp file + rename) and the progress file is removed:
+ *   - `.json`  → `{ "header": …, "records": […], "summary": … }`
+ *   - `.jsonl` → header line, one line per record, summary line (each with a "type" field).
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { HookedModel } from '../model/model.ts';
+
+export const TOOL_NAME = 'plip-ts';
+export const TOOL_VERSION = '0.1.0';
+
+/** What produced a results file — enough to regenerate and check it later. */
+export interface Provenance {
+  tool: { name: string; version: string };
+  /** Experiment kind, e.g. 'scan', 'knockout'. */
+  experiment: string;
+  /** Version of this experiment's record schema (bump on incompatible change). */
+  schemaVersion: number;
+  model: { id: string; path: string; format: string; revision?: string; commitHash?: string; configHash?: string; family: string; nLayers: number; nHeads: number; backend: string };
+  corpus?: { path: string; sha256: string; nSamples: number };
+  /** Settings that determine the records (layers, seeds, ...). Compared on resume. */
+  settings: Record<string, unknown>;
+  seed: number | null;
+  /** Command line as typed (informational; not compared on resume). */
+  argv?: string[];
+  startedAt: string;
+}
+
+export function modelProvenance(m: HookedModel): Provenance['model'] {
+  const { id, path, format, revision, commitHash, configHash } = m.info;
+  return { id, path, format, revision, commitHash, configHash, family: m.spec.family, nLayers: m.spec.nLayers, nHeads: m.spec.nHeads, backend: m.backend.name };
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** The parts of a header that must match for a resume to be valid. */
+function identity(p: Provenance): string {
+  const { tool, startedAt: _s, argv: _a, model, ...rest } = p;
+  const { backend: _b, path: _p, ...modelId } = model;
+  return JSON.stringify({ tool: tool.name, model: modelId, ...rest });
+}
+
+export interface ResultsStoreOptions {
+  /** Ignore (delete) an existing progress file instead of resuming. */
+  restart?: boolean;
+}
+
+/** An incremental, resumable results file. Records are keyed by a unique string (e.g. sample id + condition). */
+export class ResultsStore<R extends { key: string }> {
+  readonly progressPath: string;
+  private readonly done = new Map<string, R>();
+  private fd: number | null = null;
+  /** Number of records recovered from an earlier interrupted run. */
+  readonly resumed: number;
+
+  constructor(
+    readonly outPath: string,
+    readonly header: Provenance,
+    opts: ResultsStoreOptions = {},
+  ) {
+    this.progressPath = `${outPath}.progress.jsonl`;
+    mkdirSync(dirname(outPath) || '.', { recursive: true });
+    if (opts.restart && existsSync(this.progressPath)) rmSync(this.progressPath);
+    if (existsSync(this.progressPath)) {
+      this.resumed = this.recover();
+    } else {
+      this.resumed = 0;
+      this.fd = openSync(this.progressPath, 'w');
+      this.writeLine({ type: 'header', ...header });
+    }
+  }
+
+  private recover(): number {
+    const text = readFileSync(this.progressPath, 'utf8');
+    const lines = text.split('\n');
+    let validBytes = 0;
+    let header: Provenance | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const complete = i < lines.length - 1; // a line without its trailing newline is torn
+      if (!complete || line.trim() === '') break;
+      let obj: { type?: string } & Record<string, unknown>;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        break;
+      }
+      if (i === 0) {
+        if (obj.type !== 'header') throw new Error(`${this.progressPath}: not a PLIP progress file (first line is not a header); delete it or choose another --out`);
+        const { type: _t, ...h } = obj;
+        header = h as unknown as Provenance;
+      } else if (obj.type === 'record') {
+        const { type: _t, ...r } = obj;
+        this.done.set(String(r.key), r as unknown as R);
+      }
+      validBytes += Buffer.byteLength(line, 'utf8') + 1;
+    }
+    if (!header) throw new Error(`${this.progressPath}: empty or corrupt progress file; delete it (or pass --restart) to start over`);
+    if (identity(header) !== identity(this.header)) {
+      throw new Error(
+        `${this.progressPath}: an interrupted run with DIFFERENT settings (model, corpus, layers or seed) exists for --out ${this.outPath}; ` +
+          `pass --restart to discard it, or use another --out`,
+      );
+    }
+    truncateSync(this.progressPath, validBytes);
+    this.fd = openSync(this.progressPath, 'a');
+    return this.done.size;
+  }
+
+  private writeLine(obj: unknown): void {
+    writeSync(this.fd!, JSON.stringify(obj) + '\n');
+    fsyncSync(this.fd!);
+  }
+
+  has(key: string): boolean {
+    return this.done.has(key);
+  }
+
+  get(key: string): R | undefined {
+    return this.done.get(key);
+  }
+
+  /** Appends a finished record (durably). Adding a key twice is an error (no duplicates). */
+  add(record: R): void {
+    if (this.done.has(record.key)) throw new Error(`internal: duplicate results record '${record.key}'`);
+    this.done.set(record.key, record);
+    this.writeLine({ type: 'record', ...record });
+  }
+
+  records(): R[] {
+    return [...this.done.values()];
+  }
+
+  /** Writes the final document atomically and removes the progress file. */
+  finish(summary: unknown): void {
+    const records = this.records();
+    const tmp = `${this.outPath}.tmp-${process.pid}`;
+    let body: string;
+    if (this.outPath.endsWith('.jsonl')) {
+      body = [{ type: 'header', ...this.header }, ...records.map((r) => ({ type: 'record', ...r })), { type: 'summary', ...(summary as object) }]
+        .map((x) => JSON.stringify(x))
+        .join('\n') + '\n';
+    } else {
+      body = JSON.stringify({ header: this.header, records, summary }, null, 1) + '\n';
+    }
+    const fd = openSync(tmp, 'w');
+    writeSync(fd, body);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, this.outPath);
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    rmSync(this.progressPath, { force: true });
+  }
+
+  /** Closes the progress file without finishing (the run can be resumed later). */
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** JSON-safe number: NaN/±Infinity → null (results files never contain NaN). */
+export function num(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
