@@ -1,5 +1,9 @@
 /**
  * Backend selection: `auto` uses the OpenBLAS addon when it loads, otherwise the TypeScript kernels.
+ *
+ * Threads: OpenBLAS (Debian's pthread build) uses one thread per core for large gemm/gemv by default;
+ * set OPENBLAS_NUM_THREADS before start-up, or call `setBlasThreads(n)` at run time, to limit it
+ * (e.g. when several processes share the machine). Calls are synchronous on the calling JS thread.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,9 +18,12 @@ interface NativeAddon {
   linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
   config?(): string;
+  numThreads?(): number;
+  setNumThreads?(n: number): number;
 }
 
 let cachedBlas: MatmulBackend | null | undefined;
+let cachedAddon: NativeAddon | undefined;
 let blasLoadError: string | undefined;
 
 /** Path of the compiled addon (built by `npm run build:native`). */
@@ -27,7 +34,10 @@ export function nativeAddonPath(): string {
 
 /**
  * On CPUs with AVX-512, Debian's OpenBLAS 0.3.21 falls back to Haswell kernels; ask for SkylakeX ones
- * only when /proc/cpuinfo shows avx512f. Must run before the addon (and so libopenblas) is loaded.
+ * only when /proc/cpuinfo shows avx512f. Must run before the addon (and so libopenblas) is loaded:
+ * OpenBLAS reads OPENBLAS_CORETYPE once, in its load-time constructor. A value the user already set
+ * (e.g. OPENBLAS_CORETYPE=Haswell) is kept. Only effective on the main thread: in a worker,
+ * `process.env` is a copy that does not reach the C environment.
  */
 export function configureOpenblasCoretype(): void {
   if (process.env.OPENBLAS_CORETYPE) return;
@@ -52,6 +62,7 @@ export function loadBlasBackend(): MatmulBackend | null {
     configureOpenblasCoretype();
     const req = createRequire(import.meta.url);
     const addon = req(p) as NativeAddon;
+    cachedAddon = addon;
     cachedBlas = {
       name: 'blas',
       linear: (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out),
@@ -66,6 +77,22 @@ export function loadBlasBackend(): MatmulBackend | null {
 
 export function blasUnavailableReason(): string | undefined {
   return blasLoadError;
+}
+
+/**
+ * OpenBLAS build/config string, chosen core and thread count, e.g.
+ * `OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64 | core=SkylakeX | threads=2`;
+ * undefined when the addon is unavailable.
+ */
+export function blasConfig(): string | undefined {
+  loadBlasBackend();
+  return cachedAddon?.config?.();
+}
+
+/** Sets OpenBLAS's thread count (returns the count now in effect), or undefined without the addon. */
+export function setBlasThreads(n: number): number | undefined {
+  loadBlasBackend();
+  return cachedAddon?.setNumThreads?.(n);
 }
 
 /** Returns the requested backend; `blas` throws a clear error if the addon is unavailable. */
