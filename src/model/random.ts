@@ -12,9 +12,22 @@ import { HookedModel } from './model.ts';
 import type { ModelSpec } from './spec.ts';
 import type { LayerWeights, ModelWeights } from './weights.ts';
 
-function fill(n: number, std: number, rng: { normal(): number }): Float32Array {
+/**
+ * Fast seeded fill: uniform on [-a, a] with a = std·√3 (so the standard deviation is `std`), from a
+ * xorshift32 stream seeded by the named 'random-weights' stream. Random weights only need the right
+ * scale, and billions of Box–Muller normals would dominate benchmark start-up.
+ */
+function fill(n: number, std: number, rng: { int(n: number): number }): Float32Array {
   const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
+  let x = (rng.int(0x7fffffff) | 1) >>> 0;
+  const scale = (2 * std * Math.sqrt(3)) / 4294967296;
+  const off = std * Math.sqrt(3);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    a[i] = (x >>> 0) * scale - off;
+  }
   return a;
 }
 
