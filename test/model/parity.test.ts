@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import { loadModel } from '../../src/model/load.ts';
 import { loadBlasBackend } from '../../src/tensor/select.ts';
 
-const FAMILIES = ['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'starcoder2', 'gpt2', 'gpt_neox'];
+const INDEX = JSON.parse(readFileSync('fixtures/tiny/index.json', 'utf8')) as { models: Array<{ dir: string; family: string }> };
+const REQUIRED = ['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'starcoder2', 'gpt2', 'gpt_neox'];
+const FAMILIES = INDEX.models.map((m) => m.dir);
+
+test('fixtures cover every family the study needs', () => {
+  const fams = new Set(INDEX.models.map((m) => m.family));
+  for (const f of REQUIRED) assert.ok(fams.has(f), `no parity fixture for ${f}`);
+});
 const TOL = 1e-4;
 
 interface Golden {
@@ -34,7 +41,7 @@ for (const family of FAMILIES) {
       const dir = `fixtures/tiny/${family}`;
       const golden = JSON.parse(readFileSync(`${dir}/golden.json`, 'utf8')) as Golden;
       const m = await loadModel(dir, { noTokenizer: true, backend });
-      assert.equal(m.spec.family, family);
+      assert.equal(m.spec.family, INDEX.models.find((x) => x.dir === family)!.family);
       golden.prompts.forEach((ids, p) => {
         const out = golden.outputs[p]!;
         const { logits, cache } = m.runWithCache(ids, { names: ['hook_resid_post', 'attn.hook_pattern'] });
