@@ -279,7 +279,7 @@ export class HfTokenizer implements PlipTokenizer {
     }
     return this.tok.decode(list, {
       skip_special_tokens: opts?.skipSpecialTokens ?? false,
-      clean_up_tokenization_spaces: this.cleanUpSpaces,
+      clean_up_tokenization_spaces: opts?.cleanUpTokenizationSpaces ?? this.cleanUpSpaces,
     });
   }
 

@@ -32,6 +32,12 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Drop special tokens (BOS, EOS, special added tokens) from the output. Default `false`. */
   skipSpecialTokens?: boolean;
+  /**
+   * Apply the Hugging Face "clean up tokenization spaces" rewrite (`" ."` → `"."`, `" n't"` → `"n't"`, ...).
+   * Default: the tokenizer's `clean_up_tokenization_spaces` setting (false when absent). Ignored by tokenizers
+   * without such a setting (llama2.c).
+   */
+  cleanUpTokenizationSpaces?: boolean;
 }
 
 /** A tokenizer as used by the rest of PLIP-TS: ids, offsets in code points, and BOS policy. */

