@@ -103,8 +103,8 @@ export function httpError(status: number, detail: string, c: { repoId: string; r
   const at = `(revision ${c.revision}) on ${c.hubUrl}`;
   const info = { repoId: c.repoId, revision: c.revision, status, ...(c.file !== undefined ? { file: c.file } : {}) };
   const tokenAdvice = c.token
-    ? 'The token given (opts.token / HF_TOKEN) was rejected or lacks access: check it, and for gated models accept the license at ${c.hubUrl}/${c.repoId}.'
-    : 'The repo may be private or gated: set HF_TOKEN to an access token with read access (https://huggingface.co/settings/tokens), and for gated models accept the license at ${c.hubUrl}/${c.repoId}.';
+    ? `The token given (opts.token / HF_TOKEN) was rejected or lacks access: check it, and for gated models accept the license at ${c.hubUrl}/${c.repoId}.`
+    : `The repo may be private or gated: set HF_TOKEN to an access token with read access (https://huggingface.co/settings/tokens), and for gated models accept the license at ${c.hubUrl}/${c.repoId}.`;
   if (status === 401) return new PlipHubError('unauthorized', `Access to ${what} ${at} was refused (HTTP 401: ${detail}). ${tokenAdvice} If the id is misspelled the hub also answers 401.`, info);
   if (status === 403) return new PlipHubError('forbidden', `Access to ${what} ${at} is forbidden (HTTP 403: ${detail}). ${tokenAdvice}`, info);
   if (status === 404) {
@@ -200,7 +200,6 @@ async function transferOnce(ctx: Ctx, url: string, file: string, inc: string, si
     have = 0;
   }
   if (have === size) return;
-  const c = { ...ctx, file };
   // Abort the attempt if the connection stalls (no headers / no bytes for stallTimeoutMs).
   const ac = new AbortController();
   let timer = setTimeout(() => ac.abort(), ctx.stallTimeoutMs);
@@ -209,24 +208,30 @@ async function transferOnce(ctx: Ctx, url: string, file: string, inc: string, si
     timer = setTimeout(() => ac.abort(), ctx.stallTimeoutMs);
   };
   try {
-    await transferBody(ctx, c, url, file, inc, size, have, fp, ac.signal, kick);
+    await transferBody(ctx, { url, file, inc, size, have, fp, signal: ac.signal, kick });
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function transferBody(
-  ctx: Ctx,
-  c: Ctx & { file: string },
-  url: string,
-  file: string,
-  inc: string,
-  size: number,
-  have: number,
-  fp: { add(n: number): void },
-  signal: AbortSignal,
-  kick: () => void,
-): Promise<void> {
+interface Attempt {
+  url: string;
+  file: string;
+  /** The `.incomplete` path. */
+  inc: string;
+  size: number;
+  /** Bytes already in `inc`. */
+  have: number;
+  fp: { add(n: number): void };
+  signal: AbortSignal;
+  /** Resets the stall timer. */
+  kick: () => void;
+}
+
+async function transferBody(ctx: Ctx, a: Attempt): Promise<void> {
+  const { url, file, inc, size, fp, signal, kick } = a;
+  let have = a.have;
+  const c = { ...ctx, file };
   let resp: Response;
   try {
     resp = await ctx.fetch(url, { signal, ...(have > 0 ? { headers: { Range: `bytes=${have}-` } } : {}) });
@@ -289,7 +294,7 @@ async function transferBody(
     await fh.close().catch(() => {});
   }
   if (have < size) {
-    throw new Retryable('short', () => networkError(new Error(`connection closed after ${have} of ${size} bytes`), ctx, file));
+    throw new Retryable('short', () => networkError(new Error(`connection closed after ${have} of ${size} bytes`), ctx, `${file} (run again to resume)`));
   }
 }
 

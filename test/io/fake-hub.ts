@@ -4,7 +4,7 @@
  *   GET  /api/models/ORG/NAME/revision/REV        model info (sha)
  *   POST /api/models/ORG/NAME/paths-info/REV      [{type, path, oid, size, lfs?}]
  *   GET|HEAD /ORG/NAME/resolve/REV/FILE           bytes, with ETag / X-Repo-Commit / Range support
- * Fault injection: cut a body mid-way, ignore Range, serve corrupt bytes.
+ * Fault injection: cut a body mid-way, stall mid-body, ignore Range, serve corrupt bytes.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,8 @@ export class FakeHub {
   readonly ignoreRange = new Map<string, number>();
   /** `repo/file` → number of upcoming GETs that serve flipped bytes. */
   readonly corrupt = new Map<string, number>();
+  /** `repo/file` → number of upcoming GETs that send half the body, then hang (never end). */
+  readonly stall = new Map<string, number>();
   /** Called just before a body is cut (the client is mid-transfer). */
   onInterrupt: ((file: string, sentBytes: number) => void) | undefined;
   private server: Server | undefined;
@@ -170,6 +172,10 @@ export class FakeHub {
       return;
     }
     if (this.take(this.corrupt, key)) slice = Buffer.from(slice.map((b) => b ^ 0xff));
+    if (this.take(this.stall, key)) {
+      res.write(slice.subarray(0, Math.floor(slice.length / 2)));
+      return; // closed by the client's stall timeout (or closeAllConnections)
+    }
     if (this.take(this.interrupt, key)) {
       const half = Math.floor(slice.length / 2);
       res.write(slice.subarray(0, half), () => {

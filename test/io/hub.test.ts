@@ -62,6 +62,7 @@ beforeEach(() => {
   hub.interrupt.clear();
   hub.ignoreRange.clear();
   hub.corrupt.clear();
+  hub.stall.clear();
   hub.onInterrupt = undefined;
 });
 
@@ -184,6 +185,17 @@ test('retries exhausted: error, no finished file; a later run resumes from the .
   hub.log.length = 0;
   const r = await resolveModel('org/tiny', opts(cache));
   assert.deepEqual(weightGets(), [{ range: `bytes=${partial}-` }]);
+  assert.equal(sha256(readFileSync(join(r.dir, 'model.safetensors'))), sha256(weights));
+});
+
+test('a stalled transfer is aborted after stallTimeoutMs and resumed', async () => {
+  hub.stall.set('org/tiny/model.safetensors', 1);
+  const t0 = Date.now();
+  const r = await resolveModel('org/tiny', opts(freshCache(), { stallTimeoutMs: 150 }));
+  assert.ok(Date.now() - t0 < 3000);
+  const gets = weightGets();
+  assert.equal(gets.length, 2);
+  assert.match(gets[1]!.range ?? '', /^bytes=[1-9]\d*-$/);
   assert.equal(sha256(readFileSync(join(r.dir, 'model.safetensors'))), sha256(weights));
 });
 
