@@ -38,6 +38,8 @@ export class FakeHub {
   readonly corrupt = new Map<string, number>();
   /** `repo/file` → number of upcoming GETs that send half the body, then hang (never end). */
   readonly stall = new Map<string, number>();
+  /** Number of upcoming requests (of any kind) answered with HTTP 503. */
+  fail503 = 0;
   /** Called just before a body is cut (the client is mid-transfer). */
   onInterrupt: ((file: string, sentBytes: number) => void) | undefined;
   private server: Server | undefined;
@@ -105,6 +107,11 @@ export class FakeHub {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
     this.log.push({ method: req.method ?? '', path, headers: req.headers });
+    if (this.fail503 > 0) {
+      this.fail503--;
+      this.json(res, 503, { error: 'Service Unavailable' });
+      return;
+    }
     let m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
     if (m && req.method === 'GET') {
       const repo = this.access(res, req, m[1]!, m[2]!);

@@ -63,6 +63,7 @@ beforeEach(() => {
   hub.ignoreRange.clear();
   hub.corrupt.clear();
   hub.stall.clear();
+  hub.fail503 = 0;
   hub.onInterrupt = undefined;
 });
 
@@ -234,6 +235,16 @@ test('HF_HUB_CACHE and HF_HOME are honoured; HF_HUB_OFFLINE disables downloads',
   assert.equal((await resolveModel('org/tiny')).source, 'cache');
   process.env['HF_HUB_OFFLINE'] = '1';
   await rejectsWith(resolveModel('org/sharded'), 'offline', /HF_HUB_OFFLINE.*local model directory/);
+});
+
+test('HTTP 503 from the API and file endpoints is retried; persistent 503 is a server error', async () => {
+  hub.fail503 = 2; // the first two model-info calls fail
+  const r = await resolveModel('org/tiny', opts(freshCache()));
+  assert.equal(r.source, 'download');
+  assert.equal(hub.requests((l) => l.path.includes('/revision/')).length, 3);
+  hub.fail503 = 100;
+  await rejectsWith(resolveModel('org/tiny', opts(freshCache(), { retries: 2 })), 'server', /HTTP 503.*org\/tiny.*Try again later/);
+  hub.fail503 = 0;
 });
 
 test('network failure gives a clear error after bounded retries', async () => {
