@@ -1,0 +1,20 @@
+/**
+ * Attention-edge interventions: specs (JSON/zod), validation, hook factories, and
+ * forwardWithIntervention. See docs/interventions.md.
+ *
+ * @module
+ */
+export {
+  AttentionMaskSpecSchema,
+  InterventionSpecError,
+  parseSpecs,
+  parseSpecJson,
+  parseListArg,
+  expandSelector,
+  validateSpec,
+  resolveSpecs,
+} from './spec.ts';
+export type { AttentionMaskSpec, Selector, ModelDims, MaskedEdge, EdgeRule, ResolvedEdit, ValidateOptions, SpecValidation } from './spec.ts';
+export { attentionEdit } from './attention.ts';
+export { forwardWithIntervention, runCondition } from './forward.ts';
+export type { InterventionOptions, InterventionResult, RunOutput } from './forward.ts';

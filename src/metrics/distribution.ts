@@ -1,0 +1,172 @@
+/**
+ * Comparing two next-token distributions given as logits over the FULL vocabulary.
+ *
+ * Everything is computed in float64 from float32 logits: log-softmax with max-shift and log-sum-exp,
+ * KL with compensated (Neumaier) summation. No probability is truncated or floored: every vocabulary
+ * entry contributes exactly p·(log p − log q); entries with p = 0 (logit −∞, or exp underflow below
+ * ~1e-308) contribute 0, which is the limit of p·log p.
+ *
+ * Units: KL divergences and log-probabilities in NATS; probabilities in [0, 1]; logits as produced.
+ *
+ * @module
+ */
+
+function checkFinite(x: ArrayLike<number>, name: string): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (Number.isNaN(v) || v === Infinity) throw new RangeError(`${name}: logit ${i} is ${v}; logits must be finite or −Infinity`);
+  }
+}
+
+/** Neumaier-compensated sum of a sequence of float64 terms. */
+export class KahanSum {
+  private s = 0;
+  private c = 0;
+  add(v: number): void {
+    const t = this.s + v;
+    if (Math.abs(this.s) >= Math.abs(v)) this.c += this.s - t + v;
+    else this.c += v - t + this.s;
+    this.s = t;
+  }
+  get value(): number {
+    return this.s + this.c;
+  }
+}
+
+/**
+ * Log-softmax (natural log) of one row of logits, in float64.
+ * @throws RangeError on NaN/+∞ or a row that is entirely −∞
+ */
+export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax'): Float64Array {
+  checkFinite(logits, name);
+  const n = logits.length;
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i]! > m) m = logits[i]!;
+  if (m === -Infinity) throw new RangeError(`${name}: every logit is −Infinity (no distribution)`);
+  const acc = new KahanSum();
+  for (let i = 0; i < n; i++) acc.add(Math.exp(logits[i]! - m));
+  const lse = m + Math.log(acc.value);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = logits[i]! - lse;
+  return out;
+}
+
+/**
+ * KL(P ‖ Q) = Σ_v P(v)·(log P(v) − log Q(v)) in nats, from log-probabilities (e.g. {@link logSoftmax}).
+ * Returns +Infinity if Q(v) = 0 where P(v) > 0. Tiny negative rounding results are clamped to 0
+ * (KL ≥ 0); identical inputs give exactly 0.
+ */
+export function klFromLogProbs(logP: ArrayLike<number>, logQ: ArrayLike<number>): number {
+  if (logP.length !== logQ.length) throw new RangeError(`KL: distributions have different sizes (${logP.length} vs ${logQ.length})`);
+  const acc = new KahanSum();
+  for (let i = 0; i < logP.length; i++) {
+    const lp = logP[i]!;
+    if (lp === -Infinity) continue; // P(v) = 0 contributes 0
+    const p = Math.exp(lp);
+    if (p === 0) continue;
+    const lq = logQ[i]!;
+    if (lq === -Infinity) return Infinity;
+    acc.add(p * (lp - lq));
+  }
+  const kl = acc.value;
+  return kl > 0 ? kl : 0;
+}
+
+/** KL(P ‖ Q) in nats where P = softmax(pLogits), Q = softmax(qLogits), over the full vocabulary. */
+export function klDivergence(pLogits: ArrayLike<number>, qLogits: ArrayLike<number>): number {
+  return klFromLogProbs(logSoftmax(pLogits, 'KL baseline'), logSoftmax(qLogits, 'KL intervened'));
+}
+
+/** A token with its logit and probability. */
+export interface TokenProb {
+  id: number;
+  logit: number;
+  /** softmax probability (float64). */
+  prob: number;
+}
+
+/** The k highest-logit tokens, descending (ties: lower id first), with probabilities from `logProbs`. */
+export function topK(logits: ArrayLike<number>, k: number, logProbs: ArrayLike<number> = logSoftmax(logits)): TokenProb[] {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`top-k: k must be a positive integer (got ${k})`);
+  const n = logits.length;
+  const kk = Math.min(k, n);
+  // partial selection: keep a sorted buffer of the best kk indices
+  const best: number[] = [];
+  const better = (a: number, b: number) => logits[a]! > logits[b]! || (logits[a]! === logits[b]! && a < b);
+  for (let i = 0; i < n; i++) {
+    if (best.length === kk && !better(i, best[kk - 1]!)) continue;
+    let pos = best.length === kk ? kk - 1 : best.length;
+    if (best.length < kk) best.push(i);
+    while (pos > 0 && better(i, best[pos - 1]!)) {
+      best[pos] = best[pos - 1]!;
+      pos--;
+    }
+    best[pos] = i;
+  }
+  return best.map((id) => ({ id, logit: logits[id]!, prob: Math.exp(logProbs[id]!) }));
+}
+
+/** Jaccard index |A ∩ B| / |A ∪ B| of two id sets (1 when both are empty). */
+export function jaccard(a: readonly number[], b: readonly number[]): number {
+  const A = new Set(a);
+  const B = new Set(b);
+  let inter = 0;
+  for (const x of A) if (B.has(x)) inter++;
+  const uni = A.size + B.size - inter;
+  return uni === 0 ? 1 : inter / uni;
+}
+
+/** How an intervention changed one next-token distribution. */
+export interface DistributionComparison {
+  /** KL(P_baseline ‖ P_intervened), nats, full vocabulary. */
+  kl: number;
+  /** Argmax token of the baseline / intervened distribution. */
+  top1Baseline: number;
+  top1Intervened: number;
+  top1Changed: boolean;
+  /** k of the top-k overlap. */
+  k: number;
+  /** Jaccard overlap of the two top-k id sets, in [0, 1]. */
+  topkJaccard: number;
+  /** P(baseline top-1) under baseline / intervened, and intervened − baseline. */
+  probTop1Baseline: number;
+  probTop1Intervened: number;
+  dProbTop1: number;
+  /** Logit of the baseline top-1 token under baseline / intervened, and intervened − baseline. */
+  logitTop1Baseline: number;
+  logitTop1Intervened: number;
+  dLogitTop1: number;
+  topkBaseline: TokenProb[];
+  topkIntervened: TokenProb[];
+}
+
+/**
+ * Compares baseline and intervened logits (one row each, full vocabulary).
+ * @param k - top-k size for the overlap and the reported top-k lists (default 10)
+ */
+export function compareDistributions(base: ArrayLike<number>, edited: ArrayLike<number>, k = 10): DistributionComparison {
+  if (base.length !== edited.length) throw new RangeError(`compareDistributions: vocab sizes differ (${base.length} vs ${edited.length})`);
+  const lpB = logSoftmax(base, 'baseline logits');
+  const lpI = logSoftmax(edited, 'intervened logits');
+  const tb = topK(base, k, lpB);
+  const ti = topK(edited, k, lpI);
+  const top = tb[0]!.id;
+  const probTop1Baseline = Math.exp(lpB[top]!);
+  const probTop1Intervened = Math.exp(lpI[top]!);
+  return {
+    kl: klFromLogProbs(lpB, lpI),
+    top1Baseline: top,
+    top1Intervened: ti[0]!.id,
+    top1Changed: top !== ti[0]!.id,
+    k: Math.min(k, base.length),
+    topkJaccard: jaccard(tb.map((t) => t.id), ti.map((t) => t.id)),
+    probTop1Baseline,
+    probTop1Intervened,
+    dProbTop1: probTop1Intervened - probTop1Baseline,
+    logitTop1Baseline: base[top]!,
+    logitTop1Intervened: edited[top]!,
+    dLogitTop1: edited[top]! - base[top]!,
+    topkBaseline: tb,
+    topkIntervened: ti,
+  };
+}
