@@ -34,6 +34,11 @@ export interface FamilyDef {
   resolve(c: ConfigReader): ModelSpec;
   /** canonical name (with {L}) → source. */
   weights: Record<string, WeightSource>;
+  /**
+   * Alternative checkpoint-name prefixes tried when a key is absent, as [prefix, replacement]
+   * (e.g. GPT-2 checkpoints on the Hub store `h.0.attn…` / `wte.weight` without `transformer.`).
+   */
+  keyAlternatives?: Array<[string, string]>;
 }
 
 const qDim = (s: ModelSpec) => s.nHeads * s.dHead;
@@ -333,6 +338,7 @@ export const FAMILIES: Record<string, FamilyDef> = {
       };
     },
     weights: GPT2_WEIGHTS,
+    keyAlternatives: [['transformer.', '']],
   },
   gpt_neox: {
     modelType: 'gpt_neox',

@@ -54,9 +54,11 @@ export function activate(x: Float32Array, n: number, act: Activation): void {
       }
       return;
     case 'gelu_tanh':
+      // 0.5·v·(1 + tanh(u)) == v − v / (1 + e^{2u}); Math.exp is ~2× faster than Math.tanh in V8.
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
-        x[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+        const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+        x[i] = v - v / (1 + Math.exp(2 * u));
       }
       return;
     case 'relu':

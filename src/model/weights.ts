@@ -143,7 +143,11 @@ export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorS
     const entry: WeightSource | undefined = family.weights[canonical];
     if (!entry) return null;
     const key = layer === null ? entry.key : entry.key.replace('{L}', String(layer));
-    const raw = src.get(key);
+    let raw = src.get(key);
+    for (const [prefix, repl] of family.keyAlternatives ?? []) {
+      if (raw || !key.startsWith(prefix)) continue;
+      raw = src.get(repl + key.slice(prefix.length));
+    }
     if (!raw) {
       if (entry.optional || !required) return null;
       throw new Error(`${src.origin}: tensor '${key}' (${canonical.replace('{L}', String(layer))}) is missing from the checkpoint; the file may be truncated or belong to another architecture`);

@@ -100,3 +100,16 @@ test('CLI: run, logits and inspect on the real stories260K model', () => {
   assert.equal(j.spec.rotary.style, 'interleaved');
   assert.ok(j.hooks.includes('blocks.4.attn.hook_pattern'));
 });
+
+test('GPT-2 checkpoints with bare Hub names (h.0…, wte.weight) and attn.bias buffers load identically', async () => {
+  const dir = copyTiny('gpt2');
+  const f = join(dir, 'model.safetensors');
+  const t = loadSafetensorsFile(f);
+  const renamed: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [k, v] of t) renamed[k.replace(/^transformer\./, '')] = { dtype: 'F32', shape: v.shape, data: v.data };
+  renamed['h.0.attn.bias'] = { dtype: 'F32', shape: [1, 1, 4, 4], data: new Float32Array(16).fill(1) };
+  writeSafetensorsFile(f, renamed);
+  const a = await loadModel(dir, { noTokenizer: true, backend: 'ts' });
+  const b = await loadModel('fixtures/tiny/gpt2', { noTokenizer: true, backend: 'ts' });
+  assert.deepEqual(a.forward([1, 2, 3]).logits!.data, b.forward([1, 2, 3]).logits!.data);
+});
