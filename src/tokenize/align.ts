@@ -16,6 +16,8 @@ import { byteToCodePointMap } from './bytes.ts';
 const MAX_SKIP = 48;
 /** Bytes that must agree after a resynchronisation point for it to be accepted. */
 const CONFIRM = 4;
+/** After this many failed resynchronisations the rest is mapped proportionally (surfaces unrelated to text). */
+const MAX_FAILED_SEARCHES = 256;
 
 /**
  * Map each token surface to a `[start, end)` code point span of `text`.
@@ -52,7 +54,20 @@ export function alignSurfaces(text: string, surfaces: ArrayLike<number>[]): Arra
     if (len < CONFIRM && n - a !== m - b) return false;
     return true;
   };
+  let failed = 0;
   while (i < n) {
+    if (failed > MAX_FAILED_SEARCHES) {
+      // Pathological input (a tokenizer whose pieces do not spell the text): spread the rest evenly.
+      const ri = i;
+      const rj = j;
+      for (let k = ri; k < n; k++) {
+        const a0 = rj + Math.floor(((k - ri) * (m - rj)) / (n - ri));
+        const a1 = rj + Math.floor(((k - ri + 1) * (m - rj)) / (n - ri));
+        lo[k] = Math.min(a0, m);
+        hi[k] = Math.min(Math.max(a1, a0), m);
+      }
+      break;
+    }
     if (j < m && s[i] === t[j]) {
       lo[i] = j;
       hi[i] = j + 1;
@@ -80,6 +95,7 @@ export function alignSurfaces(text: string, surfaces: ArrayLike<number>[]): Arra
         }
       }
     }
+    if (found === null) failed++;
     const [a, b] = found ?? [1, j < m ? 1 : 0];
     if (b === 0 && a > 0) {
       // Pure insertion of s[i..i+a). Inserted text (a dummy-prefix space) belongs at the START of a run of

@@ -149,7 +149,7 @@ function libraryConfig(cfg: Json): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (k === 'added_tokens_decoder' || k === 'chat_template') continue;
-    out[k] = k.endsWith('_token') ? tokenContent(v) ?? undefined : v;
+    out[k] = Array.isArray(v) ? v.map((x) => tokenContent(x) ?? x) : (tokenContent(v) ?? v);
   }
   return out;
 }
@@ -231,7 +231,11 @@ export class HfTokenizer implements PlipTokenizer {
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
-    return this.encodeWithOffsets(text, opts).ids;
+    const ids = text.length > 0 ? this.tok.encode(text, { add_special_tokens: false }).ids.slice() : [];
+    const addSpecial = opts?.addSpecialTokens ?? true;
+    if (addSpecial && this.addsBos) ids.unshift(this.bosTokenId!);
+    if (addSpecial && this.addsEos) ids.push(this.eosTokenId!);
+    return ids;
   }
 
   encodeWithOffsets(text: string, opts?: EncodeOptions): Encoding {
@@ -241,16 +245,16 @@ export class HfTokenizer implements PlipTokenizer {
     const tokens: string[] = enc ? enc.tokens.slice() : [];
     const offsets = alignSurfaces(text, ids.map((id, i) => this.surface(id, tokens[i]!)));
     const special = ids.map((id) => this.addedById.get(id)?.special === true);
-    if (addSpecial && this.addsBos && this.bosTokenId !== null) {
-      ids.unshift(this.bosTokenId);
-      tokens.unshift(this.idToStr[this.bosTokenId] ?? '');
+    if (addSpecial && this.addsBos) {
+      ids.unshift(this.bosTokenId!);
+      tokens.unshift(this.idToStr[this.bosTokenId!] ?? '');
       offsets.unshift([0, 0]);
       special.unshift(true);
     }
-    if (addSpecial && this.addsEos && this.eosTokenId !== null) {
+    if (addSpecial && this.addsEos) {
       const end = [...text].length;
-      ids.push(this.eosTokenId);
-      tokens.push(this.idToStr[this.eosTokenId] ?? '');
+      ids.push(this.eosTokenId!);
+      tokens.push(this.idToStr[this.eosTokenId!] ?? '');
       offsets.push([end, end]);
       special.push(true);
     }
