@@ -100,6 +100,15 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
   const hid = new Float32Array(T * M);
   const up = s.mlp.kind === 'gated' ? new Float32Array(T * M) : null;
   const shape4 = [1, T, H, Dh];
+  // Workspace reused by every layer (a hook's tensor is only valid during the call: clone to keep it).
+  const scoresBuf = new Float32Array(H * T * S);
+  const zBuf = new Float32Array(T * H * Dh);
+  const attnOutBuf = new Float32Array(T * D);
+  const residMidBuf = s.parallelResidual ? null : new Float32Array(T * D);
+  const mlpInBuf = new Float32Array(T * D);
+  const mlpOutBuf = new Float32Array(T * D);
+  const residA = new Float32Array(T * D);
+  const residB = new Float32Array(T * D);
   const lin = (x: Float32Array, w: Float32Array, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) =>
     B.linear(x, w, b, m, k, n, out);
 
@@ -132,7 +141,7 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     localCache.write(l, kk, vv, T);
 
     // scores [H, T, S]
-    let scores: Float32Array = new Float32Array(H * T * S);
+    let scores: Float32Array = scoresBuf;
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) qh.set(qq.subarray((t * H + h) * Dh, (t * H + h + 1) * Dh), t * Dh);
       const sc = scores.subarray(h * T * S, (h + 1) * T * S);
@@ -162,13 +171,13 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     const pattern = hooks.run(name('attn.hook_pattern'), scores, [1, H, T, S], actx);
 
     // z [T, H, Dh]
-    let z: Float32Array = new Float32Array(T * H * Dh);
+    let z: Float32Array = zBuf;
     for (let h = 0; h < H; h++) {
       B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), localCache.values(l, h, S), T, S, Dh, zh);
       for (let t = 0; t < T; t++) z.set(zh.subarray(t * Dh, (t + 1) * Dh), (t * H + h) * Dh);
     }
     z = hooks.run(name('attn.hook_z'), z, shape4, lctx);
-    let attnOut: Float32Array = new Float32Array(T * D);
+    let attnOut: Float32Array = attnOutBuf;
     lin(z, L.Wo, L.bo, T, H * Dh, D, attnOut);
     attnOut = hooks.run(name('hook_attn_out'), attnOut, [1, T, D], lctx);
 
@@ -176,13 +185,13 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     let mlpIn: Float32Array;
     let residMid: Float32Array | null = null;
     if (s.parallelResidual) {
-      mlpIn = new Float32Array(T * D);
+      mlpIn = mlpInBuf;
       normalize(resid, T, D, s.norm, L.ln2 ?? L.ln1, mlpIn);
     } else {
-      residMid = new Float32Array(T * D);
+      residMid = residMidBuf!;
       for (let i = 0; i < T * D; i++) residMid[i] = resid[i]! + attnOut[i]!;
       residMid = hooks.run(name('hook_resid_mid'), residMid, [1, T, D], lctx);
-      mlpIn = new Float32Array(T * D);
+      mlpIn = mlpInBuf;
       normalize(residMid, T, D, s.norm, L.ln2!, mlpIn);
     }
     mlpIn = hooks.run(name('ln2.hook_normalized'), mlpIn, [1, T, D], lctx);
@@ -198,11 +207,11 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
     activate(post, T * M, s.mlp.act);
     if (up) for (let i = 0; i < T * M; i++) post[i] = post[i]! * up[i]!;
     post = hooks.run(name('mlp.hook_post'), post, [1, T, M], lctx);
-    let mlpOut: Float32Array = new Float32Array(T * D);
+    let mlpOut: Float32Array = mlpOutBuf;
     lin(post, L.Wout, L.bout, T, M, D, mlpOut);
     mlpOut = hooks.run(name('hook_mlp_out'), mlpOut, [1, T, D], lctx);
 
-    const next = new Float32Array(T * D);
+    const next = resid === residA ? residB : residA;
     const base = residMid ?? resid;
     if (s.parallelResidual) for (let i = 0; i < T * D; i++) next[i] = base[i]! + attnOut[i]! + mlpOut[i]!;
     else for (let i = 0; i < T * D; i++) next[i] = base[i]! + mlpOut[i]!;
