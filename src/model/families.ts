@@ -149,10 +149,11 @@ function llamaLike(c: ConfigReader, family: string, over: Partial<ModelSpec> = {
   };
 }
 
-/** HF Llama-layout weight names (llama, mistral, qwen2, gemma). */
-const LLAMA_WEIGHTS: Record<string, WeightSource> = {
+/** HF `model.layers.{L}` layout shared by llama, mistral, qwen2, gemma and starcoder2: embeddings, norms, attention. */
+const HF_DECODER_CORE: Record<string, WeightSource> = {
   'embed.W_E': { key: 'model.embed_tokens.weight' },
   'blocks.{L}.ln1.w': { key: 'model.layers.{L}.input_layernorm.weight' },
+  'blocks.{L}.ln1.b': { key: 'model.layers.{L}.input_layernorm.bias', optional: true },
   'blocks.{L}.attn.W_Q': { key: 'model.layers.{L}.self_attn.q_proj.weight' },
   'blocks.{L}.attn.b_Q': { key: 'model.layers.{L}.self_attn.q_proj.bias', optional: true },
   'blocks.{L}.attn.W_K': { key: 'model.layers.{L}.self_attn.k_proj.weight' },
@@ -162,13 +163,20 @@ const LLAMA_WEIGHTS: Record<string, WeightSource> = {
   'blocks.{L}.attn.W_O': { key: 'model.layers.{L}.self_attn.o_proj.weight' },
   'blocks.{L}.attn.b_O': { key: 'model.layers.{L}.self_attn.o_proj.bias', optional: true },
   'blocks.{L}.ln2.w': { key: 'model.layers.{L}.post_attention_layernorm.weight' },
+  'blocks.{L}.ln2.b': { key: 'model.layers.{L}.post_attention_layernorm.bias', optional: true },
+  'ln_final.w': { key: 'model.norm.weight' },
+  'ln_final.b': { key: 'model.norm.bias', optional: true },
+  'unembed.W_U': { key: 'lm_head.weight' },
+};
+
+/** Llama-layout (gated MLP): llama, mistral, qwen2, gemma. */
+const LLAMA_WEIGHTS: Record<string, WeightSource> = {
+  ...HF_DECODER_CORE,
   'blocks.{L}.mlp.W_gate': { key: 'model.layers.{L}.mlp.gate_proj.weight' },
   'blocks.{L}.mlp.W_in': { key: 'model.layers.{L}.mlp.up_proj.weight' },
   'blocks.{L}.mlp.b_in': { key: 'model.layers.{L}.mlp.up_proj.bias', optional: true },
   'blocks.{L}.mlp.W_out': { key: 'model.layers.{L}.mlp.down_proj.weight' },
   'blocks.{L}.mlp.b_out': { key: 'model.layers.{L}.mlp.down_proj.bias', optional: true },
-  'ln_final.w': { key: 'model.norm.weight' },
-  'unembed.W_U': { key: 'lm_head.weight' },
 };
 
 const PHI3_WEIGHTS: Record<string, WeightSource> = {
@@ -186,27 +194,16 @@ const PHI3_WEIGHTS: Record<string, WeightSource> = {
   'unembed.W_U': { key: 'lm_head.weight' },
 };
 
+/** StarCoder2: LayerNorm biases are required; plain c_fc/c_proj MLP. */
 const STARCODER2_WEIGHTS: Record<string, WeightSource> = {
-  'embed.W_E': { key: 'model.embed_tokens.weight' },
-  'blocks.{L}.ln1.w': { key: 'model.layers.{L}.input_layernorm.weight' },
+  ...HF_DECODER_CORE,
   'blocks.{L}.ln1.b': { key: 'model.layers.{L}.input_layernorm.bias' },
-  'blocks.{L}.attn.W_Q': { key: 'model.layers.{L}.self_attn.q_proj.weight' },
-  'blocks.{L}.attn.b_Q': { key: 'model.layers.{L}.self_attn.q_proj.bias', optional: true },
-  'blocks.{L}.attn.W_K': { key: 'model.layers.{L}.self_attn.k_proj.weight' },
-  'blocks.{L}.attn.b_K': { key: 'model.layers.{L}.self_attn.k_proj.bias', optional: true },
-  'blocks.{L}.attn.W_V': { key: 'model.layers.{L}.self_attn.v_proj.weight' },
-  'blocks.{L}.attn.b_V': { key: 'model.layers.{L}.self_attn.v_proj.bias', optional: true },
-  'blocks.{L}.attn.W_O': { key: 'model.layers.{L}.self_attn.o_proj.weight' },
-  'blocks.{L}.attn.b_O': { key: 'model.layers.{L}.self_attn.o_proj.bias', optional: true },
-  'blocks.{L}.ln2.w': { key: 'model.layers.{L}.post_attention_layernorm.weight' },
   'blocks.{L}.ln2.b': { key: 'model.layers.{L}.post_attention_layernorm.bias' },
+  'ln_final.b': { key: 'model.norm.bias' },
   'blocks.{L}.mlp.W_in': { key: 'model.layers.{L}.mlp.c_fc.weight' },
   'blocks.{L}.mlp.b_in': { key: 'model.layers.{L}.mlp.c_fc.bias', optional: true },
   'blocks.{L}.mlp.W_out': { key: 'model.layers.{L}.mlp.c_proj.weight' },
   'blocks.{L}.mlp.b_out': { key: 'model.layers.{L}.mlp.c_proj.bias', optional: true },
-  'ln_final.w': { key: 'model.norm.weight' },
-  'ln_final.b': { key: 'model.norm.bias' },
-  'unembed.W_U': { key: 'lm_head.weight' },
 };
 
 const d = (s: ModelSpec) => s.dModel;

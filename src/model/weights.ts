@@ -139,7 +139,9 @@ function applyTake(t: RawTensor, take: Take | undefined, s: ModelSpec): RawTenso
 
 /** Builds typed model weights; every tensor's shape is checked against the spec. */
 export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorSource): ModelWeights {
-  const fetch = (canonical: string, layer: number | null, required: boolean): Float32Array | null => {
+  // The family table is the only authority: a tensor it lists is required unless marked optional;
+  // a canonical weight it does not list is absent (e.g. biases of bias-free families).
+  const fetch = (canonical: string, layer: number | null): Float32Array | null => {
     const entry: WeightSource | undefined = family.weights[canonical];
     if (!entry) return null;
     const key = layer === null ? entry.key : entry.key.replace('{L}', String(layer));
@@ -149,7 +151,7 @@ export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorS
       raw = src.get(repl + key.slice(prefix.length));
     }
     if (!raw) {
-      if (entry.optional || !required) return null;
+      if (entry.optional) return null;
       throw new Error(`${src.origin}: tensor '${key}' (${canonical.replace('{L}', String(layer))}) is missing from the checkpoint; the file may be truncated or belong to another architecture`);
     }
     let t: RawTensor;
@@ -164,8 +166,12 @@ export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorS
     }
     return t.data;
   };
-  const req = (c: string, l: number | null = null) => fetch(c, l, true)!;
-  const opt = (c: string, l: number | null = null) => fetch(c, l, false);
+  const req = (c: string, l: number | null = null): Float32Array => {
+    const t = fetch(c, l);
+    if (!t) throw new Error(`internal: family '${family.modelType}' has no required weight '${c}'`);
+    return t;
+  };
+  const opt = (c: string, l: number | null = null) => fetch(c, l);
 
   const embed = req('embed.W_E');
   const layers: LayerWeights[] = [];
@@ -195,12 +201,13 @@ export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorS
   if (spec.tiedEmbeddings) {
     unembed = embed;
   } else {
-    const u = opt('unembed.W_U');
+    const entry = family.weights['unembed.W_U'];
+    const u = entry ? src.get(entry.key) : undefined;
     if (!u) {
       const key = family.weights['unembed.W_U']?.key ?? 'lm_head.weight';
       throw new Error(`${src.origin}: tensor '${key}' is missing but config.json has tie_word_embeddings=false; the checkpoint is incomplete (or set tie_word_embeddings=true if the model really ties them)`);
     }
-    unembed = u;
+    unembed = fetch('unembed.W_U', null)!;
   }
   return {
     embed,
@@ -210,29 +217,4 @@ export function assembleWeights(spec: ModelSpec, family: FamilyDef, src: TensorS
     unembed,
     unembedBias: opt('unembed.b_U'),
   };
-}
-
-/** Float32 bytes held by the weights (tied arrays and shared buffers counted once). */
-export function weightBytes(w: ModelWeights): number {
-  const seen = new Set<ArrayBufferLike>();
-  let n = 0;
-  const add = (a: Float32Array | null) => {
-    if (!a) return;
-    if (seen.has(a.buffer)) return;
-    seen.add(a.buffer);
-    n += a.buffer.byteLength;
-  };
-  add(w.embed);
-  add(w.posEmbed);
-  for (const l of w.layers) for (const v of Object.values(l)) add(v && 'w' in v ? (v as { w: Float32Array }).w : (v as Float32Array | null));
-  for (const l of w.layers) {
-    add(l.ln1.b);
-    add(l.ln2?.w ?? null);
-    add(l.ln2?.b ?? null);
-  }
-  add(w.lnFinal.w);
-  add(w.lnFinal.b);
-  add(w.unembed);
-  add(w.unembedBias);
-  return n;
 }

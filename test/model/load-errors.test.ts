@@ -113,3 +113,13 @@ test('GPT-2 checkpoints with bare Hub names (h.0…, wte.weight) and attn.bias b
   const b = await loadModel('fixtures/tiny/gpt2', { noTokenizer: true, backend: 'ts' });
   assert.deepEqual(a.forward([1, 2, 3]).logits!.data, b.forward([1, 2, 3]).logits!.data);
 });
+
+test('a tensor the family table requires (StarCoder2 LayerNorm bias) is never silently dropped', async () => {
+  const dir = copyTiny('starcoder2');
+  const f = join(dir, 'model.safetensors');
+  const t = loadSafetensorsFile(f);
+  const keep: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [k, v] of t) if (k !== 'model.layers.0.input_layernorm.bias') keep[k] = { dtype: 'F32', shape: v.shape, data: v.data };
+  writeSafetensorsFile(f, keep);
+  await assert.rejects(loadModel(dir, { noTokenizer: true }), /'model\.layers\.0\.input_layernorm\.bias'.*missing/);
+});
