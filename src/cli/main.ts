@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerInferenceCommands } from './commands/infer.ts';
+import { registerKnockoutCommands } from './commands/knockout.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -11,4 +12,5 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 2);
 });
 registerInferenceCommands(program);
+registerKnockoutCommands(program);
 await program.parseAsync(process.argv);

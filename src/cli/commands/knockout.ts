@@ -1,0 +1,222 @@
+/**
+ * `plip knockout` (the attention-knockout experiment) and `plip intervene` (one forward pass with
+ * attention-edge edits, baseline vs intervened).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { loadCorpus } from '../../corpus/index.ts';
+import { knockoutSettings, knockoutSteps, runKnockout, type KnockoutMode } from '../../experiments/knockout.ts';
+import { renderKnockoutSummary } from '../../experiments/knockout-report.ts';
+import { KNOCKOUT_SCHEMA_VERSION, type KnockoutRecord } from '../../experiments/knockout-schema.ts';
+import { forwardWithIntervention, parseListArg, parseSpecJson, parseSpecs, type AttentionMaskSpec } from '../../interventions/index.ts';
+import type { HookedModel } from '../../model/model.ts';
+import { progressBar } from '../../report/progress.ts';
+import { modelProvenance, ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../report/results.ts';
+import { fmt, renderTable } from '../../report/table.ts';
+import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+
+const MODES: readonly KnockoutMode[] = ['per-layer', 'all-layers', 'window'];
+
+function parseModes(text: string): KnockoutMode[] {
+  const out = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const m of out) if (!MODES.includes(m as KnockoutMode)) throw new Error(`--mode: '${m}' is not a mode (use ${MODES.join(', ')}, comma-separated)`);
+  if (out.length === 0) throw new Error('--mode: no mode given');
+  return [...new Set(out)] as KnockoutMode[];
+}
+
+function indexList(text: string, name: string, count: number, what: string): number[] | 'all' {
+  const v = parseListArg(text, name);
+  if (v !== 'all') for (const i of v) if (i < 0 || i >= count) throw new Error(`${name}: ${what} ${i} is out of range (the model has ${what}s 0..${count - 1})`);
+  return v;
+}
+
+interface KnockoutCli extends ModelCliOptions {
+  corpus: string;
+  layers: string;
+  heads: string;
+  mode: string;
+  window: number;
+  controls: number;
+  seed: number;
+  topK: number;
+  markerToken: 'first' | 'last';
+  minKey: number;
+  groups?: string;
+  limit?: number;
+  alpha: number;
+  nBoot: number;
+  nPermutations: number;
+  out: string;
+  restart?: boolean;
+  quiet?: boolean;
+}
+
+async function knockoutAction(o: KnockoutCli): Promise<void> {
+  const modes = parseModes(o.mode);
+  const m = await openModel(o);
+  const layersSel = indexList(o.layers, '--layers', m.spec.nLayers, 'layer');
+  const heads = indexList(o.heads, '--heads', m.spec.nHeads, 'head');
+  const corpus = await loadCorpus(o.corpus);
+  const opts = {
+    layers: layersSel === 'all' ? undefined : layersSel,
+    modes,
+    window: o.window,
+    heads,
+    controls: o.controls,
+    seed: o.seed,
+    topK: o.topK,
+    markerToken: o.markerToken,
+    minKey: o.minKey,
+    groups: o.groups ? o.groups.split(',').map((g) => g.trim()).filter(Boolean) : undefined,
+    limit: o.limit,
+    alpha: o.alpha,
+    nBoot: o.nBoot,
+    nPermutations: o.nPermutations,
+  };
+  const settings = knockoutSettings(m, opts);
+  const header: Provenance = {
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    experiment: 'knockout',
+    schemaVersion: KNOCKOUT_SCHEMA_VERSION,
+    model: modelProvenance(m),
+    corpus: { path: o.corpus, sha256: corpus.sha256, nSamples: corpus.samples.length },
+    settings,
+    seed: o.seed,
+    argv: process.argv.slice(2),
+    startedAt: new Date().toISOString(),
+  };
+  const store = new ResultsStore<KnockoutRecord>(o.out, header, { restart: o.restart });
+  if (store.resumed) process.stderr.write(`resuming: ${store.resumed} record(s) recovered from ${store.progressPath}\n`);
+  const bar = progressBar(knockoutSteps(corpus, m, opts), 'knockout');
+  let run;
+  try {
+    run = runKnockout(m, corpus, { ...opts, store, onProgress: (label) => bar.tick(1, label) });
+  } catch (e) {
+    bar.stop();
+    store.close();
+    throw e;
+  }
+  bar.stop();
+  store.finish(run.summary);
+  if (!o.quiet) process.stdout.write(renderKnockoutSummary(run.summary) + '\n');
+  process.stdout.write(`wrote ${run.records.length} record(s) to ${o.out}\n`);
+}
+
+interface IntervenCli extends ModelCliOptions {
+  text?: string;
+  ids?: string;
+  spec?: string;
+  kind?: string;
+  factor?: number;
+  layers?: string;
+  heads: string;
+  sources?: string;
+  targets?: string;
+  continuation?: string;
+  dropFutureEdges?: boolean;
+  topK: number;
+  out?: string;
+}
+
+function specFromFlags(o: IntervenCli): AttentionMaskSpec[] {
+  if (o.spec) {
+    let text: string;
+    try {
+      text = readFileSync(o.spec, 'utf8');
+    } catch (e) {
+      throw new Error(`--spec ${o.spec}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return parseSpecJson(text, o.spec);
+  }
+  if (!o.kind || o.layers === undefined || o.sources === undefined || o.targets === undefined) {
+    throw new Error('give --spec FILE, or --kind, --layers, --sources and --targets (and --factor for scale)');
+  }
+  const sel = (v: string, name: string) => {
+    const x = parseListArg(v, name);
+    return x === 'all' ? '*' : x;
+  };
+  return parseSpecs({ kind: o.kind, ...(o.factor !== undefined ? { factor: o.factor } : {}), layers: sel(o.layers, '--layers'), heads: sel(o.heads, '--heads'), edges: [{ sources: sel(o.sources, '--sources'), targets: sel(o.targets, '--targets') }] });
+}
+
+function intervene(m: HookedModel, o: IntervenCli): void {
+  const tok = m.tokenizer;
+  let ids: number[];
+  if (o.ids) ids = o.ids.split(',').map((s) => parseIntArg('--ids', 0, m.spec.vocabSize - 1)(s));
+  else if (o.text !== undefined) {
+    if (!tok) throw new Error(`model ${m.info.id} has no tokenizer; pass --ids`);
+    ids = tok.encode(o.text);
+  } else throw new Error('give --text or --ids');
+  const cont = o.continuation !== undefined ? (tok ? tok.encode(o.continuation, { addSpecialTokens: false }) : []) : [];
+  const specs = specFromFlags(o);
+  const r = forwardWithIntervention(m, ids, specs, { topK: o.topK, continuation: cont, onMaskedEdges: o.dropFutureEdges ? 'drop' : 'error', capturePatterns: !!o.out });
+  const text = (id: number) => (tok ? JSON.stringify(tok.tokenText(id)) : String(id));
+  const lines = [`tokens: ${r.tokens.map((id, i) => `${i}:${text(id)}`).join(' ')}`, `prediction position ${r.position}`];
+  for (const d of r.dropped) lines.push(`dropped (not applied): spec[${d.spec}] edge ${d.source}→${d.target} (${d.reason === 'future' ? 'future token' : 'outside sliding window'})`);
+  const mt = r.metrics;
+  lines.push(
+    renderTable(
+      ['rank', 'baseline', 'p', 'intervened', 'p'],
+      r.baseline.topk.map((b, i) => [String(i + 1), text(b.id), b.prob, text(r.intervened.topk[i]!.id), r.intervened.topk[i]!.prob]),
+    ),
+  );
+  lines.push(`KL(baseline ‖ intervened) = ${fmt(mt.kl, 6)} nats; top-1 changed: ${mt.top1Changed}; top-${mt.k} Jaccard ${fmt(mt.topkJaccard, 3)}; Δp(top-1) ${fmt(mt.dProbTop1, 5)}; Δlogit(top-1) ${fmt(mt.dLogitTop1, 5)}`);
+  if (mt.continuation) lines.push(`continuation (${mt.continuation.positions.length} tokens): ppl ${fmt(mt.continuation.pplBaseline)} → ${fmt(mt.continuation.pplIntervened)} (Δ ${fmt(mt.continuation.dPpl)}), mean KL ${fmt(mt.continuation.klMean, 6)} nats`);
+  process.stdout.write(lines.join('\n') + '\n');
+  if (o.out) {
+    const pat = (p: Record<number, { toNested(): unknown }>) => Object.fromEntries(Object.entries(p).map(([l, t]) => [l, t.toNested()]));
+    writeJson(o.out, {
+      model: m.info,
+      tokens: r.tokens,
+      position: r.position,
+      specs,
+      edits: r.edits,
+      dropped: r.dropped,
+      metrics: mt,
+      baseline: { topk: r.baseline.topk, patterns: pat(r.baseline.patterns) },
+      intervened: { topk: r.intervened.topk, patterns: pat(r.intervened.patterns) },
+    });
+  }
+}
+
+export function registerKnockoutCommands(program: Command): void {
+  addModelOptions(program.command('knockout').description('attention knockout: marker → target edges vs matched random controls, with paired statistics'))
+    .requiredOption('--corpus <file>', 'corpus JSON (format 2.0)')
+    .option('--layers <list>', 'layers to test: all, 3, 0,2,4 or 0..4 (inclusive)', 'all')
+    .option('--heads <list>', 'query heads to knock out: all or a list', 'all')
+    .option('--mode <modes>', 'comma-separated: per-layer, all-layers, window', 'per-layer,all-layers')
+    .option('--window <n>', 'consecutive layers per window (mode window)', parseIntArg('--window', 1), 2)
+    .option('--controls <n>', 'matched random control draws per sample', parseIntArg('--controls', 1), 5)
+    .option('--seed <n>', 'seed of the control and statistics streams', parseIntArg('--seed', 0), 0)
+    .option('--top-k <k>', 'top-k size for the overlap metric', parseIntArg('--top-k', 1), 10)
+    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source').choices(['first', 'last']).default('first'))
+    .option('--min-key <k>', 'never knock out or use as control keys below this token position (2 = spare the first content token, a sink in llama2.c models)', parseIntArg('--min-key', 0), 1)
+    .option('--groups <list>', 'only these corpus groups (comma-separated)')
+    .option('--limit <n>', 'at most N samples per group', parseIntArg('--limit', 1))
+    .option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05)
+    .option('--n-boot <n>', 'bootstrap resamples', parseIntArg('--n-boot', 1), 2000)
+    .option('--n-permutations <n>', 'Monte Carlo permutations (n > 16)', parseIntArg('--n-permutations', 1), 9999)
+    .requiredOption('--out <file>', 'results file (.json or .jsonl; schema in docs/knockout-schema.md)')
+    .option('--restart', "discard an interrupted run's progress for --out instead of resuming")
+    .option('--quiet', 'do not print the summary tables')
+    .action(action(knockoutAction));
+
+  addModelOptions(program.command('intervene').description('one forward pass with attention-edge edits: baseline vs intervened next-token distribution'))
+    .option('--text <text>', 'input text (tokenized with the model tokenizer)')
+    .option('--ids <list>', 'input token ids, comma-separated (instead of --text)')
+    .option('--spec <file>', 'intervention spec JSON (one spec or an array; see docs/interventions.md)')
+    .option('--kind <kind>', 'knockout | scale | scale(F)')
+    .option('--factor <f>', 'scale factor (≥ 0)', parseFloatArg('--factor', 0))
+    .option('--layers <list>', 'layers: all, 3, 0,2 or 0..4')
+    .option('--heads <list>', 'query heads', 'all')
+    .option('--sources <list>', 'query token positions (BOS included), or all')
+    .option('--targets <list>', 'key token positions, or all (= every visible key)')
+    .option('--continuation <text>', 'teacher-forced continuation scored at every position')
+    .option('--drop-future-edges', 'drop edges to future tokens (listed) instead of failing')
+    .option('--top-k <k>', 'top-k size', parseIntArg('--top-k', 1), 10)
+    .option('--out <file>', 'write edits, metrics and the edited layers’ patterns as JSON')
+    .action(
+      action(async (o: IntervenCli) => {
+        intervene(await openModel(o), o);
+      }),
+    );
+}
