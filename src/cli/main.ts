@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerInferenceCommands } from './commands/infer.ts';
 import { registerKnockoutCommands } from './commands/knockout.ts';
+import { registerObserveCommands } from './commands/observe.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -13,4 +14,5 @@ program.exitOverride((err) => {
 });
 registerInferenceCommands(program);
 registerKnockoutCommands(program);
+registerObserveCommands(program);
 await program.parseAsync(process.argv);
