@@ -11,7 +11,8 @@
  * - uniformNull = (#{t∈T : t≤m} / |T|) · 1/(m+1) — the expected `observed` if the marker attended uniformly
  *   to its m+1 visible keys; uniformNullNoSink = (#{t∈T' : t≤m} / |T'|) · 1/m.
  * - control = mean over draws of (1/|T|) Σ_i A[c_i], c_i a random non-target token at a distance from the
- *   marker similar to target i's (./scan-control.ts); controlNoSink uses A'.
+ *   marker similar to visible target i's (./scan-control.ts); controlNoSink = mean over draws of
+ *   (1/|T'|) Σ_{i: V_i ≥ 1} A'[c_i] (the controls of the targets that count in observedNoSink).
  * Token indices include BOS (src/tokenize/positions.ts handles the shift).
  *
  * @module
@@ -188,11 +189,18 @@ export function scanSample(model: HookedModel, sample: CorpusSample, settings: S
         con.push(null);
         conNs.push(null);
       } else {
+        // With sink: controls of every visible target. Without: only of visible targets ≥ 1 (as for observedNoSink).
         let c = 0;
-        for (const draw of ctrl.tokens) for (const k of draw) c += A[k]!;
-        const cm = ctrl.tokens.length ? c / ctrl.tokens.length / T.length : 0;
-        con.push(cm);
-        conNs.push(okNs ? (ctrl.tokens.length ? c / ctrl.tokens.length / rest / Tns.length : 0) : null);
+        let cNs = 0;
+        for (const draw of ctrl.tokens) {
+          draw.forEach((k, i) => {
+            c += A[k]!;
+            if (visible[i]! >= 1) cNs += A[k]!;
+          });
+        }
+        const D = ctrl.tokens.length;
+        con.push(D ? c / D / T.length : 0);
+        conNs.push(okNs ? (D ? cNs / D / rest / Tns.length : 0) : null);
       }
     }
     return {

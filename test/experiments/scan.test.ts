@@ -60,8 +60,15 @@ test('per-sample values equal those read directly from hook_pattern (every layer
         assert.equal(L.observedNoSink[h], ns);
         if (rec.controlTokens.length) {
           let c = 0;
-          for (const d of rec.controlTokens) for (const k of d) c += row(k);
+          let cNs = 0;
+          for (const d of rec.controlTokens) {
+            d.forEach((k, i) => {
+              c += row(k);
+              if (visible[i]! >= 1) cNs += row(k);
+            });
+          }
           assert.equal(L.control[h], c / rec.controlTokens.length / rec.targetTokens.length);
+          assert.equal(L.controlNoSink[h], cNs / rec.controlTokens.length / rest / rec.targetTokens.filter((t) => t >= 1).length);
         }
       }
     }
