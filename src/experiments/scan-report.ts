@@ -66,6 +66,10 @@ export function renderScanReport(res: ScanResults): string {
 
   for (const c of s.comparisons.slice(1)) {
     out.push('');
+    const gb = s.groups[c.b];
+    if (gb && gb.n > 0 && gb.zeroByConstruction === gb.n) {
+      out.push(`note: every ${c.b} sample is 0 by construction (targets after the marker); this comparison tests against a constant 0 and says nothing about attention`);
+    }
     for (const [m, title] of [['observed', 'observed'], ['ratioUniform', 'observed / uniform null']] as [ScanMetric, string][]) {
       const rows = c.metrics[m].layers;
       out.push(`Baseline comparison ${c.a} vs ${c.b}: ${title}`);
