@@ -29,3 +29,10 @@ export { loadSafetensorsFile, loadSafetensorsDir, readSafetensorsHeader, writeSa
 
 export * as stats from './stats/index.ts';
 export { ResultsStore, type Provenance } from './report/results.ts';
+
+export * from './corpus/index.ts';
+export { mapSample, summarizeMappings } from './experiments/positions.ts';
+export { runScan, scanSample, summarizeScan, type ScanOptions, type ScanResults } from './experiments/scan.ts';
+export * from './interventions/index.ts';
+export * from './metrics/index.ts';
+export { runKnockout, type KnockoutOptions, type KnockoutRun } from './experiments/knockout.ts';
