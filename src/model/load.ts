@@ -14,6 +14,7 @@ import { LLAMA2C_FAMILY, llama2cSpec, readLlama2c } from './llama2c.ts';
 import { HookedModel, type ModelInfo } from './model.ts';
 import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { RawTensor, TensorSource } from './weights.ts';
+import type { ModelSpec } from './spec.ts';
 import { assembleWeights } from './weights.ts';
 
 export interface LoadModelOptions {
@@ -64,6 +65,7 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
     throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
   }
   const { spec, family } = resolveSpec(config, configPath);
+  applyGenerationConfig(spec, dir);
   const tensors = loadSafetensorsDir(dir);
   const source: TensorSource = {
     origin: dir,
@@ -92,6 +94,27 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
     ...info,
     configHash: sha256(configText),
   });
+}
+
+/**
+ * generation_config.json (optional): its eos_token_id (a number or a list, e.g. chat models that stop on
+ * both <|im_end|> and <|endoftext|>) is merged into the spec's end-of-sequence ids used by generation.
+ */
+function applyGenerationConfig(spec: ModelSpec, dir: string): void {
+  const path = join(dir, 'generation_config.json');
+  if (!existsSync(path)) return;
+  let g: unknown;
+  try {
+    g = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: invalid JSON (${(e as Error).message}); fix or delete the file`);
+  }
+  const eos = (g as Record<string, unknown> | null)?.['eos_token_id'];
+  if (eos === undefined || eos === null) return;
+  const ids = Array.isArray(eos) ? eos : [eos];
+  if (!ids.every((x) => Number.isInteger(x) && (x as number) >= 0)) throw new Error(`${path}: eos_token_id must be a token id or a list of token ids`);
+  const merged = new Set<number>([spec.eosTokenId ?? []].flat().concat(ids as number[]));
+  spec.eosTokenId = merged.size === 1 ? [...merged][0]! : [...merged];
 }
 
 function loadLlama2cModel(ckpt: string, id: string, opts: LoadModelOptions): HookedModel {

@@ -123,3 +123,13 @@ test('a tensor the family table requires (StarCoder2 LayerNorm bias) is never si
   writeSafetensorsFile(f, keep);
   await assert.rejects(loadModel(dir, { noTokenizer: true }), /'model\.layers\.0\.input_layernorm\.bias'.*missing/);
 });
+
+test('generation_config.json eos ids are merged into the stop set; malformed ones are named', async () => {
+  const dir = copyTiny();
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [7, 9] }));
+  const m = await loadModel(dir, { noTokenizer: true });
+  const eos = [m.spec.eosTokenId].flat();
+  assert.ok(eos.includes(7) && eos.includes(9));
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: 'x' }));
+  await assert.rejects(loadModel(dir, { noTokenizer: true }), /generation_config\.json: eos_token_id must be/);
+});
