@@ -112,6 +112,21 @@ function ropeScaling(c: ConfigReader): RopeScaling | null {
   }
 }
 
+/** Fields every family resolves the same way (overridable per family). */
+function commonFields(c: ConfigReader, dHead: number, dtypeDefault: string) {
+  return {
+    architecture: c.architecture(),
+    embedScale: 1,
+    attnScale: 1 / Math.sqrt(dHead),
+    attnSoftcap: null,
+    finalSoftcap: null,
+    slidingWindow: null,
+    bosTokenId: c.optionalNumber('bos_token_id'),
+    eosTokenId: c.eosTokenId(),
+    weightDtype: c.optionalString('torch_dtype') ?? dtypeDefault,
+  } satisfies Partial<ModelSpec>;
+}
+
 /** Shared resolution for the Llama-like families (llama, mistral, qwen2, gemma, phi3). */
 function llamaLike(c: ConfigReader, family: string, over: Partial<ModelSpec> = {}): ModelSpec {
   const dModel = c.number('hidden_size');
@@ -121,7 +136,6 @@ function llamaLike(c: ConfigReader, family: string, over: Partial<ModelSpec> = {
   const partial = c.optionalNumber('partial_rotary_factor') ?? 1;
   return {
     family,
-    architecture: c.architecture(),
     nLayers: c.number('num_hidden_layers'),
     dModel,
     nHeads,
@@ -137,14 +151,7 @@ function llamaLike(c: ConfigReader, family: string, over: Partial<ModelSpec> = {
     parallelResidual: false,
     parallelUsesTwoNorms: false,
     tiedEmbeddings: c.optionalBoolean('tie_word_embeddings') ?? false,
-    embedScale: 1,
-    attnScale: 1 / Math.sqrt(dHead),
-    attnSoftcap: null,
-    finalSoftcap: null,
-    slidingWindow: null,
-    bosTokenId: c.optionalNumber('bos_token_id'),
-    eosTokenId: c.eosTokenId(),
-    weightDtype: c.optionalString('torch_dtype') ?? 'unknown',
+    ...commonFields(c, dHead, 'unknown'),
     ...over,
   };
 }
@@ -308,7 +315,6 @@ export const FAMILIES: Record<string, FamilyDef> = {
       const dHead = dModel / nHeads;
       return {
         family: 'gpt2',
-        architecture: c.architecture(),
         nLayers: c.number('n_layer'),
         dModel,
         nHeads,
@@ -324,14 +330,8 @@ export const FAMILIES: Record<string, FamilyDef> = {
         parallelResidual: false,
         parallelUsesTwoNorms: false,
         tiedEmbeddings: c.optionalBoolean('tie_word_embeddings') ?? true,
-        embedScale: 1,
+        ...commonFields(c, dHead, 'float32'),
         attnScale: c.optionalBoolean('scale_attn_weights') === false ? 1 : 1 / Math.sqrt(dHead),
-        attnSoftcap: null,
-        finalSoftcap: null,
-        slidingWindow: null,
-        bosTokenId: c.optionalNumber('bos_token_id'),
-        eosTokenId: c.eosTokenId(),
-        weightDtype: c.optionalString('torch_dtype') ?? 'float32',
       };
     },
     weights: GPT2_WEIGHTS,
@@ -347,7 +347,6 @@ export const FAMILIES: Record<string, FamilyDef> = {
       const parallel = c.optionalBoolean('use_parallel_residual') ?? true;
       return {
         family: 'gpt_neox',
-        architecture: c.architecture(),
         nLayers: c.number('num_hidden_layers'),
         dModel,
         nHeads,
@@ -368,14 +367,7 @@ export const FAMILIES: Record<string, FamilyDef> = {
         parallelResidual: parallel,
         parallelUsesTwoNorms: true,
         tiedEmbeddings: c.optionalBoolean('tie_word_embeddings') ?? false,
-        embedScale: 1,
-        attnScale: 1 / Math.sqrt(dHead),
-        attnSoftcap: null,
-        finalSoftcap: null,
-        slidingWindow: null,
-        bosTokenId: c.optionalNumber('bos_token_id'),
-        eosTokenId: c.eosTokenId(),
-        weightDtype: c.optionalString('torch_dtype') ?? 'float32',
+        ...commonFields(c, dHead, 'float32'),
       };
     },
     weights: NEOX_WEIGHTS,
