@@ -78,26 +78,39 @@ function checkHeads(heads: readonly number[], H: number, name: string): void {
   for (const h of heads) if (h < 0 || h >= H) throw new Error(`attention edit at '${name}': head ${h} is out of range (the model has heads 0..${H - 1})`);
 }
 
+/**
+ * Visits every (row offset, selected targets, key-column map) of the edited heads in a [1, H, T, S] tensor,
+ * using the hook's absolute query/key positions.
+ */
+function forEachEditedRow(
+  t: Tensor,
+  ctx: HookContext,
+  heads: readonly number[],
+  rules: CompiledRules,
+  visit: (o: number, sel: RowTargets, col: (k: number) => number, S: number) => void,
+): void {
+  const { H, T, S } = dims(t, ctx);
+  checkHeads(heads, H, ctx.name);
+  const col = keyColumns(ctx, S);
+  for (let r = 0; r < T; r++) {
+    const sel = rowTargets(rules, ctx.queryPositions[r]!);
+    if (!sel) continue;
+    for (const h of heads) visit((h * T + r) * S, sel, col, S);
+  }
+}
+
 /** Hook fn: selected pre-softmax scores → −∞. */
 function knockoutFn(heads: readonly number[], rules: CompiledRules) {
   return (t: Tensor, ctx: HookContext): void => {
-    const { H, T, S } = dims(t, ctx);
-    checkHeads(heads, H, ctx.name);
-    const col = keyColumns(ctx, S);
     const x = t.data;
-    for (let r = 0; r < T; r++) {
-      const sel = rowTargets(rules, ctx.queryPositions[r]!);
-      if (!sel) continue;
-      for (const h of heads) {
-        const o = (h * T + r) * S;
-        if (sel === 'all') x.fill(-Infinity, o, o + S);
-        else
-          for (const k of sel) {
-            const j = col(k);
-            if (j >= 0) x[o + j] = -Infinity;
-          }
-      }
-    }
+    forEachEditedRow(t, ctx, heads, rules, (o, sel, col, S) => {
+      if (sel === 'all') x.fill(-Infinity, o, o + S);
+      else
+        for (const k of sel) {
+          const j = col(k);
+          if (j >= 0) x[o + j] = -Infinity;
+        }
+    });
   };
 }
 
@@ -105,36 +118,28 @@ function knockoutFn(heads: readonly number[], rules: CompiledRules) {
 function scaleFn(heads: readonly number[], rules: CompiledRules, f: number) {
   return (t: Tensor, ctx: HookContext): void => {
     if (f === 1) return; // exact no-op: bit-identical to the baseline
-    const { H, T, S } = dims(t, ctx);
-    checkHeads(heads, H, ctx.name);
-    const col = keyColumns(ctx, S);
     const x = t.data;
-    for (let r = 0; r < T; r++) {
-      const sel = rowTargets(rules, ctx.queryPositions[r]!);
-      if (!sel) continue;
-      for (const h of heads) {
-        const o = (h * T + r) * S;
-        let changed = false;
-        if (sel === 'all') {
-          for (let j = 0; j < S; j++) {
-            if (x[o + j]! !== 0) changed = true;
-            x[o + j] = x[o + j]! * f;
-          }
-        } else {
-          for (const k of sel) {
-            const j = col(k);
-            if (j < 0 || x[o + j]! === 0) continue; // masked (or already zero): nothing to scale
-            x[o + j] = x[o + j]! * f;
-            changed = true;
-          }
+    forEachEditedRow(t, ctx, heads, rules, (o, sel, col, S) => {
+      let changed = false;
+      if (sel === 'all') {
+        for (let j = 0; j < S; j++) {
+          if (x[o + j]! !== 0) changed = true;
+          x[o + j] = x[o + j]! * f;
         }
-        if (!changed) continue;
-        let s = 0;
-        for (let j = 0; j < S; j++) s += x[o + j]!;
-        if (s > 0) for (let j = 0; j < S; j++) x[o + j] = x[o + j]! / s;
-        else x.fill(0, o, o + S); // nothing visible left: the documented all-zero row
+      } else {
+        for (const k of sel) {
+          const j = col(k);
+          if (j < 0 || x[o + j]! === 0) continue; // masked (or already zero): nothing to scale
+          x[o + j] = x[o + j]! * f;
+          changed = true;
+        }
       }
-    }
+      if (!changed) return;
+      let s = 0;
+      for (let j = 0; j < S; j++) s += x[o + j]!;
+      if (s > 0) for (let j = 0; j < S; j++) x[o + j] = x[o + j]! / s;
+      else x.fill(0, o, o + S); // nothing visible left: the documented all-zero row
+    });
   };
 }
 
