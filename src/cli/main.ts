@@ -2,6 +2,7 @@
  * `plip` command-line interface.
  */
 import { Command } from 'commander';
+import { registerCopyingCommand } from './commands/copying.ts';
 import { registerInferenceCommands } from './commands/infer.ts';
 import { registerKnockoutCommands } from './commands/knockout.ts';
 import { registerObserveCommands } from './commands/observe.ts';
@@ -15,4 +16,5 @@ program.exitOverride((err) => {
 registerInferenceCommands(program);
 registerKnockoutCommands(program);
 registerObserveCommands(program);
+registerCopyingCommand(program);
 await program.parseAsync(process.argv);

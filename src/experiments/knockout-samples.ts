@@ -128,7 +128,12 @@ export const CONTROL_TOLERANCE = { rel: 0.25, min: 2 } as const;
  * knockout. Pool: keys max(1, minKey)..marker−1 that are not targets, marker-pattern tokens, BOS/special or
  * empty-span tokens. Key 0 (BOS, the attention sink) is never a control.
  */
-export function drawControls(s: KnockoutSample, nDraws: number, rng: Rng, minKey = 1): ControlDraws {
+export function drawControls(
+  s: Pick<KnockoutSample, 'targets' | 'markerTokens' | 'excluded'> & { marker: { token: number } },
+  nDraws: number,
+  rng: Rng,
+  minKey = 1,
+): ControlDraws {
   const m = s.marker.token;
   const bad = new Set<number>([...s.targets, ...s.markerTokens, ...s.excluded, 0]);
   const pool: number[] = [];

@@ -21,6 +21,8 @@ export interface GenerateOptions {
   /** Hooks applied at every forward call (prefill and each decoding step). */
   hooks?: readonly Hook[];
   stopAtEos?: boolean;
+  /** Stop once the decoded completion contains any of these strings (needs the model's tokenizer). */
+  stopSequences?: readonly string[];
   /** Called after each generated token. */
   onToken?: (id: number, step: number) => void;
 }
@@ -32,7 +34,7 @@ export interface GenerateResult {
   /** Natural-log probability of each generated token under the (possibly intervened) model, after temperature. */
   logprobs: number[];
   /** Why generation stopped. */
-  stop: 'eos' | 'max_tokens' | 'context';
+  stop: 'eos' | 'max_tokens' | 'context' | 'stop_sequence';
 }
 
 /** Generates from `promptIds` (already tokenized, BOS included if the model wants it). */
@@ -44,6 +46,8 @@ export function generate(model: HookedModel, promptIds: readonly number[], opts:
   if (promptIds.length === 0) throw new Error('generate: empty prompt (no tokens); prompts need at least one token (e.g. BOS)');
   const rng = createRng(opts.seed ?? 0, 'sampling');
   const eos = new Set<number>([model.spec.eosTokenId ?? [], model.tokenizer?.eosTokenId ?? []].flat());
+  const stops = opts.stopSequences ?? [];
+  if (stops.length > 0 && !model.tokenizer) throw new Error('stop sequences need the model tokenizer');
   const cache = model.newKVCache(promptIds.length + opts.maxTokens);
   const ids: number[] = [];
   const logprobs: number[] = [];
@@ -62,6 +66,13 @@ export function generate(model: HookedModel, promptIds: readonly number[], opts:
     if ((opts.stopAtEos ?? true) && eos.has(id)) {
       stop = 'eos';
       break;
+    }
+    if (stops.length > 0) {
+      const text = model.tokenizer!.decode(ids, { skipSpecialTokens: true });
+      if (stops.some((s) => text.includes(s))) {
+        stop = 'stop_sequence';
+        break;
+      }
     }
     input = [id];
   }

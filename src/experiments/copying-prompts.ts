@@ -1,0 +1,136 @@
+/**
+ * Prompts for the copying experiment and the scoring of generated tests.
+ *
+ * A prompt file is a JSON object whose array-valued keys are groups (keys starting with '_' and
+ * non-array values are metadata), each item `{ id, name, prompt, arity? }`: `prompt` ends where the
+ * model should write the test's call (e.g. right after `>>> ` or `assert_eq!(`), and `name` is the
+ * function the test should call. training/eval/eval_prompts.json is in this format.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { PlipTokenizer } from '../tokenize/types.ts';
+import { tokensInCharRange, utf16ToCodePoint } from '../tokenize/positions.ts';
+
+export const copyingItemSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier'),
+  prompt: z.string().min(1),
+  arity: z.number().int().min(0).optional(),
+});
+
+export interface CopyingPrompt {
+  id: string;
+  group: string;
+  name: string;
+  prompt: string;
+  arity: number | null;
+}
+
+/** Loads a prompts file; errors name the file, group, item index/id and field. */
+export function loadCopyingPrompts(path: string): CopyingPrompt[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `malformed JSON (${(e as Error).message})`}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path}: expected an object of groups { "group": [ {id, name, prompt}, … ] }`);
+  const out: CopyingPrompt[] = [];
+  const ids = new Set<string>();
+  for (const [group, items] of Object.entries(raw)) {
+    if (group.startsWith('_') || !Array.isArray(items)) continue;
+    items.forEach((item, i) => {
+      const r = copyingItemSchema.safeParse(item);
+      if (!r.success) {
+        const iss = r.error.issues[0]!;
+        const id = (item as { id?: unknown })?.id;
+        throw new Error(`${path}: ${group}[${i}]${typeof id === 'string' ? ` (id '${id}')` : ''}: field '${iss.path.join('.') || '(item)'}' ${iss.message}`);
+      }
+      if (ids.has(r.data.id)) throw new Error(`${path}: ${group}[${i}]: duplicate id '${r.data.id}'`);
+      ids.add(r.data.id);
+      out.push({ id: r.data.id, group, name: r.data.name, prompt: r.data.prompt, arity: r.data.arity ?? null });
+    });
+  }
+  if (out.length === 0) throw new Error(`${path}: no prompt groups found`);
+  return out;
+}
+
+export const DEFAULT_MARKERS = ['>>>', '#[test]'] as const;
+
+/** Token positions of one prompt: the marker (last occurrence of any marker pattern) and the function-name tokens. */
+export interface CopyingPositions {
+  ids: number[];
+  /** Token index of the marker (first token overlapping the last marker occurrence). */
+  marker: number;
+  markerText: string;
+  /** Token indices overlapping the function name in its definition (`def NAME` / `fn NAME`, else its first occurrence). */
+  nameTokens: number[];
+  /** Tokens to avoid as controls: marker tokens, BOS/special tokens. */
+  avoid: number[];
+}
+
+export function locatePositions(tok: PlipTokenizer, p: CopyingPrompt, markers: readonly string[]): CopyingPositions {
+  const enc = tok.encodeWithOffsets(p.prompt);
+  let mStart = -1;
+  let mText = '';
+  for (const m of markers) {
+    const i = p.prompt.lastIndexOf(m);
+    if (i > mStart) {
+      mStart = i;
+      mText = m;
+    }
+  }
+  if (mStart < 0) throw new Error(`prompt '${p.id}': none of the markers ${markers.map((m) => JSON.stringify(m)).join(', ')} occurs in the prompt`);
+  const def = new RegExp(`\\b(?:def|fn)\\s+${p.name}\\b`).exec(p.prompt);
+  const nStart = def ? def.index + def[0].length - p.name.length : p.prompt.indexOf(p.name);
+  if (nStart < 0 || nStart > mStart) throw new Error(`prompt '${p.id}': function name '${p.name}' does not occur before the marker`);
+  const cp = (i: number) => utf16ToCodePoint(p.prompt, i);
+  const markerToks = tokensInCharRange(enc, cp(mStart), cp(mStart + mText.length));
+  const nameTokens = tokensInCharRange(enc, cp(nStart), cp(nStart + p.name.length));
+  if (markerToks.length === 0 || nameTokens.length === 0) throw new Error(`prompt '${p.id}': marker or name maps to no token`);
+  const marker = markerToks[0]!;
+  const avoid = [...markerToks, ...enc.special.flatMap((s, i) => (s ? [i] : []))];
+  return { ids: enc.ids, marker, markerText: mText, nameTokens: nameTokens.filter((t) => t < marker), avoid };
+}
+
+/** Whether a completion calls `name` on its first line, and with how many top-level arguments. */
+export interface CallScore {
+  called: boolean;
+  /** Top-level argument count of the first call (null when not called or unbalanced). */
+  nArgs: number | null;
+  /** called and nArgs equals the expected arity (null when the arity is unknown). */
+  arityOk: boolean | null;
+}
+
+export function scoreCall(completion: string, name: string, arity: number | null): CallScore {
+  const line = completion.split('\n')[0]!;
+  const m = new RegExp(`(?<![A-Za-z0-9_])${name}\\s*(?:::<[^>]*>)?\\(`).exec(line);
+  if (!m) return { called: false, nArgs: null, arityOk: arity === null ? null : false };
+  let depth = 0;
+  let args = 0;
+  let any = false;
+  let quote: string | null = null;
+  for (let i = m.index + m[0].length; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = c;
+      any = true;
+    } else if ('([{'.includes(c)) {
+      depth++;
+      any = true;
+    } else if (')]}'.includes(c)) {
+      if (depth === 0) {
+        const n = any ? args + 1 : 0;
+        return { called: true, nArgs: n, arityOk: arity === null ? null : n === arity };
+      }
+      depth--;
+    } else if (c === ',' && depth === 0) args++;
+    else if (!/\s/.test(c)) any = true;
+  }
+  return { called: true, nArgs: null, arityOk: arity === null ? null : false };
+}

@@ -1,0 +1,190 @@
+/**
+ * Copying under intervention: does the model still write a test that calls the function by name when
+ * the test region cannot attend to the function-name tokens?
+ *
+ * Per prompt (greedy decoding, identical code path for every condition — only the hooks differ):
+ *  - baseline: no intervention;
+ *  - knockout: at the unit's layers (all heads), every query from the marker token on — the rest of the
+ *    prompt AND every generated token, applied at each decoding step — has its attention to the
+ *    function-name tokens removed (−∞ before softmax);
+ *  - controls: the same, but to as many random non-name keys at matched distance from the marker
+ *    (same selection rule as `plip knockout`, seeded named stream per prompt), `controls` draws.
+ * Scoring: the first completion line calls `name(` (+ top-level argument count vs arity).
+ * Statistics per group × unit: exact McNemar (binomial on discordant pairs) baseline vs knockout and
+ * knockout vs first control draw, one-sided "knockout copies less"; a paired permutation test of
+ * (mean control rate − knockout) per prompt; Holm across units within each group.
+ */
+import binomialTest from '@stdlib/stats-binomial-test';
+import type { HookedModel } from '../model/model.ts';
+import { generate } from '../generate/generate.ts';
+import { attentionEdit } from '../interventions/attention.ts';
+import type { ResolvedEdit } from '../interventions/spec.ts';
+import { createRng, holm, pairedPermutationTest } from '../stats/index.ts';
+import { ResultsStore, modelProvenance, sha256File, type Provenance } from '../report/results.ts';
+import { drawControls } from './knockout-samples.ts';
+import { locatePositions, scoreCall, type CallScore, type CopyingPrompt } from './copying-prompts.ts';
+
+export const COPYING_SCHEMA_VERSION = 1;
+
+export interface CopyingOptions {
+  /** Layer units: each entry is a list of layers knocked out together (e.g. [[0],[1],[0,1,2,3]]). */
+  units: number[][];
+  controls?: number;
+  maxTokens?: number;
+  seed?: number;
+  markers?: readonly string[];
+  limit?: number;
+  out?: string;
+  promptsPath?: string;
+  restart?: boolean;
+  argv?: string[];
+  onProgress?: (done: number, total: number, id: string) => void;
+}
+
+export interface GenOutcome extends CallScore {
+  completion: string;
+}
+
+export interface CopyingRecord {
+  key: string;
+  id: string;
+  group: string;
+  name: string;
+  marker: number;
+  nameTokens: number[];
+  baseline: GenOutcome;
+  units: Record<string, { layers: number[]; knockout: GenOutcome; controls: GenOutcome[]; controlKeys: number[][] }>;
+}
+
+export interface UnitGroupStats {
+  group: string;
+  unit: string;
+  n: number;
+  rateBaseline: number;
+  rateKnockout: number;
+  rateControl: number;
+  /** Prompts copied at baseline but not under knockout, and the reverse. */
+  discordant: { lost: number; gained: number };
+  pMcNemarBaseline: number;
+  pMcNemarControl: number;
+  pPermControl: number;
+  pHolmBaseline: number;
+  pHolmControl: number;
+  /** knockout lowers copying vs baseline AND vs control (both Holm p < 0.05). */
+  effect: boolean;
+}
+
+export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
+
+function knock(layers: number[], nHeads: number, sources: number[], targets: number[]): ResolvedEdit {
+  return { kind: 'knockout', factor: 0, layers, heads: Array.from({ length: nHeads }, (_, h) => h), rules: [{ sources, targets }], edgesPerLayer: 0, dropped: [] };
+}
+
+function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: CopyingPrompt, maxTokens: number): GenOutcome {
+  const r = generate(model, ids, { maxTokens, hooks: edit ? attentionEdit(edit) : [], stopSequences: ['\n'] });
+  const completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
+  return { completion, ...scoreCall(completion, p.name, p.arity) };
+}
+
+/** One prompt under baseline, knockout and control conditions for every unit. */
+export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers'>>): CopyingRecord {
+  const pos = locatePositions(model.tokenizer!, p, o.markers);
+  const sources: number[] = [];
+  for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
+  const rng = createRng(o.seed, `copying-control/${p.id}`);
+  const { draws } = drawControls({ marker: { token: pos.marker }, targets: pos.nameTokens, markerTokens: pos.avoid, excluded: new Set<number>() }, o.controls, rng);
+  const rec: CopyingRecord = {
+    key: p.id, id: p.id, group: p.group, name: p.name, marker: pos.marker, nameTokens: pos.nameTokens,
+    baseline: run(model, pos.ids, null, p, o.maxTokens),
+    units: {},
+  };
+  for (const layers of o.units) {
+    rec.units[unitName(layers)] = {
+      layers,
+      knockout: run(model, pos.ids, knock(layers, model.spec.nHeads, sources, pos.nameTokens), p, o.maxTokens),
+      controls: draws.map((keys) => run(model, pos.ids, knock(layers, model.spec.nHeads, sources, keys), p, o.maxTokens)),
+      controlKeys: draws,
+    };
+  }
+  return rec;
+}
+
+/** One-sided exact McNemar: P(X ≥ lost | lost + gained, ½); 1 when there is no discordant pair. */
+function mcnemar(lost: number, gained: number): number {
+  const n = lost + gained;
+  if (n === 0) return 1;
+  return binomialTest(lost, n, { p: 0.5, alternative: 'greater' }).pValue;
+}
+
+export function summarizeCopying(records: readonly CopyingRecord[], units: readonly number[][], seed: number): UnitGroupStats[] {
+  const out: UnitGroupStats[] = [];
+  const groups = [...new Set(records.map((r) => r.group))];
+  for (const g of groups) {
+    const rs = records.filter((r) => r.group === g);
+    const rows: UnitGroupStats[] = [];
+    for (const layers of units) {
+      const u = unitName(layers);
+      const b = rs.map((r) => (r.baseline.called ? 1 : 0));
+      const k = rs.map((r) => (r.units[u]!.knockout.called ? 1 : 0));
+      const c = rs.map((r) => { const cs = r.units[u]!.controls; return cs.length ? cs.filter((x) => x.called).length / cs.length : 0; });
+      const c0 = rs.map((r) => (r.units[u]!.controls[0]?.called ? 1 : 0));
+      const lost = b.filter((x, i) => x === 1 && k[i] === 0).length;
+      const gained = b.filter((x, i) => x === 0 && k[i] === 1).length;
+      const lostC = c0.filter((x, i) => x === 1 && k[i] === 0).length;
+      const gainedC = c0.filter((x, i) => x === 0 && k[i] === 1).length;
+      const diffs = c.map((x, i) => x - k[i]!);
+      const perm = diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-perm/${g}/${u}`), alternative: 'greater' }).p;
+      const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+      rows.push({
+        group: g, unit: u, n: rs.length, rateBaseline: mean(b), rateKnockout: mean(k), rateControl: mean(c),
+        discordant: { lost, gained },
+        pMcNemarBaseline: mcnemar(lost, gained), pMcNemarControl: mcnemar(lostC, gainedC), pPermControl: perm,
+        pHolmBaseline: 1, pHolmControl: 1, effect: false,
+      });
+    }
+    const hb = holm(rows.map((r) => r.pMcNemarBaseline));
+    const hc = holm(rows.map((r) => Math.max(r.pMcNemarControl, r.pPermControl)));
+    rows.forEach((r, i) => {
+      r.pHolmBaseline = hb[i] ?? 1;
+      r.pHolmControl = hc[i] ?? 1;
+      r.effect = r.pHolmBaseline < 0.05 && r.pHolmControl < 0.05 && r.rateKnockout < r.rateControl;
+    });
+    out.push(...rows);
+  }
+  return out;
+}
+
+export interface CopyingRun {
+  header: Provenance;
+  records: CopyingRecord[];
+  stats: UnitGroupStats[];
+  resumed: number;
+}
+
+export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[], opts: CopyingOptions): CopyingRun {
+  if (!model.tokenizer) throw new Error('the copying experiment needs the model tokenizer');
+  if (opts.units.length === 0) throw new Error('--layers selected no layer');
+  for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
+  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'] };
+  const byGroup = new Map<string, CopyingPrompt[]>();
+  for (const p of prompts) byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), p]);
+  const chosen = [...byGroup.values()].flatMap((ps) => (opts.limit ? ps.slice(0, opts.limit) : ps));
+  const header: Provenance = {
+    tool: { name: 'plip-ts', version: '0.1.0' }, experiment: 'copying', schemaVersion: COPYING_SCHEMA_VERSION,
+    model: modelProvenance(model),
+    corpus: opts.promptsPath ? { path: opts.promptsPath, sha256: sha256File(opts.promptsPath), nSamples: chosen.length } : undefined,
+    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, limit: opts.limit ?? null, decoding: 'greedy' },
+    seed: o.seed, argv: opts.argv, startedAt: new Date().toISOString(),
+  };
+  const store = opts.out ? new ResultsStore<CopyingRecord>(opts.out, header, { restart: opts.restart }) : null;
+  const records: CopyingRecord[] = [];
+  chosen.forEach((p, i) => {
+    const rec = store?.get(p.id) ?? copyingRecord(model, p, o);
+    if (store && !store.has(p.id)) store.add(rec);
+    records.push(rec);
+    opts.onProgress?.(i + 1, chosen.length, p.id);
+  });
+  const stats = summarizeCopying(records, o.units, o.seed);
+  store?.finish({ stats });
+  return { header, records, stats, resumed: store?.resumed ?? 0 };
+}

@@ -1,0 +1,121 @@
+/**
+ * Copying experiment: prompt loading/validation, call scoring, marker/name positions, that the knockout
+ * really removes test-region → name attention at every decoding step, determinism and resume.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel } from '../../src/model/load.ts';
+import { generate } from '../../src/generate/generate.ts';
+import { attentionEdit } from '../../src/interventions/attention.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
+import type { HookContext } from '../../src/hooks/types.ts';
+import { loadCopyingPrompts, locatePositions, scoreCall } from '../../src/experiments/copying-prompts.ts';
+import { runCopying } from '../../src/experiments/copying.ts';
+
+const PROMPTS = {
+  _description: 'test prompts',
+  python_doctest: [
+    { id: 'p1', name: 'add_up', arity: 2, prompt: 'def add_up(a, b):\n    """Add a and b.\n\n    >>> ' },
+    { id: 'p2', name: 'scale', arity: 2, prompt: 'def scale(x, f):\n    """Scale x by f (é).\n\n    >>> ' },
+  ],
+  rust_test: [{ id: 'r1', name: 'sub', arity: 2, prompt: 'fn sub(a: i32, b: i32) -> i32 { a - b }\n#[test]\nfn t() {\n    assert_eq!(' }],
+};
+
+function promptsFile(obj: unknown = PROMPTS): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'plip-copy-')), 'prompts.json');
+  writeFileSync(f, JSON.stringify(obj));
+  return f;
+}
+
+test('scoreCall: name on the first line, top-level argument count, strings and nesting', () => {
+  assert.deepEqual(scoreCall('add_up(1, 2)\n3', 'add_up', 2), { called: true, nArgs: 2, arityOk: true });
+  assert.deepEqual(scoreCall("add_up('a,b', [1, 2], f(3, 4))", 'add_up', 2), { called: true, nArgs: 3, arityOk: false });
+  assert.deepEqual(scoreCall('add_up()', 'add_up', 0), { called: true, nArgs: 0, arityOk: true });
+  assert.deepEqual(scoreCall('x = 1\nadd_up(1, 2)', 'add_up', 2), { called: false, nArgs: null, arityOk: false });
+  assert.deepEqual(scoreCall('my_add_up(1, 2)', 'add_up', 2).called, false);
+  assert.deepEqual(scoreCall('sub::<i32>(1, 2), -1);', 'sub', null), { called: true, nArgs: 2, arityOk: null });
+  assert.deepEqual(scoreCall('add_up(1, ', 'add_up', 2), { called: true, nArgs: null, arityOk: false });
+});
+
+test('prompt files: groups, metadata keys skipped, errors name file, group, id and field', () => {
+  const ps = loadCopyingPrompts(promptsFile());
+  assert.deepEqual(ps.map((p) => `${p.group}/${p.id}`), ['python_doctest/p1', 'python_doctest/p2', 'rust_test/r1']);
+  assert.throws(() => loadCopyingPrompts(promptsFile({ g: [{ id: 'x', name: 'not an id', prompt: 'p' }] })), /g\[0\] \(id 'x'\): field 'name' must be an identifier/);
+  assert.throws(() => loadCopyingPrompts(promptsFile({ g: [{ id: 'x', name: 'a', prompt: 'p' }, { id: 'x', name: 'a', prompt: 'p' }] })), /duplicate id 'x'/);
+  assert.throws(() => loadCopyingPrompts('/nonexistent/p.json'), /p\.json: file not found/);
+});
+
+test('positions: marker is the last marker occurrence, name tokens come from the definition', async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const tok = m.tokenizer!;
+  const [p1, p2, r1] = loadCopyingPrompts(promptsFile());
+  for (const p of [p1!, p2!, r1!]) {
+    const pos = locatePositions(tok, p, ['>>>', '#[test]']);
+    const enc = tok.encodeWithOffsets(p.prompt);
+    const nameText = pos.nameTokens.map((t) => [...p.prompt].slice(enc.offsets[t]![0], enc.offsets[t]![1]).join('')).join('');
+    assert.ok(nameText.includes(p.name), `${p.id}: name tokens spell '${nameText}'`);
+    assert.ok(pos.nameTokens.every((t) => t < pos.marker));
+  }
+  assert.throws(() => locatePositions(tok, { ...p1!, prompt: 'def add_up(a):\n  pass' }, ['>>>']), /none of the markers/);
+});
+
+test('the knockout removes test-region → name attention at every decoding step, and only there', async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const [p1] = loadCopyingPrompts(promptsFile());
+  const pos = locatePositions(m.tokenizer!, p1!, ['>>>']);
+  const maxTokens = 5;
+  const sources = Array.from({ length: pos.ids.length + maxTokens - pos.marker }, (_, i) => pos.marker + i);
+  const edit = { kind: 'knockout' as const, factor: 0, layers: [1], heads: [...Array(8).keys()], rules: [{ sources, targets: pos.nameTokens }], edgesPerLayer: 0, dropped: [] };
+  let checkedRows = 0;
+  const check = {
+    name: (n: string) => n === 'blocks.1.attn.hook_pattern' || n === 'blocks.0.attn.hook_pattern',
+    fn: (t: Tensor, ctx: HookContext) => {
+      const [, H, T, S] = t.shape as [number, number, number, number];
+      for (let r = 0; r < T; r++) {
+        const q = ctx.queryPositions[r]!;
+        for (let h = 0; h < H; h++)
+          for (const k of pos.nameTokens) {
+            const w = t.data[(h * T + r) * S + k]!;
+            if (ctx.layer === 1 && q >= pos.marker) {
+              assert.equal(w, 0);
+              checkedRows++;
+            } else if (ctx.layer === 0 && q >= pos.marker && q < pos.ids.length) assert.ok(w >= 0);
+          }
+      }
+    },
+  };
+  const r = generate(m, pos.ids, { maxTokens, hooks: [...attentionEdit(edit), check] });
+  assert.equal(r.ids.length, maxTokens);
+  assert.ok(checkedRows >= 8 * pos.nameTokens.length * (pos.ids.length - pos.marker + maxTokens - 1), 'prefill rows and every decoded row were checked');
+});
+
+test('runCopying: deterministic records, resume after interruption, statistics shape', async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const file = promptsFile();
+  const prompts = loadCopyingPrompts(file);
+  const out = join(mkdtempSync(join(tmpdir(), 'plip-copy-')), 'r.json');
+  const opts = { units: [[0], [1], [0, 1]], controls: 2, maxTokens: 4, seed: 3, promptsPath: file };
+  const a = runCopying(m, prompts, { ...opts, out });
+  const b = runCopying(m, prompts, opts);
+  assert.deepEqual(a.records, b.records);
+  assert.equal(a.stats.length, 2 * 3);
+  for (const s of a.stats) assert.ok(s.rateBaseline >= 0 && s.rateBaseline <= 1 && s.pHolmBaseline >= s.pMcNemarBaseline - 1e-12);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(doc.header.experiment, 'copying');
+  assert.equal(doc.records.length, 3);
+  assert.ok(doc.records.every((r: { units: Record<string, { controls: unknown[] }> }) => Object.values(r.units).every((u) => u.controls.length === 2)));
+  // interrupted run: crash after the first record; the rerun resumes it and adds the rest exactly once
+  const out2 = join(mkdtempSync(join(tmpdir(), 'plip-copy-')), 'r.jsonl');
+  assert.throws(
+    () => runCopying(m, prompts, { ...opts, out: out2, onProgress: (done) => { if (done === 1) throw new Error('simulated crash'); } }),
+    /simulated crash/,
+  );
+  const resumed = runCopying(m, prompts, { ...opts, out: out2 });
+  assert.equal(resumed.resumed, 1);
+  assert.deepEqual(resumed.records, a.records);
+  const lines = readFileSync(out2, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.filter((l) => l.type === 'record').length, 3);
+});
