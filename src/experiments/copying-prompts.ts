@@ -63,13 +63,22 @@ export interface CopyingPositions {
   /** Token index of the marker (first token overlapping the last marker occurrence). */
   marker: number;
   markerText: string;
-  /** Token indices overlapping the function name in its definition (`def NAME` / `fn NAME`, else its first occurrence). */
+  /**
+   * Token indices overlapping the function name: in its definition (`def NAME` / `fn NAME`, else its first
+   * occurrence), or with `which = 'all'` every occurrence in the prompt (some may follow the marker).
+   */
   nameTokens: number[];
   /** Tokens to avoid as controls: marker tokens, BOS/special tokens. */
   avoid: number[];
 }
 
-export function locatePositions(tok: PlipTokenizer, p: CopyingPrompt, markers: readonly string[]): CopyingPositions {
+/**
+ * Which occurrences of the function name are knocked out: only its definition (`def NAME` / `fn NAME`),
+ * or every occurrence in the prompt, e.g. also inside `fn test_NAME()` (a second copy the test can read).
+ */
+export type NameTargets = 'definition' | 'all';
+
+export function locatePositions(tok: PlipTokenizer, p: CopyingPrompt, markers: readonly string[], which: NameTargets = 'definition'): CopyingPositions {
   const enc = tok.encodeWithOffsets(p.prompt);
   let mStart = -1;
   let mText = '';
@@ -86,11 +95,19 @@ export function locatePositions(tok: PlipTokenizer, p: CopyingPrompt, markers: r
   if (nStart < 0 || nStart > mStart) throw new Error(`prompt '${p.id}': function name '${p.name}' does not occur before the marker`);
   const cp = (i: number) => utf16ToCodePoint(p.prompt, i);
   const markerToks = tokensInCharRange(enc, cp(mStart), cp(mStart + mText.length));
-  const nameTokens = tokensInCharRange(enc, cp(nStart), cp(nStart + p.name.length));
+  let nameTokens = tokensInCharRange(enc, cp(nStart), cp(nStart + p.name.length));
+  if (which === 'all') {
+    const all = new Set<number>();
+    // every occurrence not inside a longer identifier part, e.g. `add`, `test_add`, but not `address`
+    for (const m of p.prompt.matchAll(new RegExp(`(?<![A-Za-z0-9])${p.name}(?![A-Za-z0-9])`, 'g'))) {
+      for (const t of tokensInCharRange(enc, cp(m.index), cp(m.index + p.name.length))) all.add(t);
+    }
+    nameTokens = [...all].sort((a, b) => a - b);
+  }
   if (markerToks.length === 0 || nameTokens.length === 0) throw new Error(`prompt '${p.id}': marker or name maps to no token`);
   const marker = markerToks[0]!;
   const avoid = [...markerToks, ...enc.special.flatMap((s, i) => (s ? [i] : []))];
-  return { ids: enc.ids, marker, markerText: mText, nameTokens: nameTokens.filter((t) => t < marker), avoid };
+  return { ids: enc.ids, marker, markerText: mText, nameTokens: which === 'all' ? nameTokens : nameTokens.filter((t) => t < marker), avoid };
 }
 
 /** Whether a completion calls `name` on its first line, and with how many top-level arguments. */

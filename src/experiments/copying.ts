@@ -7,6 +7,7 @@
  *  - knockout: at the unit's layers (all heads), every query from the marker token on — the rest of the
  *    prompt AND every generated token, applied at each decoding step — has its attention to the
  *    function-name tokens removed (−∞ before softmax);
+ *    (`targets: 'all'` also removes later copies of the name, e.g. in `fn test_NAME()`);
  *  - controls: the same, but to as many random non-name keys at matched distance from the marker
  *    (same selection rule as `plip knockout`, seeded named stream per prompt), `controls` draws.
  * Scoring: the first completion line calls `name(` (+ top-level argument count vs arity).
@@ -22,7 +23,7 @@ import type { ResolvedEdit } from '../interventions/spec.ts';
 import { createRng, holm, pairedPermutationTest } from '../stats/index.ts';
 import { ResultsStore, modelProvenance, sha256File, type Provenance } from '../report/results.ts';
 import { drawControls } from './knockout-samples.ts';
-import { locatePositions, scoreCall, type CallScore, type CopyingPrompt } from './copying-prompts.ts';
+import { locatePositions, scoreCall, type CallScore, type CopyingPrompt, type NameTargets } from './copying-prompts.ts';
 
 export const COPYING_SCHEMA_VERSION = 1;
 
@@ -33,6 +34,8 @@ export interface CopyingOptions {
   maxTokens?: number;
   seed?: number;
   markers?: readonly string[];
+  /** Name occurrences knocked out (default 'definition'). */
+  targets?: NameTargets;
   limit?: number;
   out?: string;
   promptsPath?: string;
@@ -87,8 +90,8 @@ function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: Co
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
-export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers'>>): CopyingRecord {
-  const pos = locatePositions(model.tokenizer!, p, o.markers);
+export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>>): CopyingRecord {
+  const pos = locatePositions(model.tokenizer!, p, o.markers, o.targets);
   const sources: number[] = [];
   for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
   const rng = createRng(o.seed, `copying-control/${p.id}`);
@@ -165,7 +168,7 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
   if (!model.tokenizer) throw new Error('the copying experiment needs the model tokenizer');
   if (opts.units.length === 0) throw new Error('--layers selected no layer');
   for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
-  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'] };
+  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const) };
   const byGroup = new Map<string, CopyingPrompt[]>();
   for (const p of prompts) byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), p]);
   const chosen = [...byGroup.values()].flatMap((ps) => (opts.limit ? ps.slice(0, opts.limit) : ps));
@@ -173,7 +176,7 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
     tool: { name: 'plip-ts', version: '0.1.0' }, experiment: 'copying', schemaVersion: COPYING_SCHEMA_VERSION,
     model: modelProvenance(model),
     corpus: opts.promptsPath ? { path: opts.promptsPath, sha256: sha256File(opts.promptsPath), nSamples: chosen.length } : undefined,
-    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, limit: opts.limit ?? null, decoding: 'greedy' },
+    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy' },
     seed: o.seed, argv: opts.argv, startedAt: new Date().toISOString(),
   };
   const store = opts.out ? new ResultsStore<CopyingRecord>(opts.out, header, { restart: opts.restart }) : null;

@@ -119,3 +119,15 @@ test('runCopying: deterministic records, resume after interruption, statistics s
   const lines = readFileSync(out2, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.filter((l) => l.type === 'record').length, 3);
 });
+
+test("targets 'all' also covers later copies of the name (fn test_NAME) but not longer identifiers", async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const p = { id: 'r', group: 'g', name: 'sub', arity: 2, prompt: 'fn sub(a: i32) -> i32 { a }\nfn subtract() {}\n#[test]\nfn test_sub() {\n    assert_eq!(' };
+  const def = locatePositions(m.tokenizer!, p, ['#[test]'], 'definition');
+  const all = locatePositions(m.tokenizer!, p, ['#[test]'], 'all');
+  const enc = m.tokenizer!.encodeWithOffsets(p.prompt);
+  const spans = (ts: number[]) => ts.map((t) => enc.offsets[t]![0]);
+  assert.ok(def.nameTokens.every((t) => t < def.marker));
+  assert.ok(all.nameTokens.some((t) => t > all.marker), 'test_sub occurrence is included');
+  assert.ok(spans(all.nameTokens).every((s) => s < p.prompt.indexOf('subtract') || s >= p.prompt.indexOf('subtract') + 8), "'subtract' is not a copy of 'sub'");
+});

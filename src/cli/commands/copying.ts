@@ -2,7 +2,7 @@
  * `plip copying`: does a generated test still call the function when the test region cannot attend to
  * the function name? Baseline vs marker→name knockout vs matched random-edge controls, greedy decoding.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { addModelOptions, action, openModel, parseIntArg, type ModelCliOptions } from '../common.ts';
 import { loadCopyingPrompts } from '../../experiments/copying-prompts.ts';
 import { runCopying } from '../../experiments/copying.ts';
@@ -18,6 +18,7 @@ interface CopyingCli extends ModelCliOptions {
   maxTokens: number;
   seed: number;
   limit?: number;
+  targets: 'definition' | 'all';
   groups?: string;
   out?: string;
   restart?: boolean;
@@ -32,6 +33,7 @@ export function registerCopyingCommand(program: Command): void {
     .option('--max-tokens <n>', 'tokens generated per completion (stops at the first newline)', parseIntArg('--max-tokens', 1, 512), 24)
     .option('--seed <n>', 'seed of the control draws and permutation tests', parseIntArg('--seed'), 0)
     .option('--limit <n>', 'at most N prompts per group', parseIntArg('--limit', 1))
+    .addOption(new Option('--targets <which>', 'name occurrences knocked out: the definition only, or every occurrence (e.g. also fn test_NAME)').choices(['definition', 'all']).default('definition'))
     .option('--groups <list>', 'only these groups (comma-separated)')
     .option('--out <file>', 'results (.json or .jsonl), written incrementally and resumable')
     .option('--restart', 'discard an interrupted run of the same --out')
@@ -53,7 +55,7 @@ export function registerCopyingCommand(program: Command): void {
         const total = [...perGroup.values()].reduce((a, n) => a + Math.min(n, o.limit ?? Infinity), 0);
         const bar = progressBar(total, 'copying');
         const r = runCopying(m, prompts, {
-          units, controls: o.controls, maxTokens: o.maxTokens, seed: o.seed, limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
+          units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
           argv: process.argv.slice(2), onProgress: (_d, _t, id) => bar.tick(1, id),
         });
         bar.stop();
