@@ -23,6 +23,7 @@ import type { ResolvedEdit } from '../interventions/spec.ts';
 import { createRng, holm, pairedPermutationTest } from '../stats/index.ts';
 import { ResultsStore, modelProvenance, sha256File, type Provenance } from '../report/results.ts';
 import { drawControls } from './knockout-samples.ts';
+import { continuationNll } from '../metrics/continuation.ts';
 import { locatePositions, scoreCall, type CallScore, type CopyingPrompt, type NameTargets } from './copying-prompts.ts';
 
 export const COPYING_SCHEMA_VERSION = 1;
@@ -46,6 +47,11 @@ export interface CopyingOptions {
 
 export interface GenOutcome extends CallScore {
   completion: string;
+  /**
+   * Teacher-forced log-probability (nats) of the true call `NAME(` right after the prompt, summed over its
+   * tokens, under the same condition; null when `prompt + NAME(` does not tokenize as prompt tokens + more.
+   */
+  callLogprob: number | null;
 }
 
 export interface CopyingRecord {
@@ -75,6 +81,15 @@ export interface UnitGroupStats {
   pHolmControl: number;
   /** knockout lowers copying vs baseline AND vs control (both Holm p < 0.05). */
   effect: boolean;
+  /** Prompts with a teacher-forced call log-probability. */
+  nLogprob: number;
+  /** Mean log p(NAME( | prompt) in nats: baseline, knockout, control (mean over draws). */
+  logprobBaseline: number | null;
+  logprobKnockout: number | null;
+  logprobControl: number | null;
+  /** One-sided paired permutation p: control log-prob > knockout log-prob (Holm across units in pHolmLogprob). */
+  pLogprobControl: number | null;
+  pHolmLogprob: number | null;
 }
 
 export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
@@ -83,10 +98,24 @@ function knock(layers: number[], nHeads: number, sources: number[], targets: num
   return { kind: 'knockout', factor: 0, layers, heads: Array.from({ length: nHeads }, (_, h) => h), rules: [{ sources, targets }], edgesPerLayer: 0, dropped: [] };
 }
 
-function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: CopyingPrompt, maxTokens: number): GenOutcome {
-  const r = generate(model, ids, { maxTokens, hooks: edit ? attentionEdit(edit) : [], stopSequences: ['\n'] });
+/** Token ids of `prompt + NAME(` when they extend the prompt's ids (no merge across the boundary), else null. */
+function callTokens(model: HookedModel, ids: number[], p: CopyingPrompt): number[] | null {
+  const full = model.tokenizer!.encode(p.prompt + p.name + '(');
+  if (full.length <= ids.length || ids.some((t, i) => full[i] !== t)) return null;
+  return full;
+}
+
+function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: CopyingPrompt, maxTokens: number, call: number[] | null): GenOutcome {
+  const hooks = edit ? attentionEdit(edit) : [];
+  const r = generate(model, ids, { maxTokens, hooks, stopSequences: ['\n'] });
   const completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
-  return { completion, ...scoreCall(completion, p.name, p.arity) };
+  let callLogprob: number | null = null;
+  if (call) {
+    const { logits } = model.forward(call, { hooks });
+    const nll = continuationNll(logits!.data, model.spec.vocabSize, call, ids.length - 1, call.length - 1);
+    callLogprob = -nll.reduce((a, x) => a + x, 0);
+  }
+  return { completion, ...scoreCall(completion, p.name, p.arity), callLogprob };
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
@@ -95,17 +124,18 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   const sources: number[] = [];
   for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
   const rng = createRng(o.seed, `copying-control/${p.id}`);
+  const call = callTokens(model, pos.ids, p);
   const { draws } = drawControls({ marker: { token: pos.marker }, targets: pos.nameTokens, markerTokens: pos.avoid, excluded: new Set<number>() }, o.controls, rng);
   const rec: CopyingRecord = {
     key: p.id, id: p.id, group: p.group, name: p.name, marker: pos.marker, nameTokens: pos.nameTokens,
-    baseline: run(model, pos.ids, null, p, o.maxTokens),
+    baseline: run(model, pos.ids, null, p, o.maxTokens, call),
     units: {},
   };
   for (const layers of o.units) {
     rec.units[unitName(layers)] = {
       layers,
-      knockout: run(model, pos.ids, knock(layers, model.spec.nHeads, sources, pos.nameTokens), p, o.maxTokens),
-      controls: draws.map((keys) => run(model, pos.ids, knock(layers, model.spec.nHeads, sources, keys), p, o.maxTokens)),
+      knockout: run(model, pos.ids, knock(layers, model.spec.nHeads, sources, pos.nameTokens), p, o.maxTokens, call),
+      controls: draws.map((keys) => run(model, pos.ids, knock(layers, model.spec.nHeads, sources, keys), p, o.maxTokens, call)),
       controlKeys: draws,
     };
   }
@@ -143,8 +173,11 @@ export function summarizeCopying(records: readonly CopyingRecord[], units: reado
         discordant: { lost, gained },
         pMcNemarBaseline: mcnemar(lost, gained), pMcNemarControl: mcnemar(lostC, gainedC), pPermControl: perm,
         pHolmBaseline: 1, pHolmControl: 1, effect: false,
+        ...logprobStats(rs, u, seed, g),
       });
     }
+    const hl = holm(rows.map((r) => r.pLogprobControl));
+    rows.forEach((r, i) => (r.pHolmLogprob = hl[i] ?? null));
     const hb = holm(rows.map((r) => r.pMcNemarBaseline));
     const hc = holm(rows.map((r) => Math.max(r.pMcNemarControl, r.pPermControl)));
     rows.forEach((r, i) => {
@@ -155,6 +188,23 @@ export function summarizeCopying(records: readonly CopyingRecord[], units: reado
     out.push(...rows);
   }
   return out;
+}
+
+function logprobStats(rs: readonly CopyingRecord[], u: string, seed: number, g: string) {
+  const ok = rs.filter((r) => r.baseline.callLogprob !== null);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
+  const k = ok.map((r) => r.units[u]!.knockout.callLogprob!);
+  const c = ok.map((r) => mean(r.units[u]!.controls.map((x) => x.callLogprob!))!);
+  const diffs = c.map((x, i) => x - k[i]!);
+  const p = diffs.length === 0 ? null : diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-logprob/${g}/${u}`), alternative: 'greater' }).p;
+  return {
+    nLogprob: ok.length,
+    logprobBaseline: mean(ok.map((r) => r.baseline.callLogprob!)),
+    logprobKnockout: mean(k),
+    logprobControl: mean(c),
+    pLogprobControl: p,
+    pHolmLogprob: null as number | null,
+  };
 }
 
 export interface CopyingRun {

@@ -131,3 +131,29 @@ test("targets 'all' also covers later copies of the name (fn test_NAME) but not 
   assert.ok(all.nameTokens.some((t) => t > all.marker), 'test_sub occurrence is included');
   assert.ok(spans(all.nameTokens).every((s) => s < p.prompt.indexOf('subtract') || s >= p.prompt.indexOf('subtract') + 8), "'subtract' is not a copy of 'sub'");
 });
+
+test('callLogprob equals a direct teacher-forced computation, and the knockout changes it', async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const prompts = loadCopyingPrompts(promptsFile());
+  // python prompts end in '>>> ', whose space merges with the name in this tokenizer → callLogprob null (documented)
+  const merged = runCopying(m, prompts.slice(0, 1), { units: [[0]], controls: 1, maxTokens: 1, seed: 1 });
+  assert.equal(merged.records[0]!.baseline.callLogprob, null);
+  assert.equal(merged.stats[0]!.nLogprob, 0);
+  const r = runCopying(m, prompts.slice(2, 3), { units: [[0, 1, 2, 3, 4]], controls: 1, maxTokens: 2, seed: 1 });
+  const rec = r.records[0]!;
+  const p = prompts[2]!;
+  const ids = m.tokenizer!.encode(p.prompt);
+  const full = m.tokenizer!.encode(p.prompt + p.name + '(');
+  const lg = m.forward(full).logits!.data;
+  const V = m.spec.vocabSize;
+  let lp = 0;
+  for (let i = ids.length - 1; i < full.length - 1; i++) {
+    const row = Array.from(lg.subarray(i * V, (i + 1) * V));
+    const mx = Math.max(...row);
+    const lse = mx + Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+    lp += row[full[i + 1]!]! - lse;
+  }
+  assert.ok(Math.abs(rec.baseline.callLogprob! - lp) < 1e-6, `${rec.baseline.callLogprob} vs ${lp}`);
+  assert.notEqual(rec.units['L0+1+2+3+4']!.knockout.callLogprob, rec.baseline.callLogprob);
+  assert.equal(r.stats[0]!.nLogprob, 1);
+});

@@ -69,6 +69,13 @@ export function registerCopyingCommand(program: Command): void {
               s.pMcNemarBaseline, Math.max(s.pMcNemarControl, s.pPermControl), s.pHolmBaseline, s.pHolmControl, s.effect ? 'yes' : 'no']),
           ) + '\n',
         );
+        process.stdout.write('\nTeacher-forced log p(NAME( | prompt), nats (mean over prompts); p: one-sided paired permutation, control > knockout\n');
+        process.stdout.write(
+          renderTable(
+            ['group', 'unit', 'n', 'baseline', 'knockout', 'control', 'p ctl>ko', 'Holm'],
+            r.stats.map((s) => [s.group, s.unit, String(s.nLogprob), s.logprobBaseline, s.logprobKnockout, s.logprobControl, s.pLogprobControl, s.pHolmLogprob]),
+          ) + '\n',
+        );
         const arity = r.records.filter((x) => x.baseline.arityOk !== null);
         if (arity.length) process.stdout.write(`\nbaseline calls with the right number of arguments: ${pct(arity.filter((x) => x.baseline.arityOk).length / arity.length)} of ${arity.length}\n`);
         if (o.out) process.stdout.write(`wrote ${r.records.length} record(s) to ${o.out}\n`);
