@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""Train plip-tiny-code on CPU (Debian python3-torch), deterministically.
+
+  /usr/bin/python3 training/train.py                         # full run (preset "full")
+  /usr/bin/python3 training/train.py --check-determinism 20  # re-run the first 20 steps from scratch
+                                                             # and compare with training/logs/train_log.jsonl
+
+Data order: every step draws its 16 rows with numpy PCG64(seed) — a row comes from the synthetic
+stream with probability p_syn, otherwise from the real-code stream, at a uniformly random offset.
+Weights: torch.manual_seed(seed).  Threads: torch.set_num_threads(2) by default (the logged losses are
+bit-reproducible for the same thread count on the same machine/BLAS).
+
+Writes training/logs/train_log.jsonl (one line per step: step, loss, lr, elapsed, cpu),
+training/logs/eval_log.jsonl (periodic evaluation), training/logs/train_config.json,
+training/checkpoints/final.pt (fp32, git-ignored) and exports the HF directory
+models/plip-tiny-code/ (config.json, generation_config.json, model.safetensors in bf16).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from model import LlamaConfig, LlamaForCausalLM, tune_malloc  # noqa: E402
+
+DATA = os.path.join(HERE, "data")
+LOGS = os.path.join(HERE, "logs")
+MODEL_DIR = os.path.join(ROOT, "models", "plip-tiny-code")
+
+PRESETS = {
+    # the shipped model
+    "full": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
+                 num_key_value_heads=2, steps=2400, batch=16, lr=2e-3, warmup=100, p_syn=0.5, syn_only_steps=0),
+    # smoke test
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, steps=30, batch=4, lr=3e-3, warmup=5, p_syn=0.5, syn_only_steps=0),
+}
+
+
+def lr_at(step, total, peak, warmup, min_ratio=0.1):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+class Batches:
+    """Deterministic batch sampler over two token streams."""
+
+    def __init__(self, real, syn, batch, seq, p_syn, seed, syn_only_steps=0):
+        self.real, self.syn = real, syn
+        self.batch, self.seq, self.p_syn = batch, seq, p_syn
+        self.syn_only_steps = syn_only_steps
+        self.step = 0
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
+    def next(self):
+        rows = []
+        p = 1.0 if self.step < self.syn_only_steps else self.p_syn
+        self.step += 1
+        from_syn = self.rng.random(self.batch) < p
+        for s in from_syn:
+            arr = self.syn if s else self.real
+            off = int(self.rng.integers(0, len(arr) - self.seq - 1))
+            rows.append(np.asarray(arr[off: off + self.seq + 1], dtype=np.int64))
+        return torch.from_numpy(np.stack(rows)), int(from_syn.sum())
+
+
+def build(args):
+    torch.manual_seed(args.seed)
+    cfg = LlamaConfig(vocab_size=args.vocab_size, hidden_size=args.hidden_size,
+                      intermediate_size=args.intermediate_size, num_hidden_layers=args.num_hidden_layers,
+                      num_attention_heads=args.num_attention_heads, num_key_value_heads=args.num_key_value_heads,
+                      max_position_embeddings=args.seq, rms_norm_eps=1e-5, rope_theta=10000.0,
+                      tie_word_embeddings=True)
+    model = LlamaForCausalLM(cfg)
+    decay, no_decay = [], []
+    seen = set()
+    for n, p in model.named_parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8, foreach=True)
+    return model, opt
+
+
+def train_steps(args, model, opt, batches, n_steps, on_step=None):
+    for step in range(n_steps):
+        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, n_syn = batches.next()
+        logits = model(x[:, :-1])["logits"]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        opt.step()
+        if on_step is not None:
+            on_step(step, float(loss.item()), lr, float(gnorm), n_syn)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", default="full", choices=sorted(PRESETS))
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--batch", type=int)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--warmup", type=int)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--p-syn", type=float, help="fraction of rows drawn from synthetic data")
+    ap.add_argument("--syn-only-steps", type=int, help="curriculum: the first K steps use synthetic rows only")
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--save-every-eval", action="store_true", help="also save a checkpoint at every evaluation")
+    ap.add_argument("--log-dir", default=LOGS)
+    ap.add_argument("--export-dir", default=MODEL_DIR)
+    ap.add_argument("--check-determinism", type=int, default=0, metavar="N",
+                    help="re-run the first N steps and compare with the logged losses")
+    args = ap.parse_args()
+    for k, v in PRESETS[args.preset].items():
+        if k in ("steps", "batch", "lr", "warmup", "p_syn", "syn_only_steps"):
+            if getattr(args, k) is None:
+                setattr(args, k, v)
+        else:
+            setattr(args, k, v)
+    tune_malloc()
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    tok_cfg = json.load(open(os.path.join(MODEL_DIR, "tokenizer.json")))
+    args.vocab_size = len(tok_cfg["model"]["vocab"])
+    real = np.load(os.path.join(DATA, "real_train.npy"), mmap_mode="r")
+    syn = np.load(os.path.join(DATA, "syn_train.npy"), mmap_mode="r")
+    os.makedirs(args.log_dir, exist_ok=True)
+
+    if args.check_determinism:
+        return check_determinism(args, real, syn)
+
+    model, opt = build(args)
+    batches = Batches(real, syn, args.batch, args.seq, args.p_syn, args.seed, args.syn_only_steps)
+    n_params = model.num_params()
+    config_rec = {k: v for k, v in vars(args).items() if k not in ("check_determinism",)}
+    config_rec.update({"n_params": n_params, "torch": torch.__version__, "numpy": np.__version__,
+                       "tokens_per_step": args.batch * args.seq, "real_tokens": int(len(real)),
+                       "syn_tokens": int(len(syn)), "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    with open(os.path.join(args.log_dir, "train_config.json"), "w") as fh:
+        json.dump(config_rec, fh, indent=1)
+    print(json.dumps(config_rec), flush=True)
+
+    log = open(os.path.join(args.log_dir, "train_log.jsonl"), "w")
+    elog = open(os.path.join(args.log_dir, "eval_log.jsonl"), "w")
+    from bpe import Tokenizer
+    from evaluate import copy_eval, stream_loss, train_like_prompts
+    train_like = train_like_prompts(15)
+    tok = Tokenizer(os.path.join(MODEL_DIR, "tokenizer.json"))
+    prompts = json.load(open(os.path.join(HERE, "eval", "eval_prompts.json")))
+    real_held = np.load(os.path.join(DATA, "real_heldout.npy"), mmap_mode="r")
+    syn_held = np.load(os.path.join(DATA, "syn_heldout.npy"), mmap_mode="r")
+    t0, c0 = time.time(), time.process_time()
+    eval_time = [0.0]
+
+    def periodic_eval(step):
+        te = time.time()
+        model.eval()
+        with torch.no_grad():
+            rl, _ = stream_loss(model, real_held, n_windows=16)
+            sl, _ = stream_loss(model, syn_held, n_windows=16)
+            py = copy_eval(model, tok, prompts["python_doctest"][:25], max_new=10, keep_examples=0)
+            rs = copy_eval(model, tok, prompts["rust_test_mod"][:25], max_new=10, keep_examples=0)
+            tpy = copy_eval(model, tok, train_like[0], max_new=10, keep_examples=0)
+            trs = copy_eval(model, tok, train_like[1], max_new=10, keep_examples=0)
+        model.train()
+        rec = {"step": step, "heldout_real_loss": rl, "heldout_syn_loss": sl,
+               "py_copy_rate_25": py["lenient_rate"], "rs_copy_rate_25": rs["lenient_rate"],
+               "trainlike_py_copy_rate_15": tpy["lenient_rate"], "trainlike_rs_copy_rate_15": trs["lenient_rate"],
+               "elapsed": round(time.time() - t0, 2)}
+        if args.save_every_eval:
+            os.makedirs(os.path.join(HERE, "checkpoints"), exist_ok=True)
+            torch.save({"model": model.state_dict(), "config": config_rec},
+                       os.path.join(HERE, "checkpoints", f"step{step}.pt"))
+        elog.write(json.dumps(rec) + "\n")
+        elog.flush()
+        eval_time[0] += time.time() - te
+        print("EVAL", json.dumps(rec), flush=True)
+
+    def on_step(step, loss, lr, gnorm, n_syn):
+        now = time.time()
+        rec = {"step": step, "loss": loss, "lr": lr, "elapsed": round(now - t0, 3),
+               "train_elapsed": round(now - t0 - eval_time[0], 3),
+               "cpu": round(time.process_time() - c0, 3), "grad_norm": round(gnorm, 4), "syn_rows": n_syn}
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if step % 25 == 0 or step == args.steps - 1:
+            print(f"step {step:5d} loss {loss:.4f} lr {lr:.2e} gnorm {gnorm:.3f} "
+                  f"elapsed {now - t0:.0f}s ({(step + 1) / max(1e-9, now - t0 - eval_time[0]):.3f} steps/s)", flush=True)
+        if args.eval_every and (step + 1) % args.eval_every == 0 and step + 1 < args.steps:
+            periodic_eval(step + 1)
+
+    model.train()
+    train_steps(args, model, opt, batches, args.steps, on_step)
+    train_wall = time.time() - t0
+    periodic_eval(args.steps)
+    log.close()
+    elog.close()
+    os.makedirs(os.path.join(HERE, "checkpoints"), exist_ok=True)
+    torch.save({"model": model.state_dict(), "config": config_rec}, os.path.join(HERE, "checkpoints", "final.pt"))
+    from hf_io import export_hf
+    export_hf(model, args.export_dir, "BF16")
+    summary = {"train_wall_s": round(train_wall, 1), "eval_wall_s": round(eval_time[0], 1),
+               "train_only_wall_s": round(train_wall - eval_time[0], 1),
+               "cpu_s": round(time.process_time() - c0, 1),
+               "steps": args.steps, "steps_per_s": round(args.steps / (train_wall - eval_time[0]), 4),
+               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    with open(os.path.join(args.log_dir, "train_summary.json"), "w") as fh:
+        json.dump(summary, fh, indent=1)
+    print("DONE", json.dumps(summary), flush=True)
+
+
+def check_determinism(args, real, syn):
+    logged = [json.loads(line) for line in open(os.path.join(args.log_dir, "train_log.jsonl"))]
+    cfg = json.load(open(os.path.join(args.log_dir, "train_config.json")))
+    for k in ("preset", "steps", "batch", "lr", "warmup", "seq", "p_syn", "syn_only_steps", "weight_decay",
+              "grad_clip", "seed",
+              "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+              "num_key_value_heads", "vocab_size"):
+        setattr(args, k, cfg.get(k, 0) if k == "syn_only_steps" else cfg[k])
+    if cfg.get("threads") != args.threads:
+        print(f"warning: logged run used {cfg.get('threads')} threads, this check uses {args.threads}")
+    n = min(args.check_determinism, len(logged))
+    model, opt = build(args)
+    batches = Batches(real, syn, args.batch, args.seq, args.p_syn, args.seed, args.syn_only_steps)
+    got = []
+    model.train()
+    train_steps(args, model, opt, batches, n, lambda s, loss, lr, g, ns: got.append((s, loss, lr)))
+    mism = [(s, loss, logged[s]["loss"]) for s, loss, lr in got if loss != logged[s]["loss"] or lr != logged[s]["lr"]]
+    res = {"steps_checked": n, "exact_matches": n - len(mism), "mismatches": mism[:10],
+           "max_abs_diff": max([abs(a - b) for _, a, b in mism], default=0.0), "threads": args.threads,
+           "passed": not mism, "checked": time.strftime("%Y-%m-%d %H:%M:%S")}
+    with open(os.path.join(args.log_dir, "determinism_check.json"), "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps(res))
+    sys.exit(0 if not mism else 1)
+
+
+if __name__ == "__main__":
+    main()
