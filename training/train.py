@@ -40,10 +40,14 @@ MODEL_DIR = os.path.join(ROOT, "models", "plip-tiny-code")
 PRESETS = {
     # the shipped model
     "full": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
-                 num_key_value_heads=2, steps=2400, batch=16, lr=2e-3, warmup=100, p_syn=0.5, syn_only_steps=0),
+                 num_key_value_heads=2, steps=2600, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                 drill_p=0.2, drill_steps=1600, drill_p_late=0.1,
+                 drill_only_steps=700, drill_seq=64, drill_batch=32),
     # smoke test
     "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=2, steps=30, batch=4, lr=3e-3, warmup=5, p_syn=0.5, syn_only_steps=0),
+                 num_key_value_heads=2, steps=30, batch=4, lr=3e-3, warmup=5, p_syn=0.5, syn_only_steps=0,
+                 drill_p=0.25, drill_steps=10, drill_p_late=0.05,
+                 drill_only_steps=5, drill_seq=64, drill_batch=16),
 }
 
 
@@ -55,25 +59,54 @@ def lr_at(step, total, peak, warmup, min_ratio=0.1):
 
 
 class Batches:
-    """Deterministic batch sampler over two token streams."""
+    """Deterministic batch sampler over two token streams plus induction drills (drills.py).
 
-    def __init__(self, real, syn, batch, seq, p_syn, seed, syn_only_steps=0):
+    Each row: with probability p_drill(step) an induction drill, otherwise a synthetic row with
+    probability p_syn, otherwise a real-code row; stream offsets are uniform.  p_drill(step) is
+    `drill_p` for the first `drill_steps` steps and `drill_p_late` afterwards.
+    """
+
+    def __init__(self, real, syn, batch, seq, p_syn, seed, syn_only_steps=0, drills=None,
+                 drill_p=0.0, drill_steps=0, drill_p_late=0.0, drill_only_steps=0, drill_seq=64, drill_batch=16):
         self.real, self.syn = real, syn
         self.batch, self.seq, self.p_syn = batch, seq, p_syn
         self.syn_only_steps = syn_only_steps
+        self.drills, self.drill_p, self.drill_steps, self.drill_p_late = drills, drill_p, drill_steps, drill_p_late
+        self.drill_only_steps, self.drill_seq, self.drill_batch = drill_only_steps, drill_seq, drill_batch
         self.step = 0
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.drill_rng = np.random.Generator(np.random.PCG64(seed + 7))
 
     def next(self):
         rows = []
+        if self.step < self.drill_only_steps:
+            # phase 1: short drill rows only (many cheap optimisation steps on the induction task)
+            self.step += 1
+            rows = [self.drills.row(self.drill_rng, seq=self.drill_seq, max_len=self.drill_seq // 4)
+                    for _ in range(self.drill_batch)]
+            return torch.from_numpy(np.stack(rows)), 0, np.ones(self.drill_batch, bool)
         p = 1.0 if self.step < self.syn_only_steps else self.p_syn
+        pd = self.drill_p if self.step < self.drill_steps else self.drill_p_late
         self.step += 1
         from_syn = self.rng.random(self.batch) < p
-        for s in from_syn:
+        is_drill = self.rng.random(self.batch) < pd if self.drills is not None and pd > 0 else np.zeros(self.batch, bool)
+        for s, d in zip(from_syn, is_drill):
+            if d:
+                rows.append(self.drills.row(self.drill_rng))
+                continue
             arr = self.syn if s else self.real
             off = int(self.rng.integers(0, len(arr) - self.seq - 1))
             rows.append(np.asarray(arr[off: off + self.seq + 1], dtype=np.int64))
-        return torch.from_numpy(np.stack(rows)), int(from_syn.sum())
+        return torch.from_numpy(np.stack(rows)), int((from_syn & ~is_drill).sum()), is_drill
+
+
+def make_batches(args, real, syn):
+    from bpe import Tokenizer
+    from drills import Drills
+    drills = Drills(Tokenizer(os.path.join(MODEL_DIR, "tokenizer.json")), args.seq) if args.drill_p or args.drill_p_late else None
+    return Batches(real, syn, args.batch, args.seq, args.p_syn, args.seed, args.syn_only_steps, drills,
+                   args.drill_p, args.drill_steps, args.drill_p_late, args.drill_only_steps, args.drill_seq,
+                   args.drill_batch)
 
 
 def build(args):
@@ -102,15 +135,21 @@ def train_steps(args, model, opt, batches, n_steps, on_step=None):
         lr = lr_at(step, args.steps, args.lr, args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, n_syn = batches.next()
+        x, n_syn, is_drill = batches.next()
         logits = model(x[:, :-1])["logits"]
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        tok_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
+        loss = tok_loss.mean()
+        # induction signal: loss on drill rows after position DRILL_MAX_LEN (only predictable by copying)
+        drill_loss = None
+        if is_drill.any():
+            start = 48 if x.shape[1] > 96 else x.shape[1] // 4
+            drill_loss = float(tok_loss.detach().view(x.shape[0], -1)[torch.from_numpy(is_drill), start:].mean())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
         if on_step is not None:
-            on_step(step, float(loss.item()), lr, float(gnorm), n_syn)
+            on_step(step, float(loss.item()), lr, float(gnorm), n_syn, int(is_drill.sum()), drill_loss)
 
 
 def main():
@@ -123,11 +162,17 @@ def main():
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--p-syn", type=float, help="fraction of rows drawn from synthetic data")
     ap.add_argument("--syn-only-steps", type=int, help="curriculum: the first K steps use synthetic rows only")
+    ap.add_argument("--drill-p", type=float, help="fraction of induction-drill rows during the first --drill-steps")
+    ap.add_argument("--drill-steps", type=int)
+    ap.add_argument("--drill-only-steps", type=int, help="curriculum phase 1: the first K steps are short drill rows only")
+    ap.add_argument("--drill-seq", type=int, help="phase-1 drill row length (tokens)")
+    ap.add_argument("--drill-batch", type=int, help="phase-1 rows per step")
+    ap.add_argument("--drill-p-late", type=float, help="fraction of induction-drill rows afterwards")
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=400)
     ap.add_argument("--save-every-eval", action="store_true", help="also save a checkpoint at every evaluation")
     ap.add_argument("--log-dir", default=LOGS)
     ap.add_argument("--export-dir", default=MODEL_DIR)
@@ -135,7 +180,8 @@ def main():
                     help="re-run the first N steps and compare with the logged losses")
     args = ap.parse_args()
     for k, v in PRESETS[args.preset].items():
-        if k in ("steps", "batch", "lr", "warmup", "p_syn", "syn_only_steps"):
+        if k in ("steps", "batch", "lr", "warmup", "p_syn", "syn_only_steps", "drill_p", "drill_steps", "drill_p_late",
+                 "drill_only_steps", "drill_seq", "drill_batch"):
             if getattr(args, k) is None:
                 setattr(args, k, v)
         else:
@@ -153,7 +199,7 @@ def main():
         return check_determinism(args, real, syn)
 
     model, opt = build(args)
-    batches = Batches(real, syn, args.batch, args.seq, args.p_syn, args.seed, args.syn_only_steps)
+    batches = make_batches(args, real, syn)
     n_params = model.num_params()
     config_rec = {k: v for k, v in vars(args).items() if k not in ("check_determinism",)}
     config_rec.update({"n_params": n_params, "torch": torch.__version__, "numpy": np.__version__,
@@ -199,15 +245,17 @@ def main():
         eval_time[0] += time.time() - te
         print("EVAL", json.dumps(rec), flush=True)
 
-    def on_step(step, loss, lr, gnorm, n_syn):
+    def on_step(step, loss, lr, gnorm, n_syn, n_drill, drill_loss):
         now = time.time()
         rec = {"step": step, "loss": loss, "lr": lr, "elapsed": round(now - t0, 3),
                "train_elapsed": round(now - t0 - eval_time[0], 3),
-               "cpu": round(time.process_time() - c0, 3), "grad_norm": round(gnorm, 4), "syn_rows": n_syn}
+               "cpu": round(time.process_time() - c0, 3), "grad_norm": round(gnorm, 4), "syn_rows": n_syn,
+               "drill_rows": n_drill, "drill_copy_loss": None if drill_loss is None else round(drill_loss, 4)}
         log.write(json.dumps(rec) + "\n")
         log.flush()
         if step % 25 == 0 or step == args.steps - 1:
-            print(f"step {step:5d} loss {loss:.4f} lr {lr:.2e} gnorm {gnorm:.3f} "
+            print(f"step {step:5d} loss {loss:.4f} drill {drill_loss if drill_loss is not None else float('nan'):.3f} "
+                  f"lr {lr:.2e} gnorm {gnorm:.3f} "
                   f"elapsed {now - t0:.0f}s ({(step + 1) / max(1e-9, now - t0 - eval_time[0]):.3f} steps/s)", flush=True)
         if args.eval_every and (step + 1) % args.eval_every == 0 and step + 1 < args.steps:
             periodic_eval(step + 1)
@@ -236,18 +284,20 @@ def check_determinism(args, real, syn):
     logged = [json.loads(line) for line in open(os.path.join(args.log_dir, "train_log.jsonl"))]
     cfg = json.load(open(os.path.join(args.log_dir, "train_config.json")))
     for k in ("preset", "steps", "batch", "lr", "warmup", "seq", "p_syn", "syn_only_steps", "weight_decay",
-              "grad_clip", "seed",
+              "grad_clip", "seed", "drill_p", "drill_steps", "drill_p_late", "drill_only_steps", "drill_seq",
+              "drill_batch",
               "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
               "num_key_value_heads", "vocab_size"):
-        setattr(args, k, cfg.get(k, 0) if k == "syn_only_steps" else cfg[k])
+        setattr(args, k, cfg.get(k, 0) if k in ("syn_only_steps", "drill_p", "drill_steps", "drill_p_late",
+                                                    "drill_only_steps", "drill_seq", "drill_batch") else cfg[k])
     if cfg.get("threads") != args.threads:
         print(f"warning: logged run used {cfg.get('threads')} threads, this check uses {args.threads}")
     n = min(args.check_determinism, len(logged))
     model, opt = build(args)
-    batches = Batches(real, syn, args.batch, args.seq, args.p_syn, args.seed, args.syn_only_steps)
+    batches = make_batches(args, real, syn)
     got = []
     model.train()
-    train_steps(args, model, opt, batches, n, lambda s, loss, lr, g, ns: got.append((s, loss, lr)))
+    train_steps(args, model, opt, batches, n, lambda s, loss, lr, g, ns, nd, dl: got.append((s, loss, lr)))
     mism = [(s, loss, logged[s]["loss"]) for s, loss, lr in got if loss != logged[s]["loss"] or lr != logged[s]["lr"]]
     res = {"steps_checked": n, "exact_matches": n - len(mism), "mismatches": mism[:10],
            "max_abs_diff": max([abs(a - b) for _, a, b in mism], default=0.0), "threads": args.threads,
