@@ -49,7 +49,7 @@ def forbidden_words():
 
 
 class Drills:
-    def __init__(self, tok, seq, min_len=4, max_len=48):
+    def __init__(self, tok, seq, min_len=4, max_len=48, top_k=0, counts=None):
         self.tok = tok
         self.seq = seq
         self.min_len, self.max_len = min_len, max_len
@@ -60,6 +60,10 @@ class Drills:
             if IDENT_PIECE.match(tok.decode([i], skip_special=False)):
                 ids.append(i)
         self.vocab = np.array(ids, dtype=np.int64)
+        if top_k and counts is not None:
+            # only the top_k most frequent identifier pieces of the training text
+            order = np.argsort(-counts[self.vocab], kind="stable")
+            self.vocab = np.sort(self.vocab[order[:top_k]])
         self.eval_names, self.forbidden = forbidden_words()
         self.rejected = 0
 

@@ -10,7 +10,6 @@ PY=/usr/bin/python3
 $PY training/gen_data.py                      # corpus + held-out eval prompts   (~1 min)
 $PY training/train_tokenizer.py               # byte-level BPE, vocab 3072       (~2 min)
 $PY training/check_tokenizer.py               # Python encoder == JS library ids
-$PY training/train.py --save-every-eval       # 2400 steps, 2 threads            (~50-60 min)
-$PY training/test_hf_semantics.py --write-reference   # NumPy HF-Llama forward == torch
-$PY training/evaluate.py                      # copying rates + held-out losses  (~5 min)
-$PY training/train.py --check-determinism 50  # first 50 steps reproduce the logged losses
+$PY training/train.py --save-every-eval       # 2600 steps, 2 threads            (~55 min)
+sh training/post_train.sh                     # checks, fixture, evaluation, plip scan/knockout/copying
+$PY training/train.py --check-determinism 100 # first 100 steps reproduce the logged losses
