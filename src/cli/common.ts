@@ -3,13 +3,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadModel } from '../model/load.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { BackendName } from '../tensor/select.ts';
 
-/** Default model for commands when --model is omitted (the project's bundled model organism, if present). */
-export const DEFAULT_MODEL_HINT = '--model is required (a directory, a Hugging Face id, or a llama2.c .bin checkpoint)';
+/**
+ * Model used when --model is omitted: the bundled model organism `models/plip-tiny-code` (absolute
+ * path inside this package, so it works from any working directory).
+ */
+export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/plip-tiny-code', import.meta.url));
 
 export interface ModelCliOptions {
   model: string;
@@ -21,7 +25,7 @@ export interface ModelCliOptions {
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--model <model>', 'model directory, Hugging Face id (ORG/NAME), or llama2.c .bin checkpoint')
+    .addOption(new Option('--model <model>', 'model directory, Hugging Face id (ORG/NAME), or llama2.c .bin checkpoint').default(BUNDLED_MODEL, 'the bundled model organism models/plip-tiny-code'))
     .addOption(new Option('--backend <backend>', 'matmul backend').choices(['auto', 'ts', 'blas']).default('auto'))
     .option('--revision <rev>', 'Hugging Face revision (branch, tag or commit)', 'main')
     .option('--hub-url <url>', 'Hugging Face endpoint (default $HF_ENDPOINT or https://huggingface.co)')

@@ -1,0 +1,65 @@
+/**
+ * End to end on the bundled model organism (models/plip-tiny-code, issue 5): the README's main command
+ * exactly as written (a layer scan on the real corpus), and the copying experiment on held-out prompts
+ * through the library API — baseline vs marker→name knockout vs matched random-edge controls.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scanResultsSchema } from '../../src/experiments/scan-schema.ts';
+import { loadModel } from '../../src/model/load.ts';
+import { loadCopyingPrompts } from '../../src/experiments/copying-prompts.ts';
+import { runCopying } from '../../src/experiments/copying.ts';
+
+const MODEL = 'models/plip-tiny-code';
+const dir = mkdtempSync(join(tmpdir(), 'plip-organism-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+/** The README's first command, minus the setup step, with --out redirected to a temporary file. */
+function readmeMainCommand(out: string): string[] {
+  const line = readFileSync('README.md', 'utf8').split('\n').find((l) => l.startsWith('bash scripts/setup.sh && node bin/plip.mjs '));
+  assert.ok(line, 'README has the main command line');
+  const args = line.slice('bash scripts/setup.sh && node bin/plip.mjs '.length).trim().split(/\s+/);
+  const i = args.indexOf('--out');
+  assert.ok(i > 0, 'main command writes --out');
+  args[i + 1] = out;
+  return args;
+}
+
+test("README main command: a layer scan of the model organism on the real corpus", () => {
+  const out = join(dir, 'scan.json');
+  const args = readmeMainCommand(out);
+  assert.equal(args[0], 'scan');
+  assert.equal(args[args.indexOf('--model') + 1], MODEL, 'the main command runs on the bundled model organism');
+  const r = spawnSync(process.execPath, ['bin/plip.mjs', ...args, '--n-perm', '999', '--n-boot', '999'], {
+    encoding: 'utf8', env: { ...process.env, PLIP_NO_PROGRESS: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /best layer: \d — python_doctest/);
+  const doc = scanResultsSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+  assert.equal(doc.header.model.nLayers, 4);
+  assert.deepEqual(doc.header.settings.layers, [0, 1, 2, 3]);
+  assert.equal(doc.records.length, 30);
+});
+
+test('the planted mechanism: knocking out marker→name attention at the last layer stops copying; controls and an early layer do not', async () => {
+  const m = await loadModel(MODEL);
+  const prompts = loadCopyingPrompts('training/eval/eval_prompts.json').filter((p) => p.group === 'python_doctest' || p.group === 'rust_test_mod');
+  const r = runCopying(m, prompts, { units: [[0], [3]], controls: 2, maxTokens: 16, targets: 'all', seed: 1, limit: 12 });
+  assert.equal(r.records.length, 24);
+  for (const group of ['python_doctest', 'rust_test_mod']) {
+    const s = (unit: string) => r.stats.find((x) => x.group === group && x.unit === unit)!;
+    const L0 = s('L0');
+    const L3 = s('L3');
+    assert.ok(L3.rateBaseline >= 0.75, `${group}: baseline copying ${L3.rateBaseline}`);
+    assert.ok(L3.rateKnockout <= 0.1, `${group}: L3 knockout copying ${L3.rateKnockout}`);
+    assert.ok(L3.rateControl >= L3.rateBaseline - 0.15, `${group}: L3 control copying ${L3.rateControl} vs baseline ${L3.rateBaseline}`);
+    assert.ok(L3.pHolmControl < 0.05, `${group}: L3 knockout vs control, Holm p = ${L3.pHolmControl}`);
+    assert.ok(L0.rateKnockout >= L0.rateBaseline - 0.15, `${group}: L0 knockout ${L0.rateKnockout} vs baseline ${L0.rateBaseline}`);
+    assert.ok(!L0.effect, `${group}: no effect reported at L0`);
+    assert.ok(L3.logprobKnockout! < L3.logprobControl! - 5, `${group}: log p(NAME() knockout ${L3.logprobKnockout} vs control ${L3.logprobControl}`);
+  }
+});
