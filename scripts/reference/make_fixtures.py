@@ -708,7 +708,10 @@ INTERVENTION_SEMANTICS = {
              "(head, query) row is renormalised to sum to 1 over its causally visible keys.",
     "full_row_knockout": "If a knockout removes EVERY visible key of a (head, query) row, the row is defined as all "
                          "zeros (it does not sum to 1), so that head contributes z = 0 at that query.",
-    "order": "Within a layer, knockouts apply before the softmax, scalings after it (in spec order). Layers other "
+    "set": "Steering: after the softmax, the listed visible keys of each (head, query) row get total weight `level` "
+           "(in proportion to their weights, equally if those are 0); the other visible keys share 1 - level in "
+           "proportion to their weights (if they carry nothing they stay 0 and the row sums to `level`).",
+    "order": "Within a layer, knockouts apply before the softmax, scalings and sets after it (in spec order). Layers other "
              "than the edited ones are computed normally (their inputs may of course change).",
     "indices": "heads are query-head indices (GQA: before the KV grouping); queries / keys are 0-based token "
                "positions in the prompt.",
@@ -727,7 +730,11 @@ def write_interventions(root, prompts, log):
         ("full_row_knockout_layer0_head0_query4",
          [{"kind": "knockout", "layer": 0, "heads": [0], "queries": [4], "keys": [0, 1, 2, 3, 4]}]),
     ]
+    set_case = ("set_0.6_layer1_heads_0_2_queries_4_to_last_keys_1_3",
+                [{"kind": "set", "layer": 1, "heads": [0, 2], "queries": list(range(4, last + 1)), "keys": [1, 3],
+                  "level": 0.6}])
     cases.append(("combined_all_three", [iv for _, spec in cases for iv in spec]))
+    cases.append(set_case)
     for fam in ("llama", "gpt2"):
         d = os.path.join(root, "tiny", fam)
         cfg, weights, _ = R.load_hf_dir(d)
@@ -756,6 +763,10 @@ def write_interventions(root, prompts, log):
                                 assert torch.all(row == 0), "full-row knockout must give an all-zero row"
                             else:
                                 assert abs(row.sum().item() - 1) < 1e-5
+                        elif iv["kind"] == "set":
+                            # the listed keys carry exactly `level`, the row sums to 1
+                            assert abs(row[iv["keys"]].sum().item() - iv["level"]) < 1e-5
+                            assert abs(row.sum().item() - 1) < 1e-5
                         elif iv["layer"] == 0 and not any(o["kind"] == "knockout" and o["layer"] == 0 and h in o["heads"]
                                                           and q in o["queries"] for o in spec):
                             # layer-0 inputs are unchanged, so the baseline row is the pre-edit row

@@ -313,6 +313,30 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float, sl
                     total = (probs[hh, qq] * vis[qq]).sum()
                     if total > 0:
                         probs[hh, qq] = probs[hh, qq] * vis[qq] / total
+        elif iv["kind"] == "set":
+            # steering: the listed visible keys of each row get total mass `level` (in proportion to their
+            # weights, or equally if those are all 0); the other visible keys share 1 - level in proportion
+            # to their weights (if they carry no mass they stay 0 and the row sums to `level`)
+            lvl = float(iv["level"])
+            for hh in iv["heads"]:
+                for qq in iv["queries"]:
+                    keys = [kk for kk in iv["keys"] if bool(vis[qq, kk])]
+                    if not keys:
+                        continue
+                    row = probs[hh, qq].clone()
+                    sel = torch.zeros_like(vis[qq])
+                    sel[keys] = True
+                    other = vis[qq] & ~sel
+                    sel_mass = row[sel].sum()
+                    rest = row[other].sum()
+                    new = torch.zeros_like(row)
+                    if rest > 0:
+                        new[other] = row[other] * (1 - lvl) / rest
+                    if sel_mass > 0:
+                        new[sel] = row[sel] * lvl / sel_mass
+                    else:
+                        new[sel] = lvl / len(keys)
+                    probs[hh, qq] = new
         elif iv["kind"] != "knockout":
             raise ValueError(f"unknown intervention kind {iv['kind']}")
     out = probs @ v

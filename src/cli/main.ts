@@ -6,6 +6,8 @@ import { registerCopyingCommand } from './commands/copying.ts';
 import { registerInferenceCommands } from './commands/infer.ts';
 import { registerKnockoutCommands } from './commands/knockout.ts';
 import { registerObserveCommands } from './commands/observe.ts';
+import { registerSteerCommand } from './commands/steer.ts';
+import { registerPatchCommand } from './commands/patch.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -17,4 +19,6 @@ registerInferenceCommands(program);
 registerKnockoutCommands(program);
 registerObserveCommands(program);
 registerCopyingCommand(program);
+registerSteerCommand(program);
+registerPatchCommand(program);
 await program.parseAsync(process.argv);

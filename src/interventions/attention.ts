@@ -1,7 +1,7 @@
 /**
  * Attention-edge interventions as hooks (TransformerLens-style patching setters): pure factories that turn
  * resolved specs into hooks on `blocks.L.attn.hook_attn_scores` (knockout) and `blocks.L.attn.hook_pattern`
- * (scale). No copy of the forward pass: the engine runs as usual and the hooks edit its tensors in place.
+ * (scale, set). No copy of the forward pass: the engine runs as usual and the hooks edit its tensors in place.
  *
  * Semantics (identical to the PyTorch reference, scripts/reference/torch_reference.py `attend`):
  * - knockout: the pre-softmax score of each selected (head, query, key) edge becomes −∞, so the softmax
@@ -12,7 +12,14 @@
  *   its new sum (masked keys are 0, so this renormalises over the causally visible keys only). A row whose
  *   new sum is 0 (scale(0) of every visible key, or a row already all zeros) stays all zeros. Rows where
  *   nothing changed are not touched, and f = 1 touches nothing, so scale(1) is bit-identical to the baseline.
- * - Within one layer, knockouts act before the softmax and scales after it, scales in spec order.
+ * - set(ℓ), 0 ≤ ℓ ≤ 1 (steering): after the softmax, in each edited row the selected visible keys together
+ *   get mass ℓ — shared in proportion to their current weights, or equally if those are all 0 — and the
+ *   other keys are rescaled by (1 − ℓ)/(their current mass), keeping their proportions, so the row sums to 1
+ *   and each selected edge's share of the row is exactly ℓ. If the other keys carry no mass (the selection
+ *   covers every visible key, or the rest was knocked out) the row sums to ℓ: nothing is moved onto keys
+ *   the model could not see, and knocked-out keys stay at 0. Selected keys that are masked (future or
+ *   outside the sliding window) are never given mass.
+ * - Within one layer, knockouts act before the softmax; scales and sets after it, in spec order.
  *
  * Hooks use the ABSOLUTE positions in the hook context, so they behave identically with a KV cache
  * (where a hook may see only the newest query row, and the key columns of all cached positions).
@@ -87,15 +94,16 @@ function forEachEditedRow(
   ctx: HookContext,
   heads: readonly number[],
   rules: CompiledRules,
-  visit: (o: number, sel: RowTargets, col: (k: number) => number, S: number) => void,
+  visit: (o: number, sel: RowTargets, col: (k: number) => number, S: number, q: number) => void,
 ): void {
   const { H, T, S } = dims(t, ctx);
   checkHeads(heads, H, ctx.name);
   const col = keyColumns(ctx, S);
   for (let r = 0; r < T; r++) {
-    const sel = rowTargets(rules, ctx.queryPositions[r]!);
+    const q = ctx.queryPositions[r]!;
+    const sel = rowTargets(rules, q);
     if (!sel) continue;
-    for (const h of heads) visit((h * T + r) * S, sel, col, S);
+    for (const h of heads) visit((h * T + r) * S, sel, col, S, q);
   }
 }
 
@@ -143,6 +151,41 @@ function scaleFn(heads: readonly number[], rules: CompiledRules, f: number) {
   };
 }
 
+/** Hook fn: the selected visible weights of each edited row are set to total mass `level` (module doc). */
+function setFn(heads: readonly number[], rules: CompiledRules, level: number, window: number | null) {
+  return (t: Tensor, ctx: HookContext): void => {
+    const x = t.data;
+    const kp = ctx.keyPositions!;
+    forEachEditedRow(t, ctx, heads, rules, (o, sel, col, S, q) => {
+      const vis = (k: number) => k <= q && (window === null || q - k < window);
+      const cols: number[] = [];
+      if (sel === 'all') {
+        for (let j = 0; j < S; j++) if (vis(kp[j]!)) cols.push(j);
+      } else
+        for (const k of sel) {
+          const j = col(k);
+          if (j >= 0 && vis(k)) cols.push(j);
+        }
+      if (cols.length === 0) return; // no selected key is visible from this row: nothing to set
+      let total = 0;
+      for (let j = 0; j < S; j++) total += x[o + j]!;
+      let selMass = 0;
+      for (const j of cols) selMass += x[o + j]!;
+      const rest = total - selMass;
+      const isSel = new Uint8Array(S);
+      for (const j of cols) isSel[j] = 1;
+      if (rest > 0) {
+        const f = (1 - level) / rest;
+        for (let j = 0; j < S; j++) if (!isSel[j]) x[o + j] = x[o + j]! * f;
+      } else for (let j = 0; j < S; j++) if (!isSel[j]) x[o + j] = 0;
+      if (selMass > 0) {
+        const f = level / selMass;
+        for (const j of cols) x[o + j] = x[o + j]! * f;
+      } else for (const j of cols) x[o + j] = level / cols.length;
+    });
+  };
+}
+
 /**
  * Hooks implementing resolved edits (from {@link resolveSpecs} / {@link validateSpec}). Pure: returns new
  * hook objects and captures nothing mutable. Pass them to `model.forward`, `runWithHooks`, `runWithCache`
@@ -155,9 +198,13 @@ export function attentionEdit(edits: ResolvedEdit | readonly ResolvedEdit[]): Ho
     const rules = compile(e.rules);
     if (rules.wild === null && rules.perRow.size === 0) continue; // every edge was dropped: nothing to do
     if (e.kind === 'scale' && !(e.factor >= 0 && Number.isFinite(e.factor))) throw new Error(`scale factor must be a finite number ≥ 0 (got ${e.factor})`);
+    const level = e.level ?? NaN;
+    if (e.kind === 'set' && !(level >= 0 && level <= 1)) throw new Error(`set level must be a number in [0, 1] (got ${e.level})`);
+    if (e.kind === 'set' && e.rules.some((r) => r.targets === 'all')) throw new Error('set needs explicit targets ("*" selects the whole row)');
     for (const L of e.layers) {
       if (e.kind === 'knockout') hooks.push({ name: `blocks.${L}.attn.hook_attn_scores`, fn: knockoutFn(e.heads, rules) });
-      else hooks.push({ name: `blocks.${L}.attn.hook_pattern`, fn: scaleFn(e.heads, rules, e.factor) });
+      else if (e.kind === 'scale') hooks.push({ name: `blocks.${L}.attn.hook_pattern`, fn: scaleFn(e.heads, rules, e.factor) });
+      else hooks.push({ name: `blocks.${L}.attn.hook_pattern`, fn: setFn(e.heads, rules, level, e.slidingWindow ?? null) });
     }
   }
   return hooks;

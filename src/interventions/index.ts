@@ -1,6 +1,7 @@
 /**
  * Attention-edge interventions: specs (JSON/zod), validation, hook factories, and
- * forwardWithIntervention. See docs/interventions.md.
+ * forwardWithIntervention; steering (kind "set") and patching (patch.ts). See docs/interventions.md,
+ * docs/steering.md and docs/patching.md.
  *
  * @module
  */
@@ -18,3 +19,5 @@ export type { AttentionMaskSpec, Selector, ModelDims, MaskedEdge, EdgeRule, Reso
 export { attentionEdit } from './attention.ts';
 export { forwardWithIntervention, runCondition } from './forward.ts';
 export type { InterventionOptions, InterventionResult, RunOutput } from './forward.ts';
+export { patchActivation, patchPattern, patternCoverage, identityMap, alignByPrefixSuffix, checkPositionMap } from './patch.ts';
+export type { PositionMap, ActivationPatch, PatternPatch } from './patch.ts';

@@ -15,8 +15,11 @@
  * - `layers` / `heads`: an integer, a list, an inclusive range `"a..b"`, or `"all"` / `"*"`.
  * - `sources` / `targets`: the same forms; `sources: "*"` = every query position, `targets: "*"` =
  *   every causally visible key of each source (so `targets: "*"` knocks out whole rows).
- * - `kind`: `"knockout"` (score → −∞ before the softmax) or `"scale"` with `factor` f ≥ 0 (post-softmax
- *   weight × f, row renormalised over its visible keys). `"scale(0.5)"` is accepted as shorthand.
+ * - `kind`: `"knockout"` (score → −∞ before the softmax), `"scale"` with `factor` f ≥ 0 (post-softmax
+ *   weight × f, row renormalised over its visible keys), or `"set"` with `level` ℓ ∈ [0, 1] (steering: the
+ *   selected edges of each row together get attention mass ℓ, the other visible keys share 1 − ℓ in their
+ *   original proportions; see attention.ts). `"scale(0.5)"` / `"set(0.3)"` are accepted as shorthand.
+ *   `"set"` needs explicit targets (`targets: "*"` would select the whole row).
  *
  * Masked edges: an explicitly listed pair whose target is in the source's future (target > source), or
  * outside a sliding window, is already masked, so editing it is a no-op. Such edges are never applied
@@ -54,8 +57,10 @@ const EdgeSchema = z.strictObject({
 /** Zod schema of one attention-mask spec (see the module doc for the JSON form). */
 export const AttentionMaskSpecSchema = z
   .strictObject({
-    kind: z.enum(['knockout', 'scale'], { error: 'expected "knockout", "scale" (with "factor") or "scale(f)"' }),
+    kind: z.enum(['knockout', 'scale', 'set'], { error: 'expected "knockout", "scale" (with "factor"), "scale(f)", "set" (with "level") or "set(l)"' }),
     factor: z.number({ error: 'expected a number' }).optional(),
+    /** Attention mass of the selected edges of each row, in [0, 1] (kind "set" only). */
+    level: z.number({ error: 'expected a number' }).optional(),
     layers: SelectorSchema,
     heads: SelectorSchema.optional(),
     edges: z.array(EdgeSchema).min(1, { error: 'expected at least one edge {sources, targets}' }),
@@ -68,6 +73,16 @@ export const AttentionMaskSpecSchema = z
       else if (!Number.isFinite(s.factor) || s.factor < 0) ctx.addIssue({ code: 'custom', path: ['factor'], message: `factor must be a finite number ≥ 0 (got ${s.factor})` });
     } else if (s.factor !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['factor'], message: 'factor is only allowed with kind "scale"' });
+    }
+    if (s.kind === 'set') {
+      if (s.level === undefined) ctx.addIssue({ code: 'custom', path: ['level'], message: 'kind "set" needs a level (the attention mass of the selected edges, a number in [0, 1])' });
+      else if (!Number.isFinite(s.level) || s.level < 0 || s.level > 1) ctx.addIssue({ code: 'custom', path: ['level'], message: `level must be a number in [0, 1] (attention mass; got ${s.level})` });
+      s.edges.forEach((e, i) => {
+        if (e.targets === '*' || e.targets === 'all')
+          ctx.addIssue({ code: 'custom', path: ['edges', i, 'targets'], message: 'kind "set" needs explicit targets: "*" selects every visible key, so the row could not be renormalised (use knockout or scale for whole rows)' });
+      });
+    } else if (s.level !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['level'], message: 'level is only allowed with kind "set"' });
     }
   });
 
@@ -82,15 +97,15 @@ export class InterventionSpecError extends Error {
   }
 }
 
-/** `"scale(0.5)"` → `{ kind: 'scale', factor: 0.5 }`. */
+/** `"scale(0.5)"` → `{ kind: 'scale', factor: 0.5 }`; `"set(0.3)"` → `{ kind: 'set', level: 0.3 }`. */
 function expandKindShorthand(raw: unknown): unknown {
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const o = raw as Record<string, unknown>;
     if (typeof o.kind === 'string') {
-      const m = /^\s*scale\s*\(\s*([^)]*)\s*\)\s*$/.exec(o.kind);
+      const m = /^\s*(scale|set)\s*\(\s*([^)]*)\s*\)\s*$/.exec(o.kind);
       if (m) {
-        const f = m[1]!.trim() === '' ? NaN : Number(m[1]);
-        return { ...o, kind: 'scale', factor: f };
+        const v = m[2]!.trim() === '' ? NaN : Number(m[2]);
+        return m[1] === 'scale' ? { ...o, kind: 'scale', factor: v } : { ...o, kind: 'set', level: v };
       }
     }
   }
@@ -201,9 +216,13 @@ export interface EdgeRule {
 
 /** A validated spec in concrete form (what {@link attentionEdit} turns into hooks). */
 export interface ResolvedEdit {
-  kind: 'knockout' | 'scale';
-  /** Post-softmax multiplier (scale only; knockout has 0 for reference). */
+  kind: 'knockout' | 'scale' | 'set';
+  /** Post-softmax multiplier (scale only; knockout has 0 for reference, set 1). */
   factor: number;
+  /** Attention mass given to the selected edges of each edited row (set only; null/absent otherwise). */
+  level?: number | null;
+  /** The model's sliding window (keys with q − k ≥ window are masked); null/absent = none. */
+  slidingWindow?: number | null;
   layers: number[];
   /** Query-head indices (GQA: before the KV grouping). */
   heads: number[];
@@ -276,6 +295,12 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
     if (spec.kind === 'scale' && (spec.factor === undefined || !Number.isFinite(spec.factor) || spec.factor < 0)) {
       errors.push(`${at}.factor: must be a finite number ≥ 0 for kind "scale" (got ${spec.factor})`);
     }
+    if (spec.kind === 'set' && (spec.level === undefined || !Number.isFinite(spec.level) || spec.level < 0 || spec.level > 1)) {
+      errors.push(`${at}.level: must be a number in [0, 1] for kind "set" (got ${spec.level})`);
+    }
+    if (spec.kind === 'set') spec.edges.forEach((e, ei) => {
+      if (e.targets === '*' || e.targets === 'all') errors.push(`${at}.edges[${ei}].targets: kind "set" needs explicit targets ("*" selects the whole row)`);
+    });
     const layers = sel(spec.layers, 'layers');
     check(layers, 'layers', 'layer', d.nLayers, `the model has layers 0..${d.nLayers - 1}`);
     const heads = sel(spec.heads ?? 'all', 'heads');
@@ -312,7 +337,9 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
     const H = heads === 'all' ? range(d.nHeads) : heads;
     resolved.push({
       kind: spec.kind,
-      factor: spec.kind === 'scale' ? spec.factor! : 0,
+      factor: spec.kind === 'scale' ? spec.factor! : spec.kind === 'set' ? 1 : 0,
+      level: spec.kind === 'set' ? spec.level! : null,
+      slidingWindow: d.slidingWindow,
       layers: L,
       heads: H,
       rules: mergeRules(rules),

@@ -14,6 +14,7 @@ const SPECS: AttentionMaskSpec[] = [
   { kind: 'scale', factor: 0.5, layers: 0, heads: [1], edges: [{ sources: '3..8', targets: [0] }] },
   { kind: 'knockout', layers: 0, heads: [0], edges: [{ sources: [4], targets: '*' }] },
   { kind: 'scale', factor: 0, layers: 'all', heads: [2], edges: [{ sources: [6, 7], targets: [5, 6] }] },
+  { kind: 'set', level: 0.7, layers: 1, heads: [0, 1], edges: [{ sources: '*', targets: [3, 4] }] },
 ];
 
 for (const fam of ['llama', 'gpt2']) {

@@ -11,12 +11,13 @@ import { attentionEdit, resolveSpecs, type AttentionMaskSpec } from '../../src/i
 import type { Tensor } from '../../src/tensor/tensor.ts';
 
 interface RefSpec {
-  kind: 'knockout' | 'scale';
+  kind: 'knockout' | 'scale' | 'set';
   layer: number;
   heads: number[];
   queries: number[];
   keys: number[];
   factor?: number;
+  level?: number;
 }
 interface Outputs {
   logits: number[][];
@@ -34,7 +35,7 @@ interface Fixture {
 const TOL = 1e-4;
 
 function toSpec(r: RefSpec): AttentionMaskSpec {
-  return { kind: r.kind, ...(r.factor !== undefined ? { factor: r.factor } : {}), layers: r.layer, heads: r.heads, edges: [{ sources: r.queries, targets: r.keys }] };
+  return { kind: r.kind, ...(r.factor !== undefined ? { factor: r.factor } : {}), ...(r.level !== undefined ? { level: r.level } : {}), layers: r.layer, heads: r.heads, edges: [{ sources: r.queries, targets: r.keys }] };
 }
 
 function maxDiff(t: Tensor, ref: number[] | number[][] | number[][][], label: string): number {

@@ -108,6 +108,7 @@ interface IntervenCli extends ModelCliOptions {
   spec?: string;
   kind?: string;
   factor?: number;
+  level?: number;
   layers?: string;
   heads: string;
   sources?: string;
@@ -129,13 +130,13 @@ function specFromFlags(o: IntervenCli): AttentionMaskSpec[] {
     return parseSpecJson(text, o.spec);
   }
   if (!o.kind || o.layers === undefined || o.sources === undefined || o.targets === undefined) {
-    throw new Error('give --spec FILE, or --kind, --layers, --sources and --targets (and --factor for scale)');
+    throw new Error('give --spec FILE, or --kind, --layers, --sources and --targets (and --factor for scale, --level for set)');
   }
   const sel = (v: string, name: string) => {
     const x = parseListArg(v, name);
     return x === 'all' ? '*' : x;
   };
-  return parseSpecs({ kind: o.kind, ...(o.factor !== undefined ? { factor: o.factor } : {}), layers: sel(o.layers, '--layers'), heads: sel(o.heads, '--heads'), edges: [{ sources: sel(o.sources, '--sources'), targets: sel(o.targets, '--targets') }] });
+  return parseSpecs({ kind: o.kind, ...(o.factor !== undefined ? { factor: o.factor } : {}), ...(o.level !== undefined ? { level: o.level } : {}), layers: sel(o.layers, '--layers'), heads: sel(o.heads, '--heads'), edges: [{ sources: sel(o.sources, '--sources'), targets: sel(o.targets, '--targets') }] });
 }
 
 function intervene(m: HookedModel, o: IntervenCli): void {
@@ -204,8 +205,9 @@ export function registerKnockoutCommands(program: Command): void {
     .option('--text <text>', 'input text (tokenized with the model tokenizer)')
     .option('--ids <list>', 'input token ids, comma-separated (instead of --text)')
     .option('--spec <file>', 'intervention spec JSON (one spec or an array; see docs/interventions.md)')
-    .option('--kind <kind>', 'knockout | scale | scale(F)')
+    .option('--kind <kind>', 'knockout | scale | scale(F) | set | set(L)')
     .option('--factor <f>', 'scale factor (≥ 0)', parseFloatArg('--factor', 0))
+    .option('--level <l>', 'set: attention mass of the selected edges of each row, in [0, 1]', parseFloatArg('--level', 0))
     .option('--layers <list>', 'layers: all, 3, 0,2 or 0..4')
     .option('--heads <list>', 'query heads', 'all')
     .option('--sources <list>', 'query token positions (BOS included), or all')

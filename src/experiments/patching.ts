@@ -1,0 +1,242 @@
+/**
+ * Activation and attention-pattern patching with a name swap (causal tracing): WHERE does the model carry
+ * the function's name to the position that writes the test's call?
+ *
+ * Pairs: for each copying prompt (recipient, function NAME = A) a donor is the same prompt with every
+ * occurrence of A (also inside `test_A`) replaced by another held-out name B of the same group, chosen (seeded stream
+ * `patch/donor/<id>`) so that the donor tokenizes to the same length with differences only inside A's
+ * tokens (so the position map is the identity) and B's first token differs from A's.
+ *
+ * Metric at the prompt's last position P (where the call's first token is predicted):
+ *   LD = logit[A₁] − logit[B₁]   (A₁, B₁: first tokens of the two names)
+ *   effect = (LD_recipient − LD_patched) / (LD_recipient − LD_donor)  — 0 = no transfer, 1 = full transfer.
+ * Pairs with |LD_recipient − LD_donor| < `minGap` nats are excluded (noted), so the ratio is well defined.
+ *
+ * Conditions (each one forward pass of the recipient with donor tensors transplanted, patching.ts):
+ *   resid_pre L / resid_post L × position class:
+ *     name   — tokens of every occurrence of the name,   marker — the marker token .. P,   other — the rest;
+ *   z L.h — one head's attention output (hook_z) at P;
+ *   pattern L — the donor's attention pattern of layer L (all rows, all heads) through the identity map.
+ * Statistics per group × condition: mean effect with a bootstrap 95% CI (pairs resampled), median, two-sided
+ * Wilcoxon signed-rank vs 0, Holm across the group's conditions.
+ *
+ * @module
+ */
+import type { HookedModel } from '../model/model.ts';
+import type { Hook } from '../hooks/types.ts';
+import { identityMap, patchActivation, patchPattern } from '../interventions/patch.ts';
+import { bootstrapCI1, createRng, holm, median, wilcoxonSignedRank } from '../stats/index.ts';
+import type { ResultsStore } from '../report/results.ts';
+import type { CopyingPrompt } from './copying-prompts.ts';
+import { locatePositions } from './copying-prompts.ts';
+
+export const PATCH_SCHEMA_VERSION = 1;
+
+export interface PatchOptions {
+  /** Layers to patch (default all). */
+  layers?: readonly number[];
+  /** Per-head hook_z conditions at P (default true). */
+  heads?: boolean;
+  /** At most this many prompts per group. */
+  limit?: number;
+  seed?: number;
+  /** Minimum |LD_recipient − LD_donor| in nats for a pair to count (default 1). */
+  minGap?: number;
+  nBoot?: number;
+  markers?: readonly string[];
+  store?: ResultsStore<PatchRecord>;
+  onProgress?: (id: string) => void;
+}
+
+export interface PatchPair {
+  id: string;
+  group: string;
+  nameA: string;
+  nameB: string;
+  recipient: number[];
+  donor: number[];
+  /** Position classes (token positions, BOS included). */
+  classes: { name: number[]; marker: number[]; other: number[] };
+  a1: number;
+  b1: number;
+}
+
+export interface PatchRecord {
+  key: string;
+  id: string;
+  group: string;
+  status: 'ok' | 'excluded' | 'no_donor';
+  reason?: string;
+  nameA?: string;
+  nameB?: string;
+  nTokens?: number;
+  classes?: PatchPair['classes'];
+  /** LD (nats) of the recipient and of the donor run at P. */
+  ldRecipient?: number;
+  ldDonor?: number;
+  /** Per condition id: patched LD and normalised effect. */
+  effects?: Record<string, { ld: number; effect: number }>;
+}
+
+export interface PatchConditionStats {
+  group: string;
+  condition: string;
+  n: number;
+  meanEffect: number | null;
+  ci: { lo: number | null; hi: number | null } | null;
+  medianEffect: number | null;
+  p: number | null;
+  pHolm: number | null;
+}
+
+export interface PatchSummary {
+  nPairs: number;
+  excluded: { id: string; group: string; reason: string }[];
+  conditions: PatchConditionStats[];
+  correction: string;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Builds the name-swap pair of `p` (null with a reason when no donor name fits). */
+export function makePair(model: HookedModel, p: CopyingPrompt, pool: readonly CopyingPrompt[], seed: number, markers: readonly string[]): PatchPair | { reason: string } {
+  const tok = model.tokenizer!;
+  const pos = locatePositions(tok, p, markers, 'all');
+  const def = locatePositions(tok, p, markers, 'definition');
+  const ids = pos.ids;
+  const nameSet = new Set(pos.nameTokens);
+  const rng = createRng(seed, `patch/donor/${p.id}`);
+  const cands = pool.filter((q) => q.group === p.group && q.name !== p.name && !p.prompt.includes(q.name));
+  for (let i = cands.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [cands[i], cands[j]] = [cands[j]!, cands[i]!];
+  }
+  // the same occurrences as locatePositions(…, 'all'), including `test_NAME`
+  const re = new RegExp(`(?<![A-Za-z0-9])${escapeRe(p.name)}(?![A-Za-z0-9])`, 'g');
+  for (const q of cands) {
+    const donor = tok.encode(p.prompt.replace(re, q.name));
+    if (donor.length !== ids.length) continue;
+    let ok = true;
+    for (let i = 0; i < ids.length && ok; i++) if (ids[i] !== donor[i] && !nameSet.has(i)) ok = false;
+    const first = def.nameTokens[0]!;
+    if (!ok || ids[first] === donor[first]) continue;
+    const P = ids.length - 1;
+    const marker = Array.from({ length: P - pos.marker + 1 }, (_, i) => pos.marker + i).filter((t) => !nameSet.has(t));
+    const taken = new Set([...nameSet, ...marker]);
+    const other = ids.map((_, i) => i).filter((i) => !taken.has(i));
+    return { id: p.id, group: p.group, nameA: p.name, nameB: q.name, recipient: ids, donor, classes: { name: [...nameSet], marker, other }, a1: ids[first]!, b1: donor[first]! };
+  }
+  return { reason: `no donor name of group ${p.group} gives a same-length tokenization differing only inside the name (${cands.length} tried)` };
+}
+
+/** The condition ids of a run, in order. */
+export function patchConditions(model: HookedModel, o: PatchOptions): string[] {
+  const layers = o.layers ?? Array.from({ length: model.spec.nLayers }, (_, l) => l);
+  const out: string[] = [];
+  for (const hook of ['resid_pre', 'resid_post']) for (const l of layers) for (const c of ['name', 'marker', 'other']) out.push(`${hook} L${l} ${c}`);
+  if (o.heads !== false) for (const l of layers) for (let h = 0; h < model.spec.nHeads; h++) out.push(`z L${l}.h${h} last`);
+  for (const l of layers) out.push(`pattern L${l}`);
+  return out;
+}
+
+function lastLogits(model: HookedModel, ids: readonly number[], hooks: Hook[]): Float32Array | Float64Array {
+  const r = model.forward(ids, { hooks, logits: 'last' });
+  return r.logits!.data;
+}
+
+function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGap: number): PatchRecord {
+  const ld = (row: ArrayLike<number>) => row[pair.a1]! - row[pair.b1]!;
+  const names = new Set<string>();
+  for (const c of conds) {
+    const m = /^(resid_pre|resid_post|z|pattern) L(\d+)/.exec(c)!;
+    names.add(m[1] === 'pattern' ? `blocks.${m[2]}.attn.hook_pattern` : m[1] === 'z' ? `blocks.${m[2]}.attn.hook_z` : `blocks.${m[2]}.hook_${m[1]}`);
+  }
+  const donorRun = model.runWithCache(pair.donor, { names: [...names] }, { logits: 'last' });
+  const ldR = ld(lastLogits(model, pair.recipient, []));
+  const ldD = ld(donorRun.logits!.data);
+  const base = { key: pair.id, id: pair.id, group: pair.group, nameA: pair.nameA, nameB: pair.nameB, nTokens: pair.recipient.length, classes: pair.classes, ldRecipient: ldR, ldDonor: ldD };
+  if (!(Math.abs(ldR - ldD) >= minGap)) return { ...base, status: 'excluded', reason: `|LD_recipient − LD_donor| = ${Math.abs(ldR - ldD).toFixed(3)} nats < ${minGap}: the names are not distinguished at P` };
+  const P = pair.recipient.length - 1;
+  const map = identityMap(pair.recipient.length);
+  const effects: Record<string, { ld: number; effect: number }> = {};
+  for (const c of conds) {
+    let hook: Hook;
+    const m = /^(resid_pre|resid_post|z|pattern) L(\d+)(?:\.h(\d+))?(?: (\w+))?$/.exec(c)!;
+    const L = Number(m[2]);
+    if (m[1] === 'pattern') hook = patchPattern({ layer: L, donor: donorRun.cache.get(`blocks.${L}.attn.hook_pattern`), positions: map });
+    else if (m[1] === 'z') hook = patchActivation({ hook: `blocks.${L}.attn.hook_z`, donor: donorRun.cache.get(`blocks.${L}.attn.hook_z`), positions: new Map([[P, P]]), heads: [Number(m[3])] });
+    else {
+      const cls = pair.classes[m[4] as keyof PatchPair['classes']];
+      if (cls.length === 0) continue;
+      const name = `blocks.${L}.hook_${m[1]}`;
+      hook = patchActivation({ hook: name, donor: donorRun.cache.get(name), positions: new Map(cls.map((t) => [t, t])) });
+    }
+    const v = ld(lastLogits(model, pair.recipient, [hook]));
+    effects[c] = { ld: v, effect: (ldR - v) / (ldR - ldD) };
+  }
+  return { ...base, status: 'ok', effects };
+}
+
+/** Runs the name-swap patching experiment over `prompts` (resumable through `o.store`). */
+export function runPatching(model: HookedModel, prompts: readonly CopyingPrompt[], o: PatchOptions = {}): { records: PatchRecord[]; summary: PatchSummary; conditions: string[] } {
+  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; patching tokenizes the prompts`);
+  for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
+  const minGap = o.minGap ?? 1;
+  if (!(minGap > 0)) throw new Error(`--min-gap must be > 0 nats (got ${minGap})`);
+  const conds = patchConditions(model, o);
+  const seed = o.seed ?? 0;
+  const markers = o.markers ?? ['>>>', '#[test]'];
+  const perGroup = new Map<string, number>();
+  const chosen = prompts.filter((p) => {
+    const n = perGroup.get(p.group) ?? 0;
+    perGroup.set(p.group, n + 1);
+    return o.limit === undefined || n < o.limit;
+  });
+  const local = new Map<string, PatchRecord>();
+  const has = (k: string) => (o.store ? o.store.has(k) : local.has(k));
+  const add = (r: PatchRecord) => (o.store ? o.store.add(r) : local.set(r.key, r));
+  for (const p of chosen) {
+    if (!has(p.id)) {
+      const pair = makePair(model, p, prompts, seed, markers);
+      add('reason' in pair ? { key: p.id, id: p.id, group: p.group, status: 'no_donor', reason: pair.reason } : measurePair(model, pair, conds, minGap));
+    }
+    o.onProgress?.(p.id);
+  }
+  const records = o.store ? o.store.records() : [...local.values()];
+  return { records, summary: summarizePatching(records, conds, o.nBoot ?? 2000, seed), conditions: conds };
+}
+
+/** Per group × condition statistics of the normalised effect. */
+export function summarizePatching(records: readonly PatchRecord[], conds: readonly string[], nBoot: number, seed: number): PatchSummary {
+  const ok = records.filter((r) => r.status === 'ok');
+  const groups = [...new Set(ok.map((r) => r.group))];
+  const out: PatchConditionStats[] = [];
+  for (const g of groups) {
+    const mine: PatchConditionStats[] = [];
+    for (const c of conds) {
+      const xs = ok.filter((r) => r.group === g && r.effects![c] !== undefined).map((r) => r.effects![c]!.effect);
+      if (!xs.length) continue;
+      let p: number | null = null;
+      if (xs.some((x) => x !== 0)) {
+        try {
+          p = wilcoxonSignedRank(xs, { alternative: 'two-sided' }).p;
+        } catch {
+          p = null;
+        }
+      } else p = 1;
+      const ci = xs.length >= 2 ? bootstrapCI1(xs, (x) => x.reduce((s, v) => s + v, 0) / x.length, { rng: createRng(seed, `patch/bootstrap/${g}/${c}`), nBoot, level: 0.95 }) : null;
+      mine.push({ group: g, condition: c, n: xs.length, meanEffect: xs.reduce((s, v) => s + v, 0) / xs.length, ci: ci ? { lo: ci.lo, hi: ci.hi } : null, medianEffect: median(xs), p, pHolm: null });
+    }
+    const adj = holm(mine.map((m) => m.p));
+    mine.forEach((m, i) => (m.pHolm = adj[i] ?? null));
+    out.push(...mine);
+  }
+  return {
+    nPairs: ok.length,
+    excluded: records.filter((r) => r.status !== 'ok').map((r) => ({ id: r.id, group: r.group, reason: r.reason ?? r.status })),
+    conditions: out,
+    correction: 'Holm across the conditions of each group (two-sided Wilcoxon signed-rank of the effect vs 0)',
+  };
+}

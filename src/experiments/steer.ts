@@ -1,0 +1,339 @@
+/**
+ * The steering experiment: SET the attention from a test marker (Python `>>>`, Rust `#[test]`) to the
+ * function's tokens to a chosen level, and measure the dose-response against the same levels put on
+ * matched random keys.
+ *
+ * For every applicable sample, every analysis unit (layers, as in `plip knockout`) and every level ℓ:
+ *   steer     kind "set": at the marker row of the unit's layers (selected heads), the function tokens
+ *             together get attention mass ℓ; the other visible keys share 1 − ℓ in their own proportions
+ *             (src/interventions/attention.ts) — so the row stays a distribution and ONLY the marker →
+ *             function mass changes;
+ *   control   the same level on as many matched random keys (same draw rule as the knockout controls);
+ * both compared with the sample's baseline: KL at the marker (nats), Δlogit of the baseline top-1 token,
+ * and ΔNLL of the teacher-forced continuation (the corpus's real test line, nats/token; negative = the
+ * steered model predicts the real test better). The attention mass actually reached is measured from the
+ * edited pattern and recorded (`massError`), so a steer that silently does nothing cannot go unnoticed.
+ *
+ * Calibration (`calibrateTo: GROUP`): the mean baseline marker → function mass of GROUP's samples, per
+ * (layer, head), is the level given to the samples of the other groups ("if Rust markers attended to the
+ * function as much as Python markers do, …"), with the same per-head levels on the control keys.
+ *
+ * Baseline and steered runs go through forwardWithIntervention / runCondition (one code path). Samples
+ * whose targets all lie after the marker (causally masked edges) are recorded as not applicable.
+ *
+ * @module
+ */
+import type { Corpus } from '../corpus/schema.ts';
+import type { HookedModel } from '../model/model.ts';
+import type { ResultsStore } from '../report/results.ts';
+import type { AttentionMaskSpec } from '../interventions/spec.ts';
+import { forwardWithIntervention, runCondition, type RunOutput } from '../interventions/forward.ts';
+import { createRng } from '../stats/rng.ts';
+import { drawControls, prepareKnockoutSample, type KnockoutSample } from './knockout-samples.ts';
+import { knockoutUnits, selectSamples, type KnockoutMode } from './knockout.ts';
+import type { KnockoutUnit } from './knockout-schema.ts';
+import { summarizeSteer, type SteerSummary, type SteerStatsOptions } from './steer-stats.ts';
+
+export const STEER_SCHEMA_VERSION = 1;
+
+/** Default dose levels (attention mass, 0..1). */
+export const DEFAULT_LEVELS: readonly number[] = [0, 0.05, 0.1, 0.2, 0.4, 0.7, 1];
+
+export interface SteerOptions extends SteerStatsOptions {
+  /** Layers to test (default: all). */
+  layers?: readonly number[];
+  /** Analysis units built from `layers` (default ['per-layer']). */
+  modes?: readonly KnockoutMode[];
+  window?: number;
+  /** Query heads to steer (default all). */
+  heads?: readonly number[] | 'all';
+  /** Dose levels: attention mass of the marker → function edges, each in [0, 1] (default {@link DEFAULT_LEVELS}). */
+  levels?: readonly number[];
+  /** Group whose mean baseline mass (per layer and head) is given to the other groups' samples (default none). */
+  calibrateTo?: string;
+  /** Matched random-key control draws per sample (default 3). */
+  controls?: number;
+  /** Seed of the control stream `steer/controls/<sample id>` and of the statistics (default 0). */
+  seed?: number;
+  topK?: number;
+  markerToken?: 'first' | 'last';
+  /** Keys below this token position are never steered or used as controls (default 1: BOS excluded). */
+  minKey?: number;
+  groups?: readonly string[];
+  limit?: number;
+  store?: ResultsStore<SteerRecord>;
+  onProgress?: (label: string) => void;
+}
+
+/** One steered condition compared with the sample's baseline. */
+export interface SteerCondition {
+  /** KL(P_baseline ‖ P_steered) at the marker position (nats). */
+  kl: number;
+  /** Steered − baseline logit of the baseline top-1 token at the marker. */
+  dLogitTop1: number;
+  top1Changed: boolean;
+  /** Steered − baseline mean NLL of the teacher-forced continuation (nats/token); null without continuation. */
+  dMeanNll: number | null;
+  /** Attention mass on the steered keys at the marker row, mean over the unit's layers and heads (measured). */
+  achievedMass: number;
+  /** Max over (layer, head) of |measured − intended mass|. */
+  massError: number;
+}
+
+/** Mean over control draws. */
+export interface SteerControlMean {
+  kl: number;
+  dLogitTop1: number;
+  top1ChangedRate: number;
+  dMeanNll: number | null;
+  achievedMass: number;
+  massError: number;
+  draws: number;
+}
+
+export interface SteerOkRecord {
+  key: string;
+  status: 'ok';
+  id: string;
+  group: string;
+  language: 'python' | 'rust' | null;
+  unit: KnockoutUnit;
+  marker: number;
+  targets: number[];
+  controlKeys: number[][];
+  notes: string[];
+  /** Baseline marker → target mass [unit layer][selected head]. */
+  baselineMass: number[][];
+  /** Mean of baselineMass. */
+  baselineMassMean: number;
+  /** Baseline marker → control-key mass, mean over draws, layers and heads. */
+  controlBaselineMassMean: number;
+  levels: { level: number; steer: SteerCondition; control: SteerControlMean }[];
+  calibrated: { to: string; levels: number[][]; levelMean: number; steer: SteerCondition; control: SteerControlMean } | null;
+}
+
+export interface SteerNaRecord {
+  key: string;
+  status: 'not_applicable';
+  id: string;
+  group: string;
+  language: 'python' | 'rust' | null;
+  reason: string;
+}
+
+export type SteerRecord = SteerOkRecord | SteerNaRecord;
+
+export interface SteerRun {
+  units: KnockoutUnit[];
+  records: SteerRecord[];
+  summary: SteerSummary;
+  /** Per-(layer, head) calibration levels when `calibrateTo` was given. */
+  calibration: SteerCalibration | null;
+  resumed: number;
+}
+
+export interface SteerCalibration {
+  group: string;
+  /** Samples of the group that contributed. */
+  n: number;
+  /** Mean baseline marker → function mass per model layer (index) and selected head. */
+  mass: Record<number, number[]>;
+}
+
+/** The settings that determine the records (results header; compared on resume). */
+export function steerSettings(model: HookedModel, o: SteerOptions) {
+  return {
+    layers: [...(o.layers ?? range(model.spec.nLayers))],
+    modes: [...(o.modes ?? (['per-layer'] as const))] as KnockoutMode[],
+    window: o.window ?? 2,
+    heads: o.heads === undefined || o.heads === 'all' ? range(model.spec.nHeads) : [...o.heads],
+    levels: [...(o.levels ?? DEFAULT_LEVELS)],
+    calibrateTo: o.calibrateTo ?? null,
+    controls: o.controls ?? 3,
+    topK: o.topK ?? 10,
+    markerToken: o.markerToken ?? ('first' as const),
+    minKey: o.minKey ?? 1,
+    groups: o.groups ? [...o.groups] : null,
+    limit: o.limit ?? null,
+  };
+}
+type Settings = ReturnType<typeof steerSettings>;
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function checkOptions(model: HookedModel, corpus: Corpus, o: SteerOptions, st: Settings): void {
+  const { nLayers, nHeads } = model.spec;
+  for (const l of st.layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
+  if (st.layers.length === 0) throw new Error('--layers: no layers selected');
+  for (const h of st.heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
+  if (st.levels.length === 0) throw new Error('--levels: no levels given');
+  for (const v of st.levels) if (!(Number.isFinite(v) && v >= 0 && v <= 1)) throw new Error(`--levels: ${v} is not an attention mass in [0, 1]`);
+  if (new Set(st.levels).size !== st.levels.length) throw new Error('--levels: duplicate levels');
+  if (!Number.isInteger(st.controls) || st.controls < 1) throw new Error(`--controls must be a positive integer (got ${st.controls})`);
+  if (!Number.isInteger(st.minKey) || st.minKey < 0) throw new Error(`--min-key must be a non-negative integer (got ${st.minKey})`);
+  if (st.calibrateTo !== null && !corpus.groups.includes(st.calibrateTo)) throw new Error(`--calibrate-to: corpus has no group '${st.calibrateTo}' (groups: ${corpus.groups.join(', ')})`);
+  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the steering experiment tokenizes corpus code`);
+  void o;
+}
+
+/** A corpus sample prepared for steering, or the reason it is not applicable. */
+function prepare(model: HookedModel, s: Corpus['samples'][number], st: Settings): { ks: KnockoutSample } | { reason: string } {
+  const ks = prepareKnockoutSample(model.tokenizer!, s, model.spec.nCtx, st.markerToken);
+  const below = ks.targets.filter((t) => t < st.minKey);
+  if (below.length) {
+    ks.targets = ks.targets.filter((t) => t >= st.minKey);
+    ks.notes.push(`target token(s) ${below.join(', ')} below --min-key ${st.minKey}: not steered`);
+  }
+  if (ks.targets.length) return { ks };
+  return {
+    reason:
+      `not applicable: no target token at or before the marker token ${ks.marker.token}` +
+      (ks.futureTargets.length ? ` (targets ${ks.futureTargets.join(', ')} come after it: edges to future tokens are masked, steering them would do nothing)` : '') +
+      (below.length ? ` (token(s) ${below.join(', ')} are below --min-key)` : ''),
+  };
+}
+
+const patternNames = (layers: readonly number[]) => layers.map((l) => `blocks.${l}.attn.hook_pattern`);
+
+/** Mass of row `m` on `keys`, per (layer, head): [layers.length][heads.length]. */
+function massOf(patterns: Record<number, { data: Float32Array | Float64Array; shape: readonly number[] }>, layers: readonly number[], heads: readonly number[], m: number, keys: readonly number[]): number[][] {
+  return layers.map((l) => {
+    const p = patterns[l];
+    if (!p) throw new Error(`internal: pattern of layer ${l} was not captured`);
+    const [, , T, S] = p.shape as [number, number, number, number];
+    return heads.map((h) => keys.reduce((s, k) => s + p.data[(h * T + m) * S + k]!, 0));
+  });
+}
+
+const mean2 = (x: number[][]) => {
+  const f = x.flat();
+  return f.reduce((s, v) => s + v, 0) / f.length;
+};
+
+/** Per-(layer, head) mean baseline mass of `group`'s applicable samples (the calibration levels). */
+export function calibrate(model: HookedModel, corpus: Corpus, group: string, o: SteerOptions = {}): SteerCalibration {
+  const st = steerSettings(model, o);
+  const samples = selectSamples(corpus, { groups: [group], limit: o.limit });
+  const sum: Record<number, number[]> = Object.fromEntries(st.layers.map((l) => [l, st.heads.map(() => 0)]));
+  let n = 0;
+  for (const s of samples) {
+    const p = prepare(model, s, st);
+    if (!('ks' in p)) continue;
+    const { ks } = p;
+    const m = ks.marker.token;
+    const base = runCondition(model, ks.ids.slice(0, m + 1), [], patternNames(st.layers), m, 1);
+    const mass = massOf(base.patterns, st.layers, st.heads, m, ks.targets);
+    st.layers.forEach((l, i) => st.heads.forEach((_, j) => (sum[l]![j]! += mass[i]![j]!)));
+    n++;
+  }
+  if (n === 0) throw new Error(`--calibrate-to ${group}: the group has no applicable sample (no target token at or before its marker)`);
+  const mass = Object.fromEntries(Object.entries(sum).map(([l, v]) => [Number(l), v.map((x) => x / n)]));
+  return { group, n, mass };
+}
+
+/** Number of (sample, unit) steps {@link runSteer} reports progress for. */
+export function steerSteps(corpus: Corpus, model: HookedModel, o: SteerOptions): number {
+  const st = steerSettings(model, o);
+  return selectSamples(corpus, o).length * knockoutUnits(st.layers, st.modes, st.window).length;
+}
+
+/** Runs the experiment (resuming from `o.store`) and computes the statistics. */
+export function runSteer(model: HookedModel, corpus: Corpus, o: SteerOptions = {}): SteerRun {
+  const st = steerSettings(model, o);
+  checkOptions(model, corpus, o, st);
+  const units = knockoutUnits(st.layers, st.modes, st.window);
+  const seed = o.seed ?? 0;
+  const local = new Map<string, SteerRecord>();
+  const has = (k: string) => (o.store ? o.store.has(k) : local.has(k));
+  const add = (r: SteerRecord) => (o.store ? o.store.add(r) : local.set(r.key, r));
+  const samples = selectSamples(corpus, o);
+  const cal = st.calibrateTo !== null ? calibrate(model, corpus, st.calibrateTo, o) : null;
+  const allLayers = [...new Set(units.flatMap((u) => u.layers))].sort((a, b) => a - b);
+
+  for (const s of samples) {
+    const p = prepare(model, s, st);
+    if (!('ks' in p)) {
+      const key = `${s.id}|not-applicable`;
+      if (!has(key)) add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: p.reason });
+      for (let i = 0; i < units.length; i++) o.onProgress?.(s.id);
+      continue;
+    }
+    const { ks } = p;
+    const todo = units.filter((u) => !has(`${s.id}|${u.id}`));
+    for (let i = 0; i < units.length - todo.length; i++) o.onProgress?.(s.id);
+    if (todo.length === 0) continue;
+    const m = ks.marker.token;
+    const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
+    const ctl = drawControls(ks, st.controls, createRng(seed, `steer/controls/${s.id}`), st.minKey);
+    const baseline = runCondition(model, tokens, [], patternNames(allLayers), m, st.topK);
+    for (const u of todo) {
+      add(measure(model, ks, tokens, u, st, ctl.draws, [...ks.notes, ...ctl.notes], baseline, cal));
+      o.onProgress?.(`${s.id} ${u.id}`);
+    }
+  }
+  const records = o.store ? o.store.records() : [...local.values()];
+  const summary = summarizeSteer(records, units, st.levels, samples.length, { ...o, seed });
+  return { units, records, summary, calibration: cal, resumed: o.store?.resumed ?? 0 };
+}
+
+function measure(
+  model: HookedModel,
+  ks: KnockoutSample,
+  tokens: number[],
+  unit: KnockoutUnit,
+  st: Settings,
+  controlDraws: number[][],
+  notes: string[],
+  baseline: RunOutput,
+  cal: SteerCalibration | null,
+): SteerOkRecord {
+  const m = ks.marker.token;
+  const prompt = tokens.slice(0, m + 1);
+  const continuation = tokens.slice(m + 1);
+  /** Steers `keys` at the marker row to `levels[layer index][head index]`. */
+  const cond = (keys: number[], levels: number[][]): SteerCondition => {
+    const specs: AttentionMaskSpec[] = [];
+    unit.layers.forEach((l, i) => st.heads.forEach((h, j) => specs.push({ kind: 'set', level: levels[i]![j]!, layers: l, heads: h, edges: [{ sources: [m], targets: keys }] })));
+    const r = forwardWithIntervention(model, prompt, specs, { baseline, continuation, topK: st.topK });
+    const got = massOf(r.intervened.patterns, unit.layers, st.heads, m, keys);
+    let err = 0;
+    got.forEach((row, i) => row.forEach((v, j) => (err = Math.max(err, Math.abs(v - levels[i]![j]!)))));
+    const mt = r.metrics;
+    return { kl: mt.kl, dLogitTop1: mt.dLogitTop1, top1Changed: mt.top1Changed, dMeanNll: mt.continuation ? mt.continuation.dMeanNll : null, achievedMass: mean2(got), massError: err };
+  };
+  const controls = (levels: number[][]): SteerControlMean => {
+    const cs = controlDraws.filter((k) => k.length > 0).map((keys) => cond(keys, levels));
+    const avg = (f: (c: SteerCondition) => number) => cs.reduce((s, c) => s + f(c), 0) / cs.length;
+    if (cs.length === 0) throw new Error(`sample ${ks.id}: no control keys available (the marker is too close to the start)`);
+    const nll = cs.every((c) => c.dMeanNll !== null) ? avg((c) => c.dMeanNll!) : null;
+    return { kl: avg((c) => c.kl), dLogitTop1: avg((c) => c.dLogitTop1), top1ChangedRate: avg((c) => (c.top1Changed ? 1 : 0)), dMeanNll: nll, achievedMass: avg((c) => c.achievedMass), massError: Math.max(...cs.map((c) => c.massError)), draws: cs.length };
+  };
+  const flat = (v: number) => unit.layers.map(() => st.heads.map(() => v));
+  const levels = st.levels.map((level) => ({ level, steer: cond(ks.targets, flat(level)), control: controls(flat(level)) }));
+  let calibrated: SteerOkRecord['calibrated'] = null;
+  if (cal && ks.group !== cal.group) {
+    const lv = unit.layers.map((l) => cal.mass[l]!.slice());
+    calibrated = { to: cal.group, levels: lv, levelMean: mean2(lv), steer: cond(ks.targets, lv), control: controls(lv) };
+  }
+  const baseMass = massOf(baseline.patterns, unit.layers, st.heads, m, ks.targets);
+  const ctlBase = controlDraws.filter((k) => k.length).map((keys) => mean2(massOf(baseline.patterns, unit.layers, st.heads, m, keys)));
+  return {
+    key: `${ks.id}|${unit.id}`,
+    status: 'ok',
+    id: ks.id,
+    group: ks.group,
+    language: ks.language,
+    unit,
+    marker: m,
+    targets: ks.targets,
+    controlKeys: controlDraws,
+    notes,
+    baselineMass: baseMass,
+    baselineMassMean: mean2(baseMass),
+    controlBaselineMassMean: ctlBase.length ? ctlBase.reduce((s, v) => s + v, 0) / ctlBase.length : 0,
+    levels,
+    calibrated,
+  };
+}
