@@ -17,3 +17,8 @@ node bin/plip.mjs knockout --model $M --corpus $CORPUS --layers all --controls 5
 node bin/plip.mjs copying --model $M --prompts training/eval/eval_prompts.json --groups python_doctest,rust_test_mod \
   --limit 50 --layers all --targets all --controls 3 --max-tokens 16 --seed 1 \
   --out training/logs/plip_copying.json --restart | tee training/logs/plip_copying.txt
+node bin/plip.mjs steer --model $M --corpus $CORPUS --groups python_doctest,rust_test --layers all \
+  --calibrate-to python_doctest --controls 3 --seed 1 --out training/logs/plip_steer.json --restart \
+  | tee training/logs/plip_steer.txt
+node bin/plip.mjs patch --model $M --prompts training/eval/eval_prompts.json --groups python_doctest,rust_test_mod \
+  --limit 50 --seed 1 --out training/logs/plip_patch.json --restart | tee training/logs/plip_patch.txt

@@ -10,6 +10,6 @@ PY=/usr/bin/python3
 $PY training/gen_data.py                      # corpus + held-out eval prompts   (~1 min)
 $PY training/train_tokenizer.py               # byte-level BPE, vocab 3072       (~2 min)
 $PY training/check_tokenizer.py               # Python encoder == JS library ids
-$PY training/train.py --save-every-eval       # 2600 steps, 2 threads            (~55 min)
+$PY training/train.py --save-every-eval       # 2300 steps, 2 threads            (~55 min)
 sh training/post_train.sh                     # checks, fixture, evaluation, plip scan/knockout/copying
 $PY training/train.py --check-determinism 100 # first 100 steps reproduce the logged losses

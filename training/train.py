@@ -40,7 +40,7 @@ MODEL_DIR = os.path.join(ROOT, "models", "plip-tiny-code")
 PRESETS = {
     # the shipped model
     "full": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
-                 num_key_value_heads=2, steps=2600, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                 num_key_value_heads=2, steps=2300, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                  drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                  drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024),
     # smaller and ~2x faster per token (more tokens in the same wall-clock budget)

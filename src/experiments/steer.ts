@@ -163,7 +163,7 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-function checkOptions(model: HookedModel, corpus: Corpus, o: SteerOptions, st: Settings): void {
+function checkOptions(model: HookedModel, corpus: Corpus, st: Settings): void {
   const { nLayers, nHeads } = model.spec;
   for (const l of st.layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
   if (st.layers.length === 0) throw new Error('--layers: no layers selected');
@@ -175,7 +175,6 @@ function checkOptions(model: HookedModel, corpus: Corpus, o: SteerOptions, st: S
   if (!Number.isInteger(st.minKey) || st.minKey < 0) throw new Error(`--min-key must be a non-negative integer (got ${st.minKey})`);
   if (st.calibrateTo !== null && !corpus.groups.includes(st.calibrateTo)) throw new Error(`--calibrate-to: corpus has no group '${st.calibrateTo}' (groups: ${corpus.groups.join(', ')})`);
   if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the steering experiment tokenizes corpus code`);
-  void o;
 }
 
 /** A corpus sample prepared for steering, or the reason it is not applicable. */
@@ -242,7 +241,7 @@ export function steerSteps(corpus: Corpus, model: HookedModel, o: SteerOptions):
 /** Runs the experiment (resuming from `o.store`) and computes the statistics. */
 export function runSteer(model: HookedModel, corpus: Corpus, o: SteerOptions = {}): SteerRun {
   const st = steerSettings(model, o);
-  checkOptions(model, corpus, o, st);
+  checkOptions(model, corpus, st);
   const units = knockoutUnits(st.layers, st.modes, st.window);
   const seed = o.seed ?? 0;
   const local = new Map<string, SteerRecord>();
@@ -267,6 +266,12 @@ export function runSteer(model: HookedModel, corpus: Corpus, o: SteerOptions = {
     const m = ks.marker.token;
     const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
     const ctl = drawControls(ks, st.controls, createRng(seed, `steer/controls/${s.id}`), st.minKey);
+    if (ctl.draws.every((d) => d.length === 0)) {
+      const key = `${s.id}|not-applicable`;
+      if (!has(key)) add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: `not applicable: no control key between BOS and the marker token ${m} (the marker is too close to the start)` });
+      for (let i = 0; i < todo.length; i++) o.onProgress?.(s.id);
+      continue;
+    }
     const baseline = runCondition(model, tokens, [], patternNames(allLayers), m, st.topK);
     for (const u of todo) {
       add(measure(model, ks, tokens, u, st, ctl.draws, [...ks.notes, ...ctl.notes], baseline, cal));
@@ -306,7 +311,6 @@ function measure(
   const controls = (levels: number[][]): SteerControlMean => {
     const cs = controlDraws.filter((k) => k.length > 0).map((keys) => cond(keys, levels));
     const avg = (f: (c: SteerCondition) => number) => cs.reduce((s, c) => s + f(c), 0) / cs.length;
-    if (cs.length === 0) throw new Error(`sample ${ks.id}: no control keys available (the marker is too close to the start)`);
     const nll = cs.every((c) => c.dMeanNll !== null) ? avg((c) => c.dMeanNll!) : null;
     return { kl: avg((c) => c.kl), dLogitTop1: avg((c) => c.dLogitTop1), top1ChangedRate: avg((c) => (c.top1Changed ? 1 : 0)), dMeanNll: nll, achievedMass: avg((c) => c.achievedMass), massError: Math.max(...cs.map((c) => c.massError)), draws: cs.length };
   };
