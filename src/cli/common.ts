@@ -8,6 +8,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadModel } from '../model/load.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { BackendName } from '../tensor/select.ts';
+import { loadCopyingPrompts, type CopyingPrompt } from '../experiments/copying-prompts.ts';
+import { progressBar } from '../report/progress.ts';
+import { ResultsStore, type Provenance } from '../report/results.ts';
 
 /**
  * Model used when --model is omitted: the bundled model organism `models/plip-tiny-code` (absolute
@@ -72,4 +75,47 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       process.exitCode = 1;
     }
   };
+}
+
+/** Loads a copying-prompts file, keeping only `--groups` (comma-separated) when given; unknown groups are errors. */
+export function loadPromptGroups(path: string, groups: string | undefined): CopyingPrompt[] {
+  const prompts = loadCopyingPrompts(path);
+  if (!groups) return prompts;
+  const want = new Set(groups.split(',').map((g) => g.trim()).filter(Boolean));
+  const known = new Set(prompts.map((p) => p.group));
+  for (const g of want) if (!known.has(g)) throw new Error(`--groups: unknown group '${g}' (the file has: ${[...known].join(', ')})`);
+  return prompts.filter((p) => want.has(p.group));
+}
+
+/** Number of prompts an experiment runs: at most `limit` per group. */
+export function promptsToRun(prompts: readonly CopyingPrompt[], limit: number | undefined): number {
+  const perGroup = new Map<string, number>();
+  for (const p of prompts) perGroup.set(p.group, (perGroup.get(p.group) ?? 0) + 1);
+  return [...perGroup.values()].reduce((a, n) => a + Math.min(n, limit ?? Infinity), 0);
+}
+
+/**
+ * Runs an experiment into a resumable results file (--out): opens the store (resuming an interrupted run
+ * unless `restart`), shows a progress bar of `total` steps, and on success writes the final document
+ * with `summary(result)`. On error the progress file is kept for resuming.
+ */
+export function runIntoStore<R extends { key: string }, T>(
+  o: { out: string; restart?: boolean; header: Provenance; total: number; label: string },
+  run: (store: ResultsStore<R>, tick: (label: string) => void) => T,
+  summary: (result: T) => unknown,
+): T {
+  const store = new ResultsStore<R>(o.out, o.header, { restart: o.restart });
+  if (store.resumed) process.stderr.write(`resuming: ${store.resumed} record(s) recovered from ${store.progressPath}\n`);
+  const bar = progressBar(o.total, o.label);
+  let result: T;
+  try {
+    result = run(store, (label) => bar.tick(1, label));
+  } catch (e) {
+    bar.stop();
+    store.close();
+    throw e;
+  }
+  bar.stop();
+  store.finish(summary(result));
+  return result;
 }

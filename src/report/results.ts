@@ -35,6 +35,12 @@ export interface Provenance {
   startedAt: string;
 }
 
+/** A results header for `experiment`, stamped with the tool version and the start time. */
+export function makeProvenance(p: Omit<Provenance, 'tool' | 'model' | 'startedAt'> & { model: HookedModel }): Provenance {
+  const { model, ...rest } = p;
+  return { tool: { name: TOOL_NAME, version: TOOL_VERSION }, ...rest, model: modelProvenance(model), startedAt: new Date().toISOString() };
+}
+
 export function modelProvenance(m: HookedModel): Provenance['model'] {
   const { id, path, format, revision, commitHash, configHash } = m.info;
   return { id, path, format, revision, commitHash, configHash, family: m.spec.family, nLayers: m.spec.nLayers, nHeads: m.spec.nHeads, backend: m.backend.name };

@@ -3,8 +3,7 @@
  * the function name? Baseline vs marker→name knockout vs matched random-edge controls, greedy decoding.
  */
 import { Command, Option } from 'commander';
-import { addModelOptions, action, openModel, parseIntArg, type ModelCliOptions } from '../common.ts';
-import { loadCopyingPrompts } from '../../experiments/copying-prompts.ts';
+import { addModelOptions, action, loadPromptGroups, openModel, promptsToRun, parseIntArg, type ModelCliOptions } from '../common.ts';
 import { runCopying } from '../../experiments/copying.ts';
 import { parseIndexList } from '../../experiments/scan-args.ts';
 import { progressBar } from '../../report/progress.ts';
@@ -40,19 +39,11 @@ export function registerCopyingCommand(program: Command): void {
     .action(
       action(async (o: CopyingCli) => {
         const m = await openModel(o);
-        let prompts = loadCopyingPrompts(o.prompts);
-        if (o.groups) {
-          const want = new Set(o.groups.split(',').map((g) => g.trim()));
-          const known = new Set(prompts.map((p) => p.group));
-          for (const g of want) if (!known.has(g)) throw new Error(`--groups: unknown group '${g}' (the file has: ${[...known].join(', ')})`);
-          prompts = prompts.filter((p) => want.has(p.group));
-        }
+        const prompts = loadPromptGroups(o.prompts, o.groups);
         const layers = parseIndexList(o.layers, '--layers', m.spec.nLayers, 'layer');
         const units = layers.map((l) => [l]);
         if (o.all && layers.length > 1) units.push(layers);
-        const perGroup = new Map<string, number>();
-        for (const p of prompts) perGroup.set(p.group, (perGroup.get(p.group) ?? 0) + 1);
-        const total = [...perGroup.values()].reduce((a, n) => a + Math.min(n, o.limit ?? Infinity), 0);
+        const total = promptsToRun(prompts, o.limit);
         const bar = progressBar(total, 'copying');
         const r = runCopying(m, prompts, {
           units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,

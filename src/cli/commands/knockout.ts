@@ -10,10 +10,9 @@ import { renderKnockoutSummary } from '../../experiments/knockout-report.ts';
 import { KNOCKOUT_SCHEMA_VERSION, type KnockoutRecord } from '../../experiments/knockout-schema.ts';
 import { forwardWithIntervention, parseListArg, parseSpecJson, parseSpecs, type AttentionMaskSpec } from '../../interventions/index.ts';
 import type { HookedModel } from '../../model/model.ts';
-import { progressBar } from '../../report/progress.ts';
-import { modelProvenance, ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../report/results.ts';
+import { makeProvenance } from '../../report/results.ts';
 import { fmt, renderTable } from '../../report/table.ts';
-import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, runIntoStore, writeJson, type ModelCliOptions } from '../common.ts';
 
 const MODES: readonly KnockoutMode[] = ['per-layer', 'all-layers', 'window'];
 
@@ -74,30 +73,20 @@ async function knockoutAction(o: KnockoutCli): Promise<void> {
     nPermutations: o.nPermutations,
   };
   const settings = knockoutSettings(m, opts);
-  const header: Provenance = {
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+  const header = makeProvenance({
     experiment: 'knockout',
     schemaVersion: KNOCKOUT_SCHEMA_VERSION,
-    model: modelProvenance(m),
+    model: m,
     corpus: { path: o.corpus, sha256: corpus.sha256, nSamples: corpus.samples.length },
     settings,
     seed: o.seed,
     argv: process.argv.slice(2),
-    startedAt: new Date().toISOString(),
-  };
-  const store = new ResultsStore<KnockoutRecord>(o.out, header, { restart: o.restart });
-  if (store.resumed) process.stderr.write(`resuming: ${store.resumed} record(s) recovered from ${store.progressPath}\n`);
-  const bar = progressBar(knockoutSteps(corpus, m, opts), 'knockout');
-  let run;
-  try {
-    run = runKnockout(m, corpus, { ...opts, store, onProgress: (label) => bar.tick(1, label) });
-  } catch (e) {
-    bar.stop();
-    store.close();
-    throw e;
-  }
-  bar.stop();
-  store.finish(run.summary);
+  });
+  const run = runIntoStore<KnockoutRecord, ReturnType<typeof runKnockout>>(
+    { out: o.out, restart: o.restart, header, total: knockoutSteps(corpus, m, opts), label: 'knockout' },
+    (store, tick) => runKnockout(m, corpus, { ...opts, store, onProgress: tick }),
+    (r) => r.summary,
+  );
   if (!o.quiet) process.stdout.write(renderKnockoutSummary(run.summary) + '\n');
   process.stdout.write(`wrote ${run.records.length} record(s) to ${o.out}\n`);
 }

@@ -2,12 +2,10 @@
  * `plip patch`: name-swap activation / attention-pattern patching (causal tracing) on copying prompts.
  */
 import { Command } from 'commander';
-import { addModelOptions, action, openModel, parseFloatArg, parseIntArg, type ModelCliOptions } from '../common.ts';
-import { loadCopyingPrompts } from '../../experiments/copying-prompts.ts';
+import { addModelOptions, action, loadPromptGroups, openModel, promptsToRun, parseFloatArg, parseIntArg, runIntoStore, type ModelCliOptions } from '../common.ts';
 import { PATCH_SCHEMA_VERSION, patchConditions, runPatching, type PatchRecord } from '../../experiments/patching.ts';
 import { parseIndexList } from '../../experiments/scan-args.ts';
-import { progressBar } from '../../report/progress.ts';
-import { modelProvenance, ResultsStore, sha256File, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../report/results.ts';
+import { makeProvenance, sha256File } from '../../report/results.ts';
 import { fmt, renderTable } from '../../report/table.ts';
 
 interface PatchCli extends ModelCliOptions {
@@ -36,41 +34,24 @@ export function registerPatchCommand(program: Command): void {
     .action(
       action(async (o: PatchCli) => {
         const m = await openModel(o);
-        let prompts = loadCopyingPrompts(o.prompts);
-        if (o.groups) {
-          const want = new Set(o.groups.split(',').map((g) => g.trim()));
-          const known = new Set(prompts.map((p) => p.group));
-          for (const g of want) if (!known.has(g)) throw new Error(`--groups: unknown group '${g}' (the file has: ${[...known].join(', ')})`);
-          prompts = prompts.filter((p) => want.has(p.group));
-        }
+        const prompts = loadPromptGroups(o.prompts, o.groups);
         const layers = parseIndexList(o.layers, '--layers', m.spec.nLayers, 'layer');
         const opts = { layers, heads: o.heads, limit: o.limit, seed: o.seed, minGap: o.minGap };
-        const header: Provenance = {
-          tool: { name: TOOL_NAME, version: TOOL_VERSION },
+        const header = makeProvenance({
           experiment: 'patch',
           schemaVersion: PATCH_SCHEMA_VERSION,
-          model: modelProvenance(m),
+          model: m,
           corpus: { path: o.prompts, sha256: sha256File(o.prompts), nSamples: prompts.length },
           settings: { ...opts, groups: o.groups ?? null, conditions: patchConditions(m, opts) },
           seed: o.seed,
           argv: process.argv.slice(2),
-          startedAt: new Date().toISOString(),
-        };
-        const store = new ResultsStore<PatchRecord>(o.out, header, { restart: o.restart });
-        if (store.resumed) process.stderr.write(`resuming: ${store.resumed} record(s) recovered from ${store.progressPath}\n`);
-        const perGroup = new Map<string, number>();
-        for (const p of prompts) perGroup.set(p.group, (perGroup.get(p.group) ?? 0) + 1);
-        const bar = progressBar([...perGroup.values()].reduce((a, n) => a + Math.min(n, o.limit ?? Infinity), 0), 'patch');
-        let r;
-        try {
-          r = runPatching(m, prompts, { ...opts, store, onProgress: (id) => bar.tick(1, id) });
-        } catch (e) {
-          bar.stop();
-          store.close();
-          throw e;
-        }
-        bar.stop();
-        store.finish(r.summary);
+        });
+        const total = promptsToRun(prompts, o.limit);
+        const r = runIntoStore<PatchRecord, ReturnType<typeof runPatching>>(
+          { out: o.out, restart: o.restart, header, total, label: 'patch' },
+          (store, tick) => runPatching(m, prompts, { ...opts, store, onProgress: tick }),
+          (x) => x.summary,
+        );
         process.stdout.write('Name-swap patching: effect = share of the recipient→donor change of logit[A₁] − logit[B₁] at the last prompt position that the patch reproduces (0 none, 1 full)\n');
         process.stdout.write(
           renderTable(

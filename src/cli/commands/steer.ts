@@ -8,9 +8,8 @@ import { STEER_SCHEMA_VERSION, runSteer, steerSettings, steerSteps, type SteerRe
 import { renderSteerSummary } from '../../experiments/steer-report.ts';
 import type { KnockoutMode } from '../../experiments/knockout.ts';
 import { parseListArg } from '../../interventions/index.ts';
-import { progressBar } from '../../report/progress.ts';
-import { modelProvenance, ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../report/results.ts';
-import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, type ModelCliOptions } from '../common.ts';
+import { makeProvenance } from '../../report/results.ts';
+import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, runIntoStore, type ModelCliOptions } from '../common.ts';
 
 interface SteerCli extends ModelCliOptions {
   corpus: string;
@@ -69,30 +68,20 @@ async function steerAction(o: SteerCli): Promise<void> {
     limit: o.limit,
     alpha: o.alpha,
   };
-  const header: Provenance = {
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+  const header = makeProvenance({
     experiment: 'steer',
     schemaVersion: STEER_SCHEMA_VERSION,
-    model: modelProvenance(m),
+    model: m,
     corpus: { path: o.corpus, sha256: corpus.sha256, nSamples: corpus.samples.length },
     settings: steerSettings(m, opts),
     seed: o.seed,
     argv: process.argv.slice(2),
-    startedAt: new Date().toISOString(),
-  };
-  const store = new ResultsStore<SteerRecord>(o.out, header, { restart: o.restart });
-  if (store.resumed) process.stderr.write(`resuming: ${store.resumed} record(s) recovered from ${store.progressPath}\n`);
-  const bar = progressBar(steerSteps(corpus, m, opts), 'steer');
-  let run;
-  try {
-    run = runSteer(m, corpus, { ...opts, store, onProgress: (label) => bar.tick(1, label) });
-  } catch (e) {
-    bar.stop();
-    store.close();
-    throw e;
-  }
-  bar.stop();
-  store.finish({ ...run.summary, calibration: run.calibration });
+  });
+  const run = runIntoStore<SteerRecord, ReturnType<typeof runSteer>>(
+    { out: o.out, restart: o.restart, header, total: steerSteps(corpus, m, opts), label: 'steer' },
+    (store, tick) => runSteer(m, corpus, { ...opts, store, onProgress: tick }),
+    (r) => ({ ...r.summary, calibration: r.calibration }),
+  );
   if (!o.quiet) process.stdout.write(renderSteerSummary(run.summary) + '\n');
   process.stdout.write(`wrote ${run.records.length} record(s) to ${o.out}\n`);
 }
