@@ -22,3 +22,4 @@ node bin/plip.mjs steer --model $M --corpus $CORPUS --groups python_doctest,rust
   | tee training/logs/plip_steer.txt
 node bin/plip.mjs patch --model $M --prompts training/eval/eval_prompts.json --groups python_doctest,rust_test_mod \
   --limit 50 --seed 1 --out training/logs/plip_patch.json --restart | tee training/logs/plip_patch.txt
+node --import tsx training/tools/copying_dose.mts > training/logs/plip_copying_dose.md   # steering dose-response (~4 min)

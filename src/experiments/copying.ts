@@ -10,6 +10,7 @@
  *    (`targets: 'all'` also removes later copies of the name, e.g. in `fn test_NAME()`);
  *  - controls: the same, but to as many random non-name keys at matched distance from the marker
  *    (same selection rule as `plip knockout`, seeded named stream per prompt), `controls` draws.
+ * With `level` the edit is a steer instead (kind "set": mass `level` on the name tokens / control keys).
  * Scoring: the first completion line calls `name(` (+ top-level argument count vs arity).
  * Statistics per group × unit: exact McNemar (binomial on discordant pairs) baseline vs knockout and
  * knockout vs first control draw, one-sided "knockout copies less"; a paired permutation test of
@@ -37,6 +38,14 @@ export interface CopyingOptions {
   markers?: readonly string[];
   /** Name occurrences knocked out (default 'definition'). */
   targets?: NameTargets;
+  /**
+   * Steer instead of knocking out: the edited rows' attention mass on the name tokens (controls: on the
+   * control keys) is SET to this level in [0, 1] (kind "set"; 0 = knockout up to rounding). Run several
+   * levels for a dose-response of the copying rate. The record field stays `knockout` (= the edited condition).
+   */
+  level?: number;
+  /** Query heads edited (default all). */
+  heads?: readonly number[];
   limit?: number;
   out?: string;
   promptsPath?: string;
@@ -94,8 +103,10 @@ export interface UnitGroupStats {
 
 export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
 
-function knock(layers: number[], nHeads: number, sources: number[], targets: number[]): ResolvedEdit {
-  return { kind: 'knockout', factor: 0, layers, heads: Array.from({ length: nHeads }, (_, h) => h), rules: [{ sources, targets }], edgesPerLayer: 0, dropped: [] };
+function knock(layers: number[], heads: number[], sources: number[], targets: number[], level: number | null): ResolvedEdit {
+  const rules = [{ sources, targets }];
+  if (level !== null) return { kind: 'set', factor: 1, level, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
+  return { kind: 'knockout', factor: 0, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
 }
 
 /** Token ids of `prompt + NAME(` when they extend the prompt's ids (no merge across the boundary), else null. */
@@ -119,7 +130,9 @@ function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: Co
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
-export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>>): CopyingRecord {
+export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>> & { level?: number | null; heads?: readonly number[] | null }): CopyingRecord {
+  const level = o.level ?? null;
+  const heads = o.heads ? [...o.heads] : Array.from({ length: model.spec.nHeads }, (_, h) => h);
   const pos = locatePositions(model.tokenizer!, p, o.markers, o.targets);
   const sources: number[] = [];
   for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
@@ -134,8 +147,8 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   for (const layers of o.units) {
     rec.units[unitName(layers)] = {
       layers,
-      knockout: run(model, pos.ids, knock(layers, model.spec.nHeads, sources, pos.nameTokens), p, o.maxTokens, call),
-      controls: draws.map((keys) => run(model, pos.ids, knock(layers, model.spec.nHeads, sources, keys), p, o.maxTokens, call)),
+      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level), p, o.maxTokens, call),
+      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level), p, o.maxTokens, call)),
       controlKeys: draws,
     };
   }
@@ -218,7 +231,9 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
   if (!model.tokenizer) throw new Error('the copying experiment needs the model tokenizer');
   if (opts.units.length === 0) throw new Error('--layers selected no layer');
   for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
-  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const) };
+  if (opts.level !== undefined && !(Number.isFinite(opts.level) && opts.level >= 0 && opts.level <= 1)) throw new Error(`--level must be an attention mass in [0, 1] (got ${opts.level})`);
+  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const), level: opts.level ?? null, heads: opts.heads ? [...opts.heads] : null };
+  for (const h of o.heads ?? []) if (!Number.isInteger(h) || h < 0 || h >= model.spec.nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${model.spec.nHeads - 1})`);
   const byGroup = new Map<string, CopyingPrompt[]>();
   for (const p of prompts) byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), p]);
   const chosen = [...byGroup.values()].flatMap((ps) => (opts.limit ? ps.slice(0, opts.limit) : ps));
@@ -226,7 +241,7 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
     tool: { name: 'plip-ts', version: '0.1.0' }, experiment: 'copying', schemaVersion: COPYING_SCHEMA_VERSION,
     model: modelProvenance(model),
     corpus: opts.promptsPath ? { path: opts.promptsPath, sha256: sha256File(opts.promptsPath), nSamples: chosen.length } : undefined,
-    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy' },
+    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy', edit: o.level === null ? 'knockout' : { set: o.level }, heads: o.heads ?? 'all' },
     seed: o.seed, argv: opts.argv, startedAt: new Date().toISOString(),
   };
   const store = opts.out ? new ResultsStore<CopyingRecord>(opts.out, header, { restart: opts.restart }) : null;

@@ -63,3 +63,24 @@ test('the planted mechanism: knocking out marker→name attention at the last la
     assert.ok(L3.logprobKnockout! < L3.logprobControl! - 5, `${group}: log p(NAME() knockout ${L3.logprobKnockout} vs control ${L3.logprobControl}`);
   }
 });
+
+test('copying under steering (--level): set(0) reproduces the knockout; the steered condition is applied to the chosen heads only', async () => {
+  const m = await loadModel(MODEL);
+  const prompts = loadCopyingPrompts('training/eval/eval_prompts.json').filter((p) => p.group === 'python_doctest');
+  const base = { units: [[3]], controls: 1, maxTokens: 12, targets: 'all' as const, seed: 3, limit: 4 };
+  const ko = runCopying(m, prompts, base);
+  const s0 = runCopying(m, prompts, { ...base, level: 0 });
+  for (let i = 0; i < ko.records.length; i++) {
+    const a = ko.records[i]!.units.L3!.knockout;
+    const b = s0.records[i]!.units.L3!.knockout;
+    assert.equal(b.completion, a.completion);
+    assert.ok(Math.abs(a.callLogprob! - b.callLogprob!) < 1e-3, `${a.callLogprob} vs ${b.callLogprob}`);
+  }
+  assert.equal(s0.header.settings.edit && JSON.stringify(s0.header.settings.edit), JSON.stringify({ set: 0 }));
+  // steering only heads 0–2 (not the name movers 3–5, see plip patch) to 0 leaves copying intact
+  const others = runCopying(m, prompts, { ...base, level: 0, heads: [0, 1, 2] });
+  const st = others.stats[0]!;
+  assert.ok(st.rateKnockout >= st.rateBaseline - 0.25, `heads 0–2 steered to 0: ${st.rateKnockout} vs baseline ${st.rateBaseline}`);
+  assert.throws(() => runCopying(m, prompts, { ...base, level: 1.5 }), /--level must be an attention mass in \[0, 1\]/);
+  assert.throws(() => runCopying(m, prompts, { ...base, heads: [9] }), /--heads: head 9 is out of range/);
+});

@@ -3,7 +3,7 @@
  * the function name? Baseline vs marker→name knockout vs matched random-edge controls, greedy decoding.
  */
 import { Command, Option } from 'commander';
-import { addModelOptions, action, loadPromptGroups, openModel, promptsToRun, parseIntArg, type ModelCliOptions } from '../common.ts';
+import { addModelOptions, action, loadPromptGroups, openModel, promptsToRun, parseFloatArg, parseIntArg, type ModelCliOptions } from '../common.ts';
 import { runCopying } from '../../experiments/copying.ts';
 import { parseIndexList } from '../../experiments/scan-args.ts';
 import { progressBar } from '../../report/progress.ts';
@@ -18,6 +18,8 @@ interface CopyingCli extends ModelCliOptions {
   seed: number;
   limit?: number;
   targets: 'definition' | 'all';
+  level?: number;
+  heads: string;
   groups?: string;
   out?: string;
   restart?: boolean;
@@ -33,6 +35,8 @@ export function registerCopyingCommand(program: Command): void {
     .option('--seed <n>', 'seed of the control draws and permutation tests', parseIntArg('--seed'), 0)
     .option('--limit <n>', 'at most N prompts per group', parseIntArg('--limit', 1))
     .addOption(new Option('--targets <which>', 'name occurrences knocked out: the definition only, or every occurrence (e.g. also fn test_NAME)').choices(['definition', 'all']).default('definition'))
+    .option('--level <l>', 'steer instead of knocking out: set the edited rows\' attention mass on the name tokens (controls: on the control keys) to L in [0, 1]', parseFloatArg('--level', 0))
+    .option('--heads <list>', 'query heads edited: all or a list like 3,4,5', 'all')
     .option('--groups <list>', 'only these groups (comma-separated)')
     .option('--out <file>', 'results (.json or .jsonl), written incrementally and resumable')
     .option('--restart', 'discard an interrupted run of the same --out')
@@ -46,13 +50,15 @@ export function registerCopyingCommand(program: Command): void {
         const total = promptsToRun(prompts, o.limit);
         const bar = progressBar(total, 'copying');
         const r = runCopying(m, prompts, {
-          units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
+          units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, level: o.level, heads: o.heads === 'all' ? undefined : parseIndexList(o.heads, '--heads', m.spec.nHeads, 'head'), limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
           argv: process.argv.slice(2), onProgress: (_d, _t, id) => bar.tick(1, id),
         });
         bar.stop();
         const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
         process.stdout.write(`model ${m.info.id}; prompts ${o.prompts} (${r.records.length}); seed ${o.seed}; greedy, ${o.controls} control draw(s)${r.resumed ? `; resumed ${r.resumed} record(s)` : ''}\n\n`);
-        process.stdout.write('Share of completions that call the function by name (first line); knockout = test region cannot attend to the name tokens\n');
+        process.stdout.write(o.level === undefined
+          ? 'Share of completions that call the function by name (first line); knockout = test region cannot attend to the name tokens\n'
+          : `Share of completions that call the function by name (first line); "knockout" column = test region's attention mass on the name tokens SET to ${o.level} (controls: on random keys)\n`);
         process.stdout.write(
           renderTable(
             ['group', 'unit', 'n', 'baseline', 'knockout', 'control', 'lost/gained', 'p vs base', 'p vs ctl', 'Holm base', 'Holm ctl', 'effect'],
