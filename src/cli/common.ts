@@ -1,7 +1,7 @@
 /**
  * Shared CLI plumbing: model options, integer parsing, result files, error reporting.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -97,7 +97,7 @@ export function promptsToRun(prompts: readonly CopyingPrompt[], limit: number | 
 /**
  * Runs an experiment into a resumable results file (--out): opens the store (resuming an interrupted run
  * unless `restart`), shows a progress bar of `total` steps, and on success writes the final document
- * with `summary(result)`. On error the progress file is kept for resuming.
+ * with `summary(result)`. On error the progress file is kept for resuming (removed if it holds no record).
  */
 export function runIntoStore<R extends { key: string }, T>(
   o: { out: string; restart?: boolean; header: Provenance; total: number; label: string },
@@ -113,6 +113,8 @@ export function runIntoStore<R extends { key: string }, T>(
   } catch (e) {
     bar.stop();
     store.close();
+    // a run that failed before writing any record (e.g. an invalid option) leaves nothing behind
+    if (store.resumed === 0 && store.records().length === 0) rmSync(store.progressPath, { force: true });
     throw e;
   }
   bar.stop();

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/load.ts';
@@ -115,6 +115,10 @@ test('plip steer CLI: writes the results file; bad input exits non-zero with a m
   const bad = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', CORPUS, '--levels', '0,2', '--out', join(dir, 'bad.json')], { encoding: 'utf8', env });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--levels: '2' is not an attention mass in \[0, 1\]/);
+  const badHeads = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', CORPUS, '--heads', '9', '--out', join(dir, 'bad3.json')], { encoding: 'utf8', env });
+  assert.notEqual(badHeads.status, 0);
+  assert.match(badHeads.stderr, /--heads: head 9 is out of range/);
+  assert.ok(!existsSync(join(dir, 'bad3.json.progress.jsonl')), 'a run that failed before any record leaves no progress file');
   const badCorpus = join(dir, 'bad-corpus.json');
   writeFileSync(badCorpus, '{"_format_version": "2.0", "python_doctest": [{"id": 1}]}');
   const bc = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', badCorpus, '--out', join(dir, 'bad2.json')], { encoding: 'utf8', env });
