@@ -10,7 +10,8 @@
  *    (`targets: 'all'` also removes later copies of the name, e.g. in `fn test_NAME()`);
  *  - controls: the same, but to as many random non-name keys at matched distance from the marker
  *    (same selection rule as `plip knockout`, seeded named stream per prompt), `controls` draws.
- * With `level` the edit is a steer instead (kind "set": mass `level` on the name tokens / control keys).
+ * With `level` the edit is a steer instead (kind "set": mass `level` on the name tokens / control keys),
+ * with `factor` a scaling of those weights (kind "scale", rows renormalised).
  * Scoring: the first completion line calls `name(` (+ top-level argument count vs arity).
  * Statistics per group × unit: exact McNemar (binomial on discordant pairs) baseline vs knockout and
  * knockout vs first control draw, one-sided "knockout copies less"; a paired permutation test of
@@ -44,6 +45,12 @@ export interface CopyingOptions {
    * levels for a dose-response of the copying rate. The record field stays `knockout` (= the edited condition).
    */
   level?: number;
+  /**
+   * Scale instead of knocking out: the edited rows' weights on the name tokens (controls: on the control
+   * keys) are multiplied by this factor ≥ 0 and the rows renormalised (kind "scale"), keeping the model's
+   * own attention profile across rows. Exclusive with `level`.
+   */
+  factor?: number;
   /** Query heads edited (default all). */
   heads?: readonly number[];
   limit?: number;
@@ -103,9 +110,10 @@ export interface UnitGroupStats {
 
 export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
 
-function knock(layers: number[], heads: number[], sources: number[], targets: number[], level: number | null): ResolvedEdit {
+function knock(layers: number[], heads: number[], sources: number[], targets: number[], level: number | null, factor: number | null = null): ResolvedEdit {
   const rules = [{ sources, targets }];
   if (level !== null) return { kind: 'set', factor: 1, level, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
+  if (factor !== null) return { kind: 'scale', factor, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
   return { kind: 'knockout', factor: 0, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
 }
 
@@ -130,8 +138,9 @@ function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: Co
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
-export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>> & { level?: number | null; heads?: readonly number[] | null }): CopyingRecord {
+export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>> & { level?: number | null; factor?: number | null; heads?: readonly number[] | null }): CopyingRecord {
   const level = o.level ?? null;
+  const factor = o.factor ?? null;
   const heads = o.heads ? [...o.heads] : Array.from({ length: model.spec.nHeads }, (_, h) => h);
   const pos = locatePositions(model.tokenizer!, p, o.markers, o.targets);
   const sources: number[] = [];
@@ -147,8 +156,8 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   for (const layers of o.units) {
     rec.units[unitName(layers)] = {
       layers,
-      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level), p, o.maxTokens, call),
-      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level), p, o.maxTokens, call)),
+      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level, factor), p, o.maxTokens, call),
+      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level, factor), p, o.maxTokens, call)),
       controlKeys: draws,
     };
   }
@@ -232,7 +241,9 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
   if (opts.units.length === 0) throw new Error('--layers selected no layer');
   for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
   if (opts.level !== undefined && !(Number.isFinite(opts.level) && opts.level >= 0 && opts.level <= 1)) throw new Error(`--level must be an attention mass in [0, 1] (got ${opts.level})`);
-  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const), level: opts.level ?? null, heads: opts.heads ? [...opts.heads] : null };
+  if (opts.factor !== undefined && !(Number.isFinite(opts.factor) && opts.factor >= 0)) throw new Error(`--factor must be a finite number ≥ 0 (got ${opts.factor})`);
+  if (opts.factor !== undefined && opts.level !== undefined) throw new Error('give --level or --factor, not both');
+  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const), level: opts.level ?? null, factor: opts.factor ?? null, heads: opts.heads ? [...opts.heads] : null };
   for (const h of o.heads ?? []) if (!Number.isInteger(h) || h < 0 || h >= model.spec.nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${model.spec.nHeads - 1})`);
   const byGroup = new Map<string, CopyingPrompt[]>();
   for (const p of prompts) byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), p]);
@@ -241,7 +252,7 @@ export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[]
     tool: { name: 'plip-ts', version: '0.1.0' }, experiment: 'copying', schemaVersion: COPYING_SCHEMA_VERSION,
     model: modelProvenance(model),
     corpus: opts.promptsPath ? { path: opts.promptsPath, sha256: sha256File(opts.promptsPath), nSamples: chosen.length } : undefined,
-    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy', edit: o.level === null ? 'knockout' : { set: o.level }, heads: o.heads ?? 'all' },
+    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy', edit: o.level !== null ? { set: o.level } : o.factor !== null ? { scale: o.factor } : 'knockout', heads: o.heads ?? 'all' },
     seed: o.seed, argv: opts.argv, startedAt: new Date().toISOString(),
   };
   const store = opts.out ? new ResultsStore<CopyingRecord>(opts.out, header, { restart: opts.restart }) : null;

@@ -19,6 +19,7 @@ interface CopyingCli extends ModelCliOptions {
   limit?: number;
   targets: 'definition' | 'all';
   level?: number;
+  factor?: number;
   heads: string;
   groups?: string;
   out?: string;
@@ -36,6 +37,7 @@ export function registerCopyingCommand(program: Command): void {
     .option('--limit <n>', 'at most N prompts per group', parseIntArg('--limit', 1))
     .addOption(new Option('--targets <which>', 'name occurrences knocked out: the definition only, or every occurrence (e.g. also fn test_NAME)').choices(['definition', 'all']).default('definition'))
     .option('--level <l>', 'steer instead of knocking out: set the edited rows\' attention mass on the name tokens (controls: on the control keys) to L in [0, 1]', parseFloatArg('--level', 0))
+    .option('--factor <f>', 'scale instead of knocking out: multiply the edited rows\' weights on the name tokens (controls: control keys) by F ≥ 0, rows renormalised', parseFloatArg('--factor', 0))
     .option('--heads <list>', 'query heads edited: all or a list like 3,4,5', 'all')
     .option('--groups <list>', 'only these groups (comma-separated)')
     .option('--out <file>', 'results (.json or .jsonl), written incrementally and resumable')
@@ -50,15 +52,16 @@ export function registerCopyingCommand(program: Command): void {
         const total = promptsToRun(prompts, o.limit);
         const bar = progressBar(total, 'copying');
         const r = runCopying(m, prompts, {
-          units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, level: o.level, heads: o.heads === 'all' ? undefined : parseIndexList(o.heads, '--heads', m.spec.nHeads, 'head'), limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
+          units, controls: o.controls, maxTokens: o.maxTokens, targets: o.targets, seed: o.seed, level: o.level, factor: o.factor, heads: o.heads === 'all' ? undefined : parseIndexList(o.heads, '--heads', m.spec.nHeads, 'head'), limit: o.limit, out: o.out, promptsPath: o.prompts, restart: o.restart,
           argv: process.argv.slice(2), onProgress: (_d, _t, id) => bar.tick(1, id),
         });
         bar.stop();
         const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
         process.stdout.write(`model ${m.info.id}; prompts ${o.prompts} (${r.records.length}); seed ${o.seed}; greedy, ${o.controls} control draw(s)${r.resumed ? `; resumed ${r.resumed} record(s)` : ''}\n\n`);
-        process.stdout.write(o.level === undefined
+        const edit = o.level !== undefined ? `SET to ${o.level}` : o.factor !== undefined ? `SCALED by ${o.factor}` : null;
+        process.stdout.write(edit === null
           ? 'Share of completions that call the function by name (first line); knockout = test region cannot attend to the name tokens\n'
-          : `Share of completions that call the function by name (first line); "knockout" column = test region's attention mass on the name tokens SET to ${o.level} (controls: on random keys)\n`);
+          : `Share of completions that call the function by name (first line); "knockout" column = test region's attention on the name tokens ${edit} (controls: on random keys)\n`);
         process.stdout.write(
           renderTable(
             ['group', 'unit', 'n', 'baseline', 'knockout', 'control', 'lost/gained', 'p vs base', 'p vs ctl', 'Holm base', 'Holm ctl', 'effect'],
