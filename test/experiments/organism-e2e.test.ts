@@ -64,7 +64,7 @@ test('the planted mechanism: knocking out marker→name attention at the last la
   }
 });
 
-test('copying under steering (--level): set(0) reproduces the knockout; the steered condition is applied to the chosen heads only', async () => {
+test('copying under steering (--level, --factor): set(0) reproduces the knockout, scale(1) the baseline; heads other than the name movers do not matter', async () => {
   const m = await loadModel(MODEL);
   const prompts = loadCopyingPrompts('training/eval/eval_prompts.json').filter((p) => p.group === 'python_doctest');
   const base = { units: [[3]], controls: 1, maxTokens: 12, targets: 'all' as const, seed: 3, limit: 4 };
@@ -81,6 +81,11 @@ test('copying under steering (--level): set(0) reproduces the knockout; the stee
   const others = runCopying(m, prompts, { ...base, level: 0, heads: [0, 1, 2] });
   const st = others.stats[0]!;
   assert.ok(st.rateKnockout >= st.rateBaseline - 0.25, `heads 0–2 steered to 0: ${st.rateKnockout} vs baseline ${st.rateBaseline}`);
+  // scale(1) is a no-op: the edited condition equals the baseline, token for token
+  const s1 = runCopying(m, prompts, { ...base, factor: 1 });
+  for (const r of s1.records) assert.equal(r.units.L3!.knockout.completion, r.baseline.completion);
+  assert.deepEqual(s1.header.settings.edit, { scale: 1 });
   assert.throws(() => runCopying(m, prompts, { ...base, level: 1.5 }), /--level must be an attention mass in \[0, 1\]/);
+  assert.throws(() => runCopying(m, prompts, { ...base, level: 0.5, factor: 2 }), /give --level or --factor, not both/);
   assert.throws(() => runCopying(m, prompts, { ...base, heads: [9] }), /--heads: head 9 is out of range/);
 });
