@@ -16,7 +16,8 @@ import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, runInto
 
 const MODES: readonly KnockoutMode[] = ['per-layer', 'all-layers', 'window'];
 
-function parseModes(text: string): KnockoutMode[] {
+/** `--mode` of knockout and steer: comma-separated analysis-unit modes. */
+export function parseModes(text: string): KnockoutMode[] {
   const out = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const m of out) if (!MODES.includes(m as KnockoutMode)) throw new Error(`--mode: '${m}' is not a mode (use ${MODES.join(', ')}, comma-separated)`);
   if (out.length === 0) throw new Error('--mode: no mode given');

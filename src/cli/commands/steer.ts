@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { loadCorpus } from '../../corpus/index.ts';
 import { STEER_SCHEMA_VERSION, runSteer, steerSettings, steerSteps, type SteerRecord } from '../../experiments/steer.ts';
 import { renderSteerSummary } from '../../experiments/steer-report.ts';
-import type { KnockoutMode } from '../../experiments/knockout.ts';
+import { parseModes } from './knockout.ts';
 import { parseListArg } from '../../interventions/index.ts';
 import { makeProvenance } from '../../report/results.ts';
 import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, runIntoStore, type ModelCliOptions } from '../common.ts';
@@ -40,12 +40,6 @@ function parseLevels(text: string): number[] {
   return out;
 }
 
-function parseModes(text: string): KnockoutMode[] {
-  const all: KnockoutMode[] = ['per-layer', 'all-layers', 'window'];
-  const out = text.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of out) if (!all.includes(m as KnockoutMode)) throw new Error(`--mode: '${m}' is not a mode (use ${all.join(', ')}, comma-separated)`);
-  return [...new Set(out)] as KnockoutMode[];
-}
 
 async function steerAction(o: SteerCli): Promise<void> {
   const levels = parseLevels(o.levels);
