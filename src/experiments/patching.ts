@@ -165,7 +165,7 @@ function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGa
     let hook: Hook;
     const m = /^(resid_pre|resid_post|z|pattern) L(\d+)(?:\.h(\d+))?(?: (\w+))?$/.exec(c)!;
     const L = Number(m[2]);
-    if (m[1] === 'pattern') hook = patchPattern({ layer: L, donor: donorRun.cache.get(`blocks.${L}.attn.hook_pattern`), positions: map });
+    if (m[1] === 'pattern') hook = patchPattern({ layer: L, donor: donorRun.cache.get(`blocks.${L}.attn.hook_pattern`), positions: map, slidingWindow: model.spec.slidingWindow });
     else if (m[1] === 'z') hook = patchActivation({ hook: `blocks.${L}.attn.hook_z`, donor: donorRun.cache.get(`blocks.${L}.attn.hook_z`), positions: new Map([[P, P]]), heads: [Number(m[3])] });
     else {
       const cls = pair.classes[m[4] as keyof PatchPair['classes']];

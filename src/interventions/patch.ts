@@ -12,7 +12,8 @@
  *   at a [1, T, H, Dh] hook (attn.hook_q/k/v/z, rot_q/rot_k) the same, optionally for chosen heads only.
  * - Pattern patch (`patchPattern`): at `blocks.L.attn.hook_pattern` the recipient row of query q becomes the
  *   donor row of query map(q), carried over keys through the same map: recipient key k gets the donor weight
- *   of key map(k) (keys k ≤ q only; unmapped keys get 0), then the row is renormalised to sum to 1. Donor
+ *   of key map(k) (visible keys only: k ≤ q and inside `slidingWindow`; unmapped keys get 0), then the row is
+ *   renormalised to sum to 1. Donor
  *   mass on keys that have no recipient counterpart is lost before renormalising; {@link patternCoverage}
  *   reports it. A row whose carried mass is 0 is left unchanged (nothing to transplant), and counted there.
  *
@@ -111,6 +112,8 @@ export interface PatternPatch {
   positions: PositionMap;
   /** Query heads to patch (default all). */
   heads?: readonly number[];
+  /** The recipient model's sliding window (keys with q − k ≥ window stay 0); null/absent = none. */
+  slidingWindow?: number | null;
 }
 
 /** Donor mass carried onto recipient keys for one recipient query row, per head (before renormalising). */
@@ -121,7 +124,8 @@ export function patternCoverage(p: PatternPatch, q: number): number[] {
   const heads = p.heads ?? Array.from({ length: H }, (_, h) => h);
   return heads.map((h) => {
     let s = 0;
-    for (const [k, dk] of p.positions) if (k <= q) s += p.donor.data[(h * Td + dq) * Td + dk]!;
+    const win = p.slidingWindow ?? null;
+    for (const [k, dk] of p.positions) if (k <= q && (win === null || q - k < win)) s += p.donor.data[(h * Td + dq) * Td + dk]!;
     return s;
   });
 }
@@ -136,6 +140,7 @@ export function patchPattern(p: PatternPatch): Hook {
   for (const h of heads) if (!Number.isInteger(h) || h < 0 || h >= H) throw new Error(`patchPattern: head ${h} is out of range (the model has heads 0..${H - 1})`);
   checkPositionMap(p.positions, Number.MAX_SAFE_INTEGER, Td);
   const src = p.donor.data;
+  const win = p.slidingWindow ?? null;
   return {
     name: `blocks.${p.layer}.attn.hook_pattern`,
     fn: (t: Tensor, ctx: HookContext) => {
@@ -153,7 +158,7 @@ export function patchPattern(p: PatternPatch): Hook {
           let sum = 0;
           for (let j = 0; j < S; j++) {
             const k = kp[j]!;
-            if (k > q) continue;
+            if (k > q || (win !== null && q - k >= win)) continue; // masked keys stay 0
             const dk = p.positions.get(k);
             if (dk === undefined) continue;
             const w = src[(h * Td + dq) * Td + dk]!;

@@ -105,3 +105,18 @@ test('bad patches fail with clear messages', () => {
   assert.throws(() => patchActivation({ hook: 'blocks.1.hook_resid_pre', donor: d, positions: new Map(), heads: [0] }), /heads are only allowed for per-head hooks/);
   assert.throws(() => patchPattern({ layer: 1, donor: d, positions: new Map() }), /expected \[1, H, Td, Td\]/);
 });
+
+test('pattern transplant respects a sliding window: keys outside it stay 0', () => {
+  const r = model.runWithCache(A, { names: ['blocks.0.attn.hook_pattern'] }, { hooks: [patchPattern({ layer: 0, donor: donorB.cache.get('blocks.0.attn.hook_pattern'), positions: identityMap(A.length), slidingWindow: 3 })] });
+  const p = r.cache.get('blocks.0.attn.hook_pattern');
+  const [, H, T] = p.shape as [number, number, number, number];
+  for (let h = 0; h < H; h++)
+    for (let q = 0; q < T; q++) {
+      let sum = 0;
+      for (let k = 0; k < T; k++) {
+        if (k > q || q - k >= 3) assert.equal(p.get(0, h, q, k), 0, `h${h} q${q} k${k}`);
+        sum += p.get(0, h, q, k);
+      }
+      assert.ok(Math.abs(sum - 1) < 1e-6);
+    }
+});
