@@ -1,5 +1,5 @@
 /**
- * zod schemas of the `plip steer` and `plip patch` results records (documented in docs/steering.md and
+ * zod schemas of the `plip steer` and `plip patch` results records and summaries (documented in docs/steering.md and
  * docs/patching.md). Strict: an unknown or missing field fails, so the tests that validate real output
  * against them keep code and docs from drifting apart. UNITS: token positions (BOS included), KL and NLL
  * in nats, attention mass in [0, 1].
@@ -77,6 +77,57 @@ export const patchRecordSchema = z.strictObject({
   effects: z.record(z.string(), z.strictObject({ ld: z.number(), effect: z.number() })).optional(),
 });
 
+const np = z.number().min(0).max(1).nullable();
+const nnum = z.number().nullable();
+
+/** Summary of `plip steer` (src/experiments/steer-stats.ts), plus the calibration levels. */
+export const steerSummarySchema = z.strictObject({
+  primaryGroups: z.array(z.string()),
+  nSamples: pos,
+  nApplicable: pos,
+  notApplicable: z.array(z.strictObject({ id: z.string(), group: z.string(), reason: z.string() })),
+  correction: z.string(),
+  alpha: z.number(),
+  maxMassError: z.number().min(0).nullable(),
+  cells: z.array(
+    z.strictObject({
+      group: z.string(),
+      unit,
+      n: pos,
+      medianNaturalMass: nnum,
+      medianNaturalMassControl: nnum,
+      levels: z.array(
+        z.strictObject({
+          level: mass, n: pos, nNll: pos, medianAchievedMass: nnum, medianKlSteer: nnum, medianKlControl: nnum,
+          medianDNllSteer: nnum, medianDNllControl: nnum, p: np, pHolm: np, rankBiserial: nnum, top1ChangedSteer: np, top1ChangedControl: np,
+        }),
+      ),
+      trend: z.strictObject({ n: pos, medianRhoSteer: nnum, medianRhoControl: nnum, p: np, pHolm: np }),
+      calibrated: z
+        .strictObject({
+          to: z.string(), n: pos, medianLevel: nnum, medianNaturalMass: nnum, medianDNllSteer: nnum, medianDNllControl: nnum,
+          pVsBaseline: np, pVsControl: np, pVsBaselineHolm: np, pVsControlHolm: np,
+        })
+        .nullable(),
+      notes: z.array(z.string()),
+    }),
+  ),
+  calibration: z.strictObject({ group: z.string(), n: pos, mass: z.record(z.string(), z.array(mass)) }).nullable(),
+});
+
+/** Summary of `plip patch` (src/experiments/patching.ts). */
+export const patchSummarySchema = z.strictObject({
+  nPairs: pos,
+  excluded: z.array(z.strictObject({ id: z.string(), group: z.string(), reason: z.string() })),
+  conditions: z.array(
+    z.strictObject({
+      group: z.string(), condition: z.string(), n: pos, meanEffect: nnum,
+      ci: z.strictObject({ lo: nnum, hi: nnum }).nullable(), medianEffect: nnum, p: np, pHolm: np,
+    }),
+  ),
+  correction: z.string(),
+});
+
 /** A finished results document of either command: `{header, records, summary}`. */
-export const resultsDocSchema = <T extends z.ZodType>(record: T) =>
-  z.object({ header: z.object({ experiment: z.string(), schemaVersion: z.int(), seed: z.number().nullable() }).loose(), records: z.array(record), summary: z.object({}).loose() });
+export const resultsDocSchema = <T extends z.ZodType, S extends z.ZodType>(record: T, summary: S) =>
+  z.object({ header: z.object({ experiment: z.string(), schemaVersion: z.int(), seed: z.number().nullable() }).loose(), records: z.array(record), summary });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/model/load.ts';
 import { loadCopyingPrompts } from '../../src/experiments/copying-prompts.ts';
 import { makePair, runPatching, type PatchPair, type PatchRecord } from '../../src/experiments/patching.ts';
-import { patchRecordSchema, resultsDocSchema, steerRecordSchema } from '../../src/experiments/steer-patch-schema.ts';
+import { patchRecordSchema, patchSummarySchema, resultsDocSchema, steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer-patch-schema.ts';
 import { ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../src/report/results.ts';
 
 const PROMPTS = 'training/eval/eval_prompts.json';
@@ -67,7 +67,7 @@ test('plip patch CLI: results file and clear errors', () => {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /python_doctest\s+resid_post L3 marker/);
-  const doc = resultsDocSchema(patchRecordSchema).parse(JSON.parse(readFileSync(out, 'utf8')));
+  const doc = resultsDocSchema(patchRecordSchema, patchSummarySchema).parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.equal(doc.header.experiment, 'patch');
   assert.equal(doc.records.length, 2);
   const bad = spawnSync(process.execPath, ['bin/plip.mjs', 'patch', '--prompts', PROMPTS, '--groups', 'nope', '--out', join(dir, 'x.json')], { encoding: 'utf8', env });
@@ -96,10 +96,10 @@ test('an interrupted run resumes without losing or duplicating records and gives
 });
 
 test('the committed organism results (training/logs/plip_steer.json, plip_patch.json) match the record schemas', () => {
-  const steer = resultsDocSchema(steerRecordSchema).parse(JSON.parse(readFileSync('training/logs/plip_steer.json', 'utf8')));
+  const steer = resultsDocSchema(steerRecordSchema, steerSummarySchema).parse(JSON.parse(readFileSync('training/logs/plip_steer.json', 'utf8')));
   assert.equal(steer.header.experiment, 'steer');
   assert.ok(steer.records.length >= 40);
-  const patch = resultsDocSchema(patchRecordSchema).parse(JSON.parse(readFileSync('training/logs/plip_patch.json', 'utf8')));
+  const patch = resultsDocSchema(patchRecordSchema, patchSummarySchema).parse(JSON.parse(readFileSync('training/logs/plip_patch.json', 'utf8')));
   assert.equal(patch.header.experiment, 'patch');
   assert.equal(patch.records.length, 100);
 });

@@ -14,7 +14,7 @@ import { loadModel } from '../../src/model/load.ts';
 import { loadCorpus } from '../../src/corpus/index.ts';
 import { runSteer, type SteerOkRecord, type SteerRecord } from '../../src/experiments/steer.ts';
 import { spearman } from '../../src/experiments/steer-stats.ts';
-import { resultsDocSchema, steerRecordSchema } from '../../src/experiments/steer-patch-schema.ts';
+import { resultsDocSchema, steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer-patch-schema.ts';
 import { ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../src/report/results.ts';
 
 const CORPUS = '../shared/corpus/attention_samples_universal.json';
@@ -111,7 +111,7 @@ test('plip steer CLI: writes the results file; bad input exits non-zero with a m
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /python_doctest · L3/);
   assert.match(r.stdout, /attention mass check: max \|measured − intended\| = /);
-  const doc = resultsDocSchema(steerRecordSchema).parse(JSON.parse(readFileSync(out, 'utf8')));
+  const doc = resultsDocSchema(steerRecordSchema, steerSummarySchema).parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.equal(doc.header.experiment, 'steer');
   assert.ok(doc.records.length >= 4);
   const bad = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', CORPUS, '--levels', '0,2', '--out', join(dir, 'bad.json')], { encoding: 'utf8', env });
