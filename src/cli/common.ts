@@ -11,6 +11,42 @@ import type { BackendName } from '../tensor/select.ts';
 import { loadCopyingPrompts, type CopyingPrompt } from '../experiments/copying-prompts.ts';
 import { progressBar } from '../report/progress.ts';
 import { ResultsStore, type Provenance } from '../report/results.ts';
+import { IndexListError, parseIndexList, parseIndexSelection } from './indices.ts';
+
+/** A bad command line (bad flag value, missing or conflicting flags): exit code 2, like commander's own. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The flag a library-level field is set by (`nPermutations` → `--n-permutations`). */
+export function flagOf(field: string): string {
+  return '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * Parses an index-list flag (`--layers`, `--heads`) with the one grammar of {@link parseIndexList};
+ * errors become {@link UsageError}s naming the flag.
+ */
+export function indexListArg(spec: string, count: number, flag: string): number[] {
+  return asUsage(() => parseIndexList(spec, count, flag.replace(/^--/, '')), flag);
+}
+
+/** {@link indexListArg}, keeping a lone `all` / `*` as `'all'`. */
+export function indexSelectionArg(spec: string, count: number, flag: string): number[] | 'all' {
+  return asUsage(() => parseIndexSelection(spec, count, flag.replace(/^--/, '')), flag);
+}
+
+function asUsage<T>(f: () => T, flag: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof IndexListError) throw new UsageError(`${flag}: ${e.detail}`);
+    throw e;
+  }
+}
 
 /**
  * Model used when --model is omitted: the bundled model organism `models/plip-tiny-code` (absolute
@@ -63,16 +99,22 @@ export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value) + '\n');
 }
 
-/** Runs a command action; errors become `error: message` on stderr and exit code 1 (stack with PLIP_DEBUG=1). */
+/**
+ * Runs a command action; errors become `error: message` on stderr (stack with PLIP_DEBUG=1) and exit
+ * code 2 for usage errors ({@link UsageError}, commander's InvalidArgumentError, an index list naming
+ * its field), 1 for everything else.
+ */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void) {
   return async (...args: A): Promise<void> => {
     try {
       await fn(...args);
     } catch (e) {
       const err = e as Error;
-      process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
+      const usage = e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof IndexListError;
+      const msg = e instanceof IndexListError ? `${flagOf(e.field)}: ${e.detail}` : (err?.message ?? String(e));
+      process.stderr.write(`error: ${msg}\n`);
       if (process.env.PLIP_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
-      process.exitCode = 1;
+      process.exitCode = usage ? 2 : 1;
     }
   };
 }
