@@ -11,6 +11,12 @@ if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null
 fi
+# headless Chromium for the report/viewer browser tests (driven by playwright-core; no browser download)
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (apt)"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 PLIP_REQUIRE_BLAS=1 node scripts/build-native.mjs
