@@ -51,18 +51,80 @@ export function layerHook(layer: number, suffix: LayerHookSuffix): string {
   return `blocks.${layer}.${suffix}`;
 }
 
-/** Every hook name of a model with `nLayers` layers, in execution order. */
-export function allHookNames(nLayers: number, opts: { learnedPositions?: boolean; parallelResidual?: boolean } = {}): string[] {
+/**
+ * Model features some hook points need; a model without the feature has no such point (listing it
+ * would let a hook be registered that never fires).
+ */
+export type HookRequirement = 'learnedPositions' | 'rotary' | 'sequentialResidual';
+
+/** The hook points that exist only with a feature (every other point exists in every model). */
+export const HOOK_REQUIREMENTS: Readonly<Record<string, HookRequirement>> = {
+  [MODEL_HOOKS.hook_pos_embed]: 'learnedPositions',
+  'blocks.{L}.attn.hook_rot_q': 'rotary',
+  'blocks.{L}.attn.hook_rot_k': 'rotary',
+  'blocks.{L}.hook_resid_mid': 'sequentialResidual',
+};
+
+const REQUIREMENT_TEXT: Record<HookRequirement, string> = {
+  learnedPositions: 'learned absolute position embeddings (e.g. GPT-2)',
+  rotary: 'rotary position embeddings (not GPT-2)',
+  sequentialResidual: 'a sequential residual (not parallel attention+MLP blocks like GPT-NeoX / Phi)',
+};
+
+/** The model features hook points depend on (a {@link ModelSpec}-compatible subset). */
+export interface HookFeatures {
+  nLayers: number;
+  positional: 'rotary' | 'learned';
+  rotary: unknown | null;
+  parallelResidual: boolean;
+}
+
+function has(req: HookRequirement | undefined, f: HookFeatures): boolean {
+  if (req === undefined) return true;
+  if (req === 'learnedPositions') return f.positional === 'learned';
+  if (req === 'rotary') return f.rotary !== null && f.rotary !== undefined;
+  return !f.parallelResidual;
+}
+
+/**
+ * Every hook point of a model, in execution order, derived from its spec: each listed point fires
+ * exactly once per forward pass (per layer for `blocks.L.*`).
+ */
+export function hookPointsOf(spec: HookFeatures): string[] {
   const out: string[] = [MODEL_HOOKS.hook_embed];
-  if (opts.learnedPositions) out.push(MODEL_HOOKS.hook_pos_embed);
-  for (let l = 0; l < nLayers; l++) {
-    for (const t of LAYER_HOOK_TEMPLATES) {
-      if (opts.parallelResidual && t === 'blocks.{L}.hook_resid_mid') continue;
-      out.push(t.replace('{L}', String(l)));
-    }
-  }
+  if (has(HOOK_REQUIREMENTS[MODEL_HOOKS.hook_pos_embed], spec)) out.push(MODEL_HOOKS.hook_pos_embed);
+  const layerTemplates = LAYER_HOOK_TEMPLATES.filter((t) => has(HOOK_REQUIREMENTS[t], spec));
+  for (let l = 0; l < spec.nLayers; l++) for (const t of layerTemplates) out.push(t.replace('{L}', String(l)));
   out.push(MODEL_HOOKS.ln_final_hook_normalized, MODEL_HOOKS.hook_logits);
   return out;
+}
+
+/**
+ * Every hook name of a model with `nLayers` layers. Prefer {@link hookPointsOf} with the model's spec;
+ * `rotary` defaults to true, `learnedPositions` and `parallelResidual` to false.
+ */
+export function allHookNames(nLayers: number, opts: { learnedPositions?: boolean; parallelResidual?: boolean; rotary?: boolean } = {}): string[] {
+  return hookPointsOf({
+    nLayers,
+    positional: opts.learnedPositions ? 'learned' : 'rotary',
+    rotary: opts.rotary === false ? null : {},
+    parallelResidual: opts.parallelResidual ?? false,
+  });
+}
+
+/**
+ * Why `name` is not a hook point of a model with `nLayers` layers: a sentence for error messages
+ * (the feature the point needs, a layer out of range, or an unknown name).
+ */
+export function explainMissingHook(name: string, nLayers: number): string {
+  const p = parseHookName(name);
+  const template = p ? `blocks.{L}.${p.suffix}` : name;
+  const known = p ? (LAYER_HOOK_TEMPLATES as readonly string[]).includes(template) : (Object.values(MODEL_HOOKS) as string[]).includes(name);
+  if (!known) return `'${name}' is not a hook point name; valid names look like 'blocks.0.attn.hook_pattern' or 'hook_embed' (see docs/reference/hooks.md or \`plip inspect --model M\`)`;
+  const req = HOOK_REQUIREMENTS[template];
+  if (req) return `this model has no hook point '${name}': it exists only in models with ${REQUIREMENT_TEXT[req]}`;
+  if (p && p.layer >= nLayers) return `hook point '${name}': layer ${p.layer} is out of range (the model has layers 0..${nLayers - 1})`;
+  return `this model has no hook point '${name}'`;
 }
 
 /** Parses 'blocks.3.attn.hook_pattern' → { layer: 3, suffix: 'attn.hook_pattern' }; null for model-level names. */

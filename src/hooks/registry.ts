@@ -5,6 +5,7 @@
  */
 import { Tensor } from '../tensor/tensor.ts';
 import type { Hook, HookContext, HookFn } from './types.ts';
+import { explainMissingHook, parseHookName } from './names.ts';
 
 export class HookRunner {
   private readonly byName = new Map<string, HookFn[]>();
@@ -14,7 +15,8 @@ export class HookRunner {
     for (const h of hooks) {
       if (typeof h.name === 'string') {
         if (!known.has(h.name)) {
-          throw new Error(`unknown hook point '${h.name}'. Valid names look like 'blocks.0.attn.hook_pattern'; see \`plip inspect --model M\` for the full list`);
+          const nLayers = hookNames.reduce((n, x) => Math.max(n, (parseHookName(x)?.layer ?? -1) + 1), 0);
+          throw new Error(`unknown hook point: ${explainMissingHook(h.name, nLayers)}`);
         }
         this.push(h.name, h.fn);
       } else {

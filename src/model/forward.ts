@@ -12,7 +12,7 @@ import type { MatmulBackend } from '../tensor/backend.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { Hook } from '../hooks/types.ts';
 import { HookRunner } from '../hooks/registry.ts';
-import { allHookNames } from '../hooks/names.ts';
+import { hookPointsOf } from '../hooks/names.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { KVCache } from './kv-cache.ts';
@@ -44,7 +44,7 @@ const hookNameCache = new WeakMap<ModelSpec, string[]>();
 export function hookNamesOf(spec: ModelSpec): string[] {
   let n = hookNameCache.get(spec);
   if (!n) {
-    n = allHookNames(spec.nLayers, { learnedPositions: spec.positional === 'learned', parallelResidual: spec.parallelResidual });
+    n = hookPointsOf(spec);
     hookNameCache.set(spec, n);
   }
   return n;

@@ -6,7 +6,7 @@ import type { MatmulBackend } from '../tensor/backend.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { Hook } from '../hooks/types.ts';
 import { ActivationCache } from '../hooks/cache.ts';
-import { parseHookName } from '../hooks/names.ts';
+import { explainMissingHook, parseHookName } from '../hooks/names.ts';
 import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
@@ -100,7 +100,7 @@ export class HookedModel {
     for (const n of names) {
       if (all.has(n)) exact.add(n);
       else if ([...all].some((a) => parseHookName(a)?.suffix === n)) suffixes.add(n);
-      else throw new Error(`unknown hook name '${n}'. Use a full name like 'blocks.0.attn.hook_pattern' or a per-layer suffix like 'attn.hook_pattern'`);
+      else throw new Error(`unknown hook name: ${explainMissingHook(parseHookName(n) || n.startsWith('hook_') || n.startsWith('ln_final') ? n : `blocks.0.${n}`, this.spec.nLayers)} (give a full name like 'blocks.0.attn.hook_pattern' or a per-layer suffix like 'attn.hook_pattern')`);
     }
     return (n) => {
       if (!layerOk(n)) return false;

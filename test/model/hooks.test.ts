@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { loadModel } from '../../src/model/load.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import type { HookContext } from '../../src/hooks/types.ts';
+import { readFileSync } from 'node:fs';
+import { LAYER_HOOK_TEMPLATES, MODEL_HOOKS } from '../../src/hooks/names.ts';
 
 const DIR = '../shared/models/stories260K';
 const IDS = [1, 410, 469, 347, 260, 279, 300];
@@ -90,7 +92,7 @@ test('a fully masked attention row gives an all-zero pattern row and no NaN anyw
 
 test('unknown hook names and wrong replacement shapes are clear errors', async () => {
   const m = await loadModel(DIR, { noTokenizer: true, backend: 'ts' });
-  assert.throws(() => m.runWithHooks(IDS, [{ name: 'blocks.0.attn.hook_patern', fn: () => {} }]), /unknown hook point 'blocks.0.attn.hook_patern'/);
+  assert.throws(() => m.runWithHooks(IDS, [{ name: 'blocks.0.attn.hook_patern', fn: () => {} }]), /unknown hook point: 'blocks.0.attn.hook_patern' is not a hook point name/);
   assert.throws(() => m.runWithCache(IDS, { names: ['attn.hook_nope'] }), /unknown hook name/);
   assert.throws(() => m.runWithCache(IDS, { layers: [9] }), /layer 9 is out of range/);
   assert.throws(
@@ -98,4 +100,47 @@ test('unknown hook names and wrong replacement shapes are clear errors', async (
     /returned shape \[1, 2, 3\], expected \[1, 7, 64\]/,
   );
   assert.throws(() => m.forward([1, 9999]), /token id 9999 at position 1 is outside the vocabulary/);
+});
+
+const FIXTURES = (JSON.parse(readFileSync('fixtures/tiny/index.json', 'utf8')) as { models: Array<{ dir: string }> }).models.map((m) => m.dir);
+
+for (const fam of FIXTURES) {
+  test(`${fam}: every listed hook point fires exactly once per forward (per layer), also with a KV cache`, async () => {
+    const m = await loadModel(`fixtures/tiny/${fam}`, { noTokenizer: true, backend: 'ts' });
+    const listed = m.hookNames();
+    assert.equal(new Set(listed).size, listed.length, 'hook names are unique');
+    const counts = new Map<string, number>();
+    const hook = { name: () => true, fn: (_t: Tensor, ctx: HookContext) => void counts.set(ctx.name, (counts.get(ctx.name) ?? 0) + 1) };
+    const ids = [1, 5, 9, 3];
+    const check = (what: string) => {
+      for (const n of listed) assert.equal(counts.get(n) ?? 0, 1, `${fam} ${what}: '${n}' fired ${counts.get(n) ?? 0} times`);
+      for (const n of counts.keys()) assert.ok(listed.includes(n), `${fam} ${what}: '${n}' fired but is not listed`);
+      counts.clear();
+    };
+    m.runWithHooks(ids, [hook]);
+    check('full forward');
+    const kv = m.newKVCache();
+    m.runWithHooks(ids.slice(0, 3), [], { kvCache: kv });
+    m.runWithHooks(ids.slice(3), [hook], { kvCache: kv });
+    check('cached decoding step');
+    // every point is listed per layer, and each point is present exactly when the spec has the feature
+    const s = m.spec;
+    const perLayer = LAYER_HOOK_TEMPLATES.filter((t) => listed.includes(t.replace('{L}', '0')));
+    for (let l = 0; l < s.nLayers; l++) for (const t of perLayer) assert.ok(listed.includes(t.replace('{L}', String(l))), `${t} at layer ${l}`);
+    assert.equal(listed.includes('blocks.0.attn.hook_rot_q'), s.rotary !== null);
+    assert.equal(listed.includes('blocks.0.hook_resid_mid'), !s.parallelResidual);
+    assert.equal(listed.includes(MODEL_HOOKS.hook_pos_embed), s.positional === 'learned');
+    // runWithCache on every listed point captures every one of them
+    assert.equal(m.runWithCache(ids).cache.names().length, listed.length);
+  });
+}
+
+test('hook points a family does not have are errors naming the hook and the missing feature', async () => {
+  const gpt2 = await loadModel('fixtures/tiny/gpt2', { noTokenizer: true, backend: 'ts' });
+  assert.ok(!gpt2.hookNames().some((n) => n.includes('hook_rot_')), 'GPT-2 has no rotary hook points');
+  assert.throws(() => gpt2.runWithHooks([1, 2], [{ name: 'blocks.0.attn.hook_rot_q', fn: () => {} }]), /'blocks\.0\.attn\.hook_rot_q'.*rotary/);
+  assert.throws(() => gpt2.runWithCache([1, 2], { names: ['attn.hook_rot_k'] }), /hook_rot_k.*rotary/);
+  assert.throws(() => gpt2.runWithHooks([1, 2], [{ name: 'blocks.9.hook_resid_pre', fn: () => {} }]), /layer 9 is out of range/);
+  const neox = await loadModel('fixtures/tiny/gpt_neox', { noTokenizer: true, backend: 'ts' });
+  assert.throws(() => neox.runWithHooks([1, 2], [{ name: 'blocks.0.hook_resid_mid', fn: () => {} }]), /hook_resid_mid.*sequential residual/);
 });
