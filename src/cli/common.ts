@@ -11,7 +11,8 @@ import type { BackendName } from '../tensor/select.ts';
 import { loadCopyingPrompts, type CopyingPrompt } from '../experiments/copying-prompts.ts';
 import { progressBar } from '../report/progress.ts';
 import { ResultsStore, type Provenance } from '../report/results.ts';
-import { IndexListError, parseIndexList, parseIndexSelection } from './indices.ts';
+import { PlipOptionError } from '../io/errors.ts';
+import { parseIndexList, parseIndexSelection } from './indices.ts';
 
 /** A bad command line (bad flag value, missing or conflicting flags): exit code 2, like commander's own. */
 export class UsageError extends Error {
@@ -43,7 +44,7 @@ function asUsage<T>(f: () => T, flag: string): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof IndexListError) throw new UsageError(`${flag}: ${e.detail}`);
+    if (e instanceof PlipOptionError) throw new UsageError(`${flag}: ${e.detail}`);
     throw e;
   }
 }
@@ -101,8 +102,8 @@ export function writeJson(path: string, value: unknown): void {
 
 /**
  * Runs a command action; errors become `error: message` on stderr (stack with PLIP_DEBUG=1) and exit
- * code 2 for usage errors ({@link UsageError}, commander's InvalidArgumentError, an index list naming
- * its field), 1 for everything else.
+ * code 2 for usage errors ({@link UsageError}, commander's InvalidArgumentError, a library
+ * {@link PlipOptionError}, whose field is shown as its flag), 1 for everything else.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void) {
   return async (...args: A): Promise<void> => {
@@ -110,8 +111,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       await fn(...args);
     } catch (e) {
       const err = e as Error;
-      const usage = e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof IndexListError;
-      const msg = e instanceof IndexListError ? `${flagOf(e.field)}: ${e.detail}` : (err?.message ?? String(e));
+      const usage = e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof PlipOptionError;
+      const msg = e instanceof PlipOptionError ? `${flagOf(e.field)}: ${e.detail}` : (err?.message ?? String(e));
       process.stderr.write(`error: ${msg}\n`);
       if (process.env.PLIP_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
       process.exitCode = usage ? 2 : 1;

@@ -16,14 +16,12 @@
  *
  * @module
  */
+import { PlipOptionError } from '../io/errors.ts';
 
 /** Invalid index list; `field` is the library-level name of the option (`layers`, `heads`). */
-export class IndexListError extends Error {
-  constructor(
-    readonly field: string,
-    readonly detail: string,
-  ) {
-    super(`${field}: ${detail}`);
+export class IndexListError extends PlipOptionError {
+  constructor(field: string, detail: string) {
+    super(field, detail);
     this.name = 'IndexListError';
   }
 }

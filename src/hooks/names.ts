@@ -120,7 +120,7 @@ export function explainMissingHook(name: string, nLayers: number): string {
   const p = parseHookName(name);
   const template = p ? `blocks.{L}.${p.suffix}` : name;
   const known = p ? (LAYER_HOOK_TEMPLATES as readonly string[]).includes(template) : (Object.values(MODEL_HOOKS) as string[]).includes(name);
-  if (!known) return `'${name}' is not a hook point name; valid names look like 'blocks.0.attn.hook_pattern' or 'hook_embed' (see docs/reference/hooks.md or \`plip inspect --model M\`)`;
+  if (!known) return `'${name}' is not a hook point name; valid names look like 'blocks.0.attn.hook_pattern' or 'hook_embed' (HookedModel.hookNames() lists a model's points; docs/reference/hooks.md explains them)`;
   const req = HOOK_REQUIREMENTS[template];
   if (req) return `this model has no hook point '${name}': it exists only in models with ${REQUIREMENT_TEXT[req]}`;
   if (p && p.layer >= nLayers) return `hook point '${name}': layer ${p.layer} is out of range (the model has layers 0..${nLayers - 1})`;

@@ -18,6 +18,24 @@ export class PlipFileError extends Error {
   }
 }
 
+/**
+ * An invalid option value passed to a library function. `field` is the option's name in the library
+ * API (e.g. `layers`, `nPermutations`); the CLI maps it to its flag (`--layers`, `--n-permutations`),
+ * so library messages never name a flag.
+ */
+export class PlipOptionError extends Error {
+  readonly field: string;
+  /** The message without the leading `field: `. */
+  readonly detail: string;
+
+  constructor(field: string, detail: string) {
+    super(`${field}: ${detail}`);
+    this.name = 'PlipOptionError';
+    this.field = field;
+    this.detail = detail;
+  }
+}
+
 /** Why a hub operation failed; lets callers branch without parsing messages. */
 export type PlipHubErrorKind =
   | 'invalid-id'

@@ -55,7 +55,7 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
   if (!existsSync(configPath)) {
     const ckpt = findLlama2cCheckpoint(dir);
     if (ckpt) return loadLlama2cModel(ckpt, idOrPath, opts);
-    throw new Error(`${dir}: no config.json (Hugging Face layout) and no llama2.c .bin checkpoint found; point --model at a model directory`);
+    throw new Error(`${dir}: no config.json (Hugging Face layout) and no llama2.c .bin checkpoint found; a model is a directory with config.json and *.safetensors, a Hugging Face id (ORG/NAME), or a llama2.c .bin file`);
   }
   const configText = readFileSync(configPath, 'utf8');
   let config: unknown;
@@ -82,7 +82,7 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
   let tokenizer: PlipTokenizer | null = null;
   if (!opts.noTokenizer) {
     if (!existsSync(join(dir, 'tokenizer.json'))) {
-      throw new Error(`${dir}: tokenizer.json is missing; pass token ids directly with --no-tokenizer, or add the model's tokenizer.json`);
+      throw new Error(`${dir}: tokenizer.json is missing; add the model's tokenizer.json, or load with the option noTokenizer: true and pass token ids`);
     }
     tokenizer = loadHfTokenizer(dir);
     checkTokenizerFits(tokenizer, spec.vocabSize, dir);

@@ -133,3 +133,12 @@ test('generation_config.json eos ids are merged into the stop set; malformed one
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: 'x' }));
   await assert.rejects(loadModel(dir, { noTokenizer: true }), /generation_config\.json: eos_token_id must be/);
 });
+
+test('library messages name the option field, never a CLI flag', async () => {
+  const dir = copyTiny();
+  rmSync(join(dir, 'config.json'));
+  await assert.rejects(loadModel(dir, { noTokenizer: true }), (e: Error) => /no config\.json/.test(e.message) && !/--[a-z]/.test(e.message));
+  const tok = copyTiny();
+  rmSync(join(tok, 'tokenizer.json'), { force: true });
+  await assert.rejects(loadModel(tok), (e: Error) => /tokenizer\.json is missing/.test(e.message) && /noTokenizer: true/.test(e.message) && !/--[a-z]/.test(e.message));
+});
