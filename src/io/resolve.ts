@@ -8,7 +8,7 @@
  */
 import { statSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
 import { PlipFileError, PlipHubError } from './errors.ts';
 import { downloadSnapshot } from './hub.ts';
@@ -122,8 +122,21 @@ export function findCachedSnapshot(cacheRoot: string, repoId: string, revision: 
   return isCompleteSnapshot(dir) ? { dir, commitHash: hash } : null;
 }
 
-function looksLikePath(s: string): boolean {
-  return s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || s.includes('\\') || s.split('/').length > 2 || /^[A-Za-z]:/.test(s);
+/**
+ * A `--model` value that can only be a local path: starts with `./`, `../`, `/` or `~`, uses the OS
+ * path separator (`\\` on Windows), a drive letter, or has more than one `/` (a Hub id has one).
+ */
+export function looksLikePath(s: string): boolean {
+  return s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || s.includes('\\') || (sep !== '/' && s.includes(sep)) || s.split('/').length > 2 || /^[A-Za-z]:/.test(s);
+}
+
+/**
+ * For `ORG/NAME`-shaped values: the local directory `ORG` exists (e.g. `models/plip-tiny-cod` next to
+ * `models/`), so the value is most likely a mistyped local path; returns that directory.
+ */
+function existingLocalParent(s: string): string | null {
+  const parent = dirname(s);
+  return parent !== '.' && parent !== s && isDir(parent) ? parent : null;
 }
 
 function envOffline(): boolean {
@@ -161,6 +174,14 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
   const cacheRoot = hfCacheRoot(opts.cacheDir);
   const cached = findCachedSnapshot(cacheRoot, repoId, revision);
   if (cached) return { dir: cached.dir, source: 'cache', repoId, revision, commitHash: cached.commitHash };
+  const parent = existingLocalParent(idOrPath);
+  if (parent !== null) {
+    throw new PlipFileError(
+      resolvePath(idOrPath),
+      `Local model directory ${resolvePath(idOrPath)} does not exist (its parent ${resolvePath(parent)} does). ` +
+        `Check the name; to download the Hugging Face repo ${idOrPath} instead, run from a directory without a '${parent}' folder.`,
+    );
+  }
 
   const allow = opts.allowDownload ?? !envOffline();
   if (!allow) {

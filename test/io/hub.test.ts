@@ -272,5 +272,19 @@ test('local directories, bad paths and invalid repo ids', async () => {
     await assert.rejects(resolveModel(bad, opts(freshCache())), (e) => (e instanceof PlipHubError && e.kind === 'invalid-id') || e instanceof PlipFileError, bad);
   }
   await rejectsWith(resolveModel('org/tiny', opts(freshCache(), { revision: '../../x' })), 'invalid-id', /Invalid revision/);
+  // values that look like local paths fail at once, without asking the hub
+  for (const p of ['./nope', '../nope', '/nope/x', '~/nope-plip', 'a/b/c', join(root, 'nope')]) {
+    await assert.rejects(resolveModel(p, opts(freshCache())), (e) => e instanceof PlipFileError && /does not exist/.test(e.message), p);
+  }
+  // ORG/NAME-shaped, but ORG is an existing local folder: a mistyped path, not a hub id
+  const parent = join(root, 'localorg');
+  mkdirSync(parent, { recursive: true });
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    await assert.rejects(resolveModel('localorg/plip-tiny-cod', opts(freshCache())), (e) => e instanceof PlipFileError && /does not exist \(its parent .*localorg does\)/.test(e.message));
+  } finally {
+    process.chdir(cwd);
+  }
   assert.equal(hub.log.length, 0);
 });
