@@ -12,7 +12,9 @@ import { loadCopyingPrompts, type CopyingPrompt } from '../experiments/copying-p
 import { progressBar } from '../report/progress.ts';
 import { ResultsStore, type Provenance } from '../report/results.ts';
 import { PlipOptionError } from '../io/errors.ts';
-import { parseIndexList, parseIndexSelection } from './indices.ts';
+import { checkIndexListSyntax, INDEX_LIST_HELP, parseIndexList, parseIndexSelection } from './indices.ts';
+
+export { INDEX_LIST_HELP };
 
 /** A bad command line (bad flag value, missing or conflicting flags): exit code 2, like commander's own. */
 export class UsageError extends Error {
@@ -38,6 +40,22 @@ export function indexListArg(spec: string, count: number, flag: string): number[
 /** {@link indexListArg}, keeping a lone `all` / `*` as `'all'`. */
 export function indexSelectionArg(spec: string, count: number, flag: string): number[] | 'all' {
   return asUsage(() => parseIndexSelection(spec, count, flag.replace(/^--/, '')), flag);
+}
+
+/**
+ * Commander argument parser for an index-list flag: checks the syntax at parse time (exit 2 before
+ * any model is loaded) and keeps the text; expand it with {@link indexListArg} once the count is known.
+ */
+export function indexListSyntaxArg(flag: string) {
+  return (v: string): string => {
+    try {
+      checkIndexListSyntax(v, flag.replace(/^--/, ''));
+    } catch (e) {
+      if (e instanceof PlipOptionError) throw new InvalidArgumentError(e.detail);
+      throw e;
+    }
+    return v;
+  };
 }
 
 function asUsage<T>(f: () => T, flag: string): T {

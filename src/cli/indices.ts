@@ -89,6 +89,27 @@ export function parseIndexList(spec: string, count: number, field: string): numb
  * Like {@link parseIndexList}, but `all` / `*` alone returns `'all'` (callers that treat "every index"
  * specially, e.g. an intervention on every head).
  */
+/**
+ * Syntax check only (no range check): for validating a flag before the model, and so the count, is
+ * known. Throws the same {@link IndexListError}s as {@link parseIndexList} for malformed items.
+ */
+export function checkIndexListSyntax(spec: string, field: string): void {
+  // a count no index reaches makes every range check pass; open ends are never expanded
+  const s = spec.trim();
+  if (s === '') throw new IndexListError(field, `empty list (use e.g. ${INDEX_LIST_HELP})`);
+  for (const raw of s.split(',')) {
+    const item = raw.trim();
+    if (item === 'all' || item === '*' || /^\d+$/.test(item)) continue;
+    const m = ITEM_RE.exec(item);
+    if (!m || (m[2] === '=' && m[3] === undefined)) throw new IndexListError(field, `cannot parse '${item}' (use ${INDEX_LIST_HELP})`);
+    if (m[1] !== undefined && m[3] !== undefined) {
+      const lo = Number(m[1]);
+      const b = Number(m[3]);
+      if (m[2] === '=' ? lo > b : lo >= b) throw new IndexListError(field, `range '${item}' is empty (${m[2] === '=' ? 'start > end' : `start ≥ end; the end is excluded: write ${lo}..=${b} to include ${b}`})`);
+    }
+  }
+}
+
 export function parseIndexSelection(spec: string, count: number, field: string): number[] | 'all' {
   const s = spec.trim();
   if (s === 'all' || s === '*') return 'all';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IndexListError, parseIndexList, parseIndexSelection } from '../../src/cli/indices.ts';
+import { checkIndexListSyntax, IndexListError, parseIndexList, parseIndexSelection } from '../../src/cli/indices.ts';
 
 const P = (s: string, n = 6) => parseIndexList(s, n, 'layers');
 
@@ -57,4 +57,9 @@ test('range checks and syntax errors name the field and the item', () => {
   assert.match(err('2..=').message, /cannot parse/);
   assert.match(err('x', 4, 'heads').message, /^heads: /);
   assert.match(err('all', 0).message, /selects nothing/);
+});
+
+test('checkIndexListSyntax: syntax errors before the count is known, no range check', () => {
+  for (const ok of ['all', '*', '3', '99', '0..2,5', '4..', '..=9', '100..=200']) assert.doesNotThrow(() => checkIndexListSyntax(ok, 'layers'), ok);
+  for (const bad of ['', 'x', '1,,2', '-1', '2..=', '3..3', '5..2', '4..=3']) assert.throws(() => checkIndexListSyntax(bad, 'layers'), (e: Error) => e instanceof IndexListError && e.message.startsWith('layers: '), bad);
 });
