@@ -1,0 +1,58 @@
+/**
+ * Progress when stderr is not a terminal: plain lines with count, rate and ETA, at most one per
+ * interval (a fake clock; no wall-clock assertion), a final line, nothing with PLIP_NO_PROGRESS.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatDuration, progressBar } from '../../src/report/progress.ts';
+
+function sink(isTTY = false) {
+  const lines: string[] = [];
+  return { lines, stream: { isTTY, write: (s: string) => void lines.push(...s.split('\n').filter(Boolean)) } };
+}
+
+test('non-TTY: periodic plain lines (count, %, rate, ETA), throttled to the interval, then a final line', () => {
+  const { lines, stream } = sink(false);
+  let t = 0;
+  const p = progressBar(100, 'knockout', { stream, intervalS: 10, now: () => t });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /^knockout: 0\/100 started/);
+  for (let i = 1; i <= 100; i++) {
+    t = i * 1000; // one step per second
+    p.tick(1, `sample-${i}`);
+  }
+  // ticks at t = 10 s, 20 s, …, 100 s each print: 10 lines, not 100
+  assert.equal(lines.length, 1 + 10);
+  assert.equal(lines[1], 'knockout: 10/100 (10.0%) 1.00/s elapsed 10s eta 1m30s sample-10');
+  assert.equal(lines[5], 'knockout: 50/100 (50.0%) 1.00/s elapsed 50s eta 50s sample-50');
+  p.stop();
+  assert.equal(lines.length, 11, 'no duplicate final line when the last tick was printed');
+  const q = progressBar(3, 'scan', { stream, intervalS: 60, now: () => t });
+  q.tick();
+  q.tick();
+  q.stop();
+  q.stop();
+  assert.match(lines.at(-1)!, /^scan: 2\/3 \(66\.7%\)/);
+  assert.equal(lines.filter((l) => l.startsWith('scan: 2/3')).length, 1);
+});
+
+test('PLIP_NO_PROGRESS and total ≤ 0 print nothing', () => {
+  const { lines, stream } = sink(false);
+  process.env.PLIP_NO_PROGRESS = '1';
+  try {
+    const p = progressBar(5, 'x', { stream, now: () => 0 });
+    p.tick();
+    p.stop();
+  } finally {
+    delete process.env.PLIP_NO_PROGRESS;
+  }
+  progressBar(0, 'x', { stream }).stop();
+  assert.equal(lines.length, 0);
+});
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(42.4), '42s');
+  assert.equal(formatDuration(185), '3m05s');
+  assert.equal(formatDuration(3725), '1h02m');
+  assert.equal(formatDuration(Infinity), '?');
+});
