@@ -8,10 +8,15 @@ export interface HookContext {
   readonly name: string;
   /** Layer index, or null for model-level hooks (hook_embed, hook_logits, ...). */
   readonly layer: number | null;
-  /** Absolute token positions of the query/row dimension T of this tensor (length T). */
+  /**
+   * Absolute token positions of the query/row dimension T of this tensor: length T for a single sequence;
+   * for a batch hook (see `batch`) length B·T, row-major [B, T], −1 at padding.
+   */
   readonly queryPositions: Int32Array;
-  /** Absolute token positions of the key dimension S (attention scores/pattern only; length S). */
+  /** Absolute token positions of the key dimension S (attention scores/pattern only; length S, or B·S with −1 at padding for a batch). */
   readonly keyPositions?: Int32Array;
+  /** Batch size B of the tensor's leading dimension (absent = 1). Positions are per row, never shared. */
+  readonly batch?: number;
 }
 
 /**

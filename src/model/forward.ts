@@ -1,5 +1,5 @@
 /**
- * The one parameterised decoder forward pass for every supported family.
+ * The one parameterised decoder forward pass for every supported family, over a batch of sequences.
  *
  * Data flow per block (hook points in brackets; shapes in src/hooks/names.ts):
  *   [resid_pre] → ln1 [ln1.hook_normalized] → q,k,v [hook_q,k,v] → rotary [hook_rot_q,k]
@@ -7,10 +7,16 @@
  *   → pattern·V [attn.hook_z] → W_O [hook_attn_out] → [hook_resid_mid] → ln2 [ln2.hook_normalized]
  *   → MLP [mlp.hook_pre, mlp.hook_post, hook_mlp_out] → [hook_resid_post]
  * Parallel-residual families (GPT-NeoX) add attn_out and mlp_out (MLP reads ln2(resid_pre)) to resid_pre.
+ *
+ * Batching (docs/batching.md): row b brings T_b new tokens and its own KV cache (past_b positions), so its
+ * queries sit at ABSOLUTE positions past_b .. past_b+T_b−1 and its keys at 0 .. past_b+T_b−1 — positions are
+ * per row, never shared, which is what keeps a short prompt in a ragged batch equal to running it alone.
+ * Activations are right-padded to [B, Tmax, …] (padding rows are zeros and never attended to); attention
+ * is computed per row against that row's keys only. Linear layers run once over all rows.
  */
 import type { MatmulBackend } from '../tensor/backend.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import type { Hook } from '../hooks/types.ts';
+import type { Hook, HookContext } from '../hooks/types.ts';
 import { HookRunner } from '../hooks/registry.ts';
 import { hookPointsOf } from '../hooks/names.ts';
 import type { ModelSpec } from './spec.ts';
@@ -34,6 +40,41 @@ export interface ForwardResult {
   positions: Int32Array;
 }
 
+/** One sequence of a batched forward pass. */
+export interface BatchRow {
+  /** This row's new token ids (T_b ≥ 1). With `startLayer` > 0 only their count matters. */
+  tokens: ArrayLike<number>;
+  /** This row's own cache (never shared between rows): queries continue at absolute position kvCache.length. */
+  kvCache?: KVCache;
+  /** Hooks for this row only. They see [1, T_b, …] / [1, H, T_b, S_b] tensors and this row's positions, and run before the batch hooks. */
+  hooks?: readonly Hook[];
+  /**
+   * Incremental recomputation: skip the embeddings and layers < startLayer for this row; `residIn` is its
+   * residual stream at the input of `startLayer`. Its cache must already hold keys/values for positions
+   * 0 .. kvCache.length−1 in every layer ≥ startLayer. Default 0.
+   */
+  startLayer?: number;
+  /** [T_b, D] residual stream at the input of `startLayer` for the new positions (required when startLayer > 0). */
+  residIn?: Float32Array;
+}
+
+export interface BatchForwardOptions {
+  /**
+   * Hooks over the whole batch: tensors [B, Tmax, …] / [B, H, Tmax, Smax], right-padded; ctx.queryPositions
+   * is [B·Tmax] and ctx.keyPositions [B·Smax] (row-major), −1 at padding and at rows that skip the layer.
+   */
+  hooks?: readonly Hook[];
+  /** Which positions get logits: every real position (default), each row's last one, or none. */
+  logits?: 'all' | 'last' | 'none';
+}
+
+export interface BatchForwardResult {
+  /** [B, Tmax, V] ('all'; padding rows are 0), [B, 1, V] ('last': row b's last new token), or null. */
+  logits: Tensor | null;
+  /** Absolute positions of each row's new tokens (length T_b). */
+  positions: Int32Array[];
+}
+
 export interface ForwardModel {
   readonly spec: ModelSpec;
   readonly weights: ModelWeights;
@@ -50,199 +91,384 @@ export function hookNamesOf(spec: ModelSpec): string[] {
   return n;
 }
 
-/** Runs the decoder on `tokens` (new tokens only when a KV cache is given). */
+/** Runs the decoder on `tokens` (new tokens only when a KV cache is given). A batch of one row. */
 export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: ForwardOptions = {}): ForwardResult {
+  if (tokens.length === 0) throw new Error('forward: empty token sequence');
+  const r = forwardBatch(model, [{ tokens, kvCache: opts.kvCache }], { hooks: opts.hooks, logits: opts.logits });
+  return { logits: r.logits, positions: r.positions[0]! };
+}
+
+/** Row b's slab of a right-padded [B, Tmax, …] buffer: its first `n` rows of `rs` values. */
+const slab = (buf: Float32Array, b: number, Tmax: number, n: number, rs: number) => buf.subarray(b * Tmax * rs, (b * Tmax + n) * rs);
+
+/** Runs the decoder on a batch of sequences of different lengths (see the module doc and docs/batching.md). */
+export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opts: BatchForwardOptions = {}): BatchForwardResult {
   const { spec: s, weights: W, backend: B } = model;
-  const T = tokens.length;
-  if (T === 0) throw new Error('forward: empty token sequence');
-  const cache = opts.kvCache;
-  const past = cache ? cache.length : 0;
-  const S = past + T;
-  if (S > s.nCtx) throw new Error(`sequence of ${S} tokens exceeds the model's context length ${s.nCtx}`);
-  const hooks = new HookRunner(opts.hooks ?? [], hookNamesOf(s));
+  const NB = rows.length;
+  if (NB === 0) throw new Error('forwardBatch: empty batch (no rows)');
   const D = s.dModel, H = s.nHeads, Hkv = s.nKvHeads, Dh = s.dHead, M = s.dMlp, V = s.vocabSize;
   const group = H / Hkv;
+  const nL = s.nLayers;
 
-  const qPos = new Int32Array(T);
-  for (let t = 0; t < T; t++) qPos[t] = past + t;
-  const kPos = new Int32Array(S);
-  for (let j = 0; j < S; j++) kPos[j] = j;
-
-  // ---- embeddings
-  let resid: Float32Array = new Float32Array(T * D);
-  for (let t = 0; t < T; t++) {
-    const id = tokens[t]!;
-    if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} at position ${past + t} is outside the vocabulary [0, ${V})`);
-    const row = W.embed.subarray(id * D, id * D + D);
-    if (s.embedScale !== 1) for (let i = 0; i < D; i++) resid[t * D + i] = row[i]! * s.embedScale;
-    else resid.set(row, t * D);
+  // ---- per-row geometry
+  const Tb = rows.map((r) => r.tokens.length);
+  const caches: KVCache[] = [];
+  const seen = new Set<KVCache>();
+  const start: number[] = [];
+  rows.forEach((r, b) => {
+    if (Tb[b] === 0) throw new Error(`forward: empty token sequence (batch row ${b})`);
+    if (r.kvCache) {
+      if (seen.has(r.kvCache)) throw new Error(`forwardBatch: rows share one KV cache (row ${b}); every row needs its own`);
+      seen.add(r.kvCache);
+    }
+    const st = r.startLayer ?? 0;
+    if (!Number.isInteger(st) || st < 0 || st >= nL) throw new Error(`forwardBatch: row ${b} startLayer ${st} is out of range 0..${nL - 1}`);
+    if (st > 0 && (!r.residIn || r.residIn.length !== Tb[b]! * D)) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs residIn of ${Tb[b]! * D} values ([T, D]), got ${r.residIn?.length ?? 'none'}`);
+    if (st > 0 && !r.kvCache) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs a KV cache holding its earlier positions`);
+    start.push(st);
+    caches.push(r.kvCache ?? new KVCache(nL, H, Dh, Tb[b]!));
+  });
+  const past = caches.map((c) => c.length);
+  const Sb = rows.map((_, b) => past[b]! + Tb[b]!);
+  const Tmax = Math.max(...Tb);
+  const Smax = Math.max(...Sb);
+  for (let b = 0; b < NB; b++) {
+    if (Sb[b]! > s.nCtx) throw new Error(`sequence of ${Sb[b]} tokens exceeds the model's context length ${s.nCtx}` + (NB > 1 ? ` (batch row ${b})` : ''));
   }
-  const mctx = { layer: null, queryPositions: qPos };
-  resid = hooks.run('hook_embed', resid, [1, T, D], mctx);
-  if (W.posEmbed) {
-    let pe: Float32Array = new Float32Array(T * D);
-    for (let t = 0; t < T; t++) pe.set(W.posEmbed.subarray(qPos[t]! * D, qPos[t]! * D + D), t * D);
-    pe = hooks.run('hook_pos_embed', pe, [1, T, D], mctx);
-    for (let i = 0; i < T * D; i++) resid[i]! += pe[i]!;
+  const R = NB * Tmax; // padded rows
+  const qPos = rows.map((_, b) => Int32Array.from({ length: Tb[b]! }, (_, t) => past[b]! + t));
+  const kPos = rows.map((_, b) => Int32Array.from({ length: Sb[b]! }, (_, j) => j));
+
+  const hookNames = hookNamesOf(s);
+  const batchHooks = new HookRunner(opts.hooks ?? [], hookNames);
+  const rowHooks = rows.map((r) => (r.hooks && r.hooks.length ? new HookRunner(r.hooks, hookNames) : null));
+
+  // Flattened positions for batch hooks; rows not computed at `layer` (incremental rows before their start) read −1.
+  const active = (b: number, layer: number) => start[b]! <= layer;
+  const flatQ = (layer: number) => {
+    if (NB === 1 && active(0, layer)) return qPos[0]!;
+    const out = new Int32Array(NB * Tmax).fill(-1);
+    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(qPos[b]!, b * Tmax);
+    return out;
+  };
+  const flatK = (layer: number) => {
+    if (NB === 1) return kPos[0]!;
+    const out = new Int32Array(NB * Smax).fill(-1);
+    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(kPos[b]!, b * Smax);
+    return out;
+  };
+
+  /** Runs row hooks (on each row's view) then batch hooks at a [B, Tmax, ...inner] point; `li` is the layer index (0 for embeddings, nL after the last block). */
+  const runRows = (name: string, buf: Float32Array, inner: readonly number[], layer: number | null, li: number): Float32Array => {
+    const rs = inner.reduce((a, c) => a * c, 1);
+    for (let b = 0; b < NB; b++) {
+      const rh = rowHooks[b];
+      if (!rh || !rh.has(name) || !active(b, li)) continue;
+      const view = slab(buf, b, Tmax, Tb[b]!, rs);
+      const out = rh.run(name, view, [1, Tb[b]!, ...inner], { layer, queryPositions: qPos[b]! });
+      if (out !== view) view.set(out);
+    }
+    if (!batchHooks.has(name)) return buf;
+    return batchHooks.run(name, buf, [NB, Tmax, ...inner], { layer, queryPositions: flatQ(li), batch: NB });
+  };
+
+  // ---- embeddings (rows that start at a later layer bring their residual stream instead)
+  let resid: Float32Array = new Float32Array(R * D);
+  for (let b = 0; b < NB; b++) {
+    const toks = rows[b]!.tokens;
+    if (start[b]! > 0) {
+      resid.set(rows[b]!.residIn!, b * Tmax * D);
+      continue;
+    }
+    for (let t = 0; t < Tb[b]!; t++) {
+      const id = toks[t]!;
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} at position ${past[b]! + t} is outside the vocabulary [0, ${V})` + (NB > 1 ? ` (batch row ${b})` : ''));
+      const row = W.embed.subarray(id * D, id * D + D);
+      const o = (b * Tmax + t) * D;
+      if (s.embedScale !== 1) for (let i = 0; i < D; i++) resid[o + i] = row[i]! * s.embedScale;
+      else resid.set(row, o);
+    }
+  }
+  const anyEmbed = start.some((x) => x === 0);
+  if (anyEmbed) resid = runRows('hook_embed', resid, [D], null, 0);
+  if (W.posEmbed && anyEmbed) {
+    let pe: Float32Array = new Float32Array(R * D);
+    for (let b = 0; b < NB; b++) {
+      if (start[b]! > 0) continue;
+      for (let t = 0; t < Tb[b]!; t++) pe.set(W.posEmbed.subarray(qPos[b]![t]! * D, qPos[b]![t]! * D + D), (b * Tmax + t) * D);
+    }
+    pe = runRows('hook_pos_embed', pe, [D], null, 0);
+    for (let b = 0; b < NB; b++) {
+      if (start[b]! > 0) continue;
+      const o = b * Tmax * D;
+      for (let i = 0; i < Tb[b]! * D; i++) resid[o + i]! += pe[o + i]!;
+    }
   }
 
-  const rot = s.rotary ? rotaryTables(s.rotary, qPos, S) : null;
-  const localCache = cache ?? new KVCache(s.nLayers, H, Dh, T);
-  localCache.reserve(T);
+  // rotary tables per row (each row's own positions and sequence length), laid out [B·Tmax, rot/2]
+  let rot: { cos: Float32Array; sin: Float32Array } | null = null;
+  if (s.rotary) {
+    const half = s.rotary.rotaryDim / 2;
+    if (NB === 1) rot = rotaryTables(s.rotary, qPos[0]!, Sb[0]!);
+    else {
+      rot = { cos: new Float32Array(R * half), sin: new Float32Array(R * half) };
+      for (let b = 0; b < NB; b++) {
+        const t = rotaryTables(s.rotary, qPos[b]!, Sb[b]!);
+        rot.cos.set(t.cos, b * Tmax * half);
+        rot.sin.set(t.sin, b * Tmax * half);
+      }
+    }
+  }
+  for (let b = 0; b < NB; b++) caches[b]!.reserve(Tb[b]!);
 
   // scratch buffers reused across layers
-  const xn = new Float32Array(T * D);
-  const q = new Float32Array(T * H * Dh);
-  const kKv = new Float32Array(T * Hkv * Dh);
-  const vKv = new Float32Array(T * Hkv * Dh);
-  const qh = new Float32Array(T * Dh);
-  const zh = new Float32Array(T * Dh);
-  const hid = new Float32Array(T * M);
-  const up = s.mlp.kind === 'gated' ? new Float32Array(T * M) : null;
-  const shape4 = [1, T, H, Dh];
+  const xn = new Float32Array(R * D);
+  const q = new Float32Array(R * H * Dh);
+  const kKv = new Float32Array(R * Hkv * Dh);
+  const vKv = new Float32Array(R * Hkv * Dh);
+  const kExp = new Float32Array(R * H * Dh);
+  const vExp = new Float32Array(R * H * Dh);
+  const qh = new Float32Array(Tmax * Dh);
+  const zh = new Float32Array(Tmax * Dh);
+  const hid = new Float32Array(R * M);
+  const up = s.mlp.kind === 'gated' ? new Float32Array(R * M) : null;
   // Workspace reused by every layer (a hook's tensor is only valid during the call: clone to keep it).
-  const scoresBuf = new Float32Array(H * T * S);
-  const zBuf = new Float32Array(T * H * Dh);
-  const attnOutBuf = new Float32Array(T * D);
-  const residMidBuf = s.parallelResidual ? null : new Float32Array(T * D);
-  const mlpInBuf = new Float32Array(T * D);
-  const mlpOutBuf = new Float32Array(T * D);
-  const residA = new Float32Array(T * D);
-  const residB = new Float32Array(T * D);
+  const scoresBuf = rows.map((_, b) => new Float32Array(H * Tb[b]! * Sb[b]!));
+  const zBuf = new Float32Array(R * H * Dh);
+  const attnOutBuf = new Float32Array(R * D);
+  const residMidBuf = s.parallelResidual ? null : new Float32Array(R * D);
+  const mlpInBuf = new Float32Array(R * D);
+  const mlpOutBuf = new Float32Array(R * D);
+  const residA = new Float32Array(R * D);
+  const residB = new Float32Array(R * D);
+
+  /** Attention-point hooks: row hooks on each row's [1, H, T_b, S_b] buffer, then batch hooks on a padded [B, H, Tmax, Smax] copy. */
+  const runAttn = (name: string, bufs: Float32Array[], l: number, fill: number): void => {
+    for (let b = 0; b < NB; b++) {
+      const rh = rowHooks[b];
+      if (!rh || !rh.has(name) || !active(b, l)) continue;
+      const out = rh.run(name, bufs[b]!, [1, H, Tb[b]!, Sb[b]!], { layer: l, queryPositions: qPos[b]!, keyPositions: kPos[b]! });
+      if (out !== bufs[b]) bufs[b]!.set(out);
+    }
+    if (!batchHooks.has(name)) return;
+    const ctx: Omit<HookContext, 'name'> = { layer: l, queryPositions: flatQ(l), keyPositions: flatK(l), batch: NB };
+    if (NB === 1) {
+      const out = batchHooks.run(name, bufs[0]!, [1, H, Tb[0]!, Sb[0]!], ctx);
+      if (out !== bufs[0]) bufs[0]!.set(out);
+      return;
+    }
+    const pad = new Float32Array(NB * H * Tmax * Smax).fill(fill);
+    for (let b = 0; b < NB; b++) {
+      if (!active(b, l)) continue;
+      const src = bufs[b]!, T = Tb[b]!, S = Sb[b]!;
+      for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) pad.set(src.subarray((h * T + t) * S, (h * T + t + 1) * S), ((b * H + h) * Tmax + t) * Smax);
+    }
+    const out = batchHooks.run(name, pad, [NB, H, Tmax, Smax], ctx);
+    for (let b = 0; b < NB; b++) {
+      if (!active(b, l)) continue;
+      const dst = bufs[b]!, T = Tb[b]!, S = Sb[b]!;
+      for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
+        const o = ((b * H + h) * Tmax + t) * Smax;
+        dst.set(out.subarray(o, o + S), (h * T + t) * S);
+      }
+    }
+  };
   const lin = (x: Float32Array, w: Float32Array, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) =>
     B.linear(x, w, b, m, k, n, out);
+  const cap = s.attnSoftcap;
+  const win = s.slidingWindow;
 
-  for (let l = 0; l < s.nLayers; l++) {
+  for (let l = 0; l < nL; l++) {
     const L = W.layers[l]!;
     const name = (suffix: string) => `blocks.${l}.${suffix}`;
-    const lctx = { layer: l, queryPositions: qPos };
-    resid = hooks.run(name('hook_resid_pre'), resid, [1, T, D], lctx);
+    // rows starting here bring their residual stream (earlier layers were skipped for them)
+    for (let b = 0; b < NB; b++) if (l > 0 && start[b] === l) resid.set(rows[b]!.residIn!, b * Tmax * D);
+    // contiguous span of padded rows that contains every row computed at this layer
+    let lo = 0, hi = NB;
+    while (lo < NB && !active(lo, l)) lo++;
+    if (lo === NB) continue; // every row starts at a later layer
+    while (!active(hi - 1, l)) hi--;
+    const r0 = lo * Tmax, rn = (hi - lo) * Tmax;
+    const sub = (buf: Float32Array, rs: number) => (rn === R ? buf : buf.subarray(r0 * rs, (r0 + rn) * rs));
+    resid = runRows(name('hook_resid_pre'), resid, [D], l, l);
 
     // ---- attention
     let a: Float32Array = xn;
-    normalize(resid, T, D, s.norm, L.ln1, a);
-    a = hooks.run(name('ln1.hook_normalized'), a, [1, T, D], lctx);
+    normalize(sub(resid, D), rn, D, s.norm, L.ln1, sub(a, D));
+    a = runRows(name('ln1.hook_normalized'), a, [D], l, l);
     let qq: Float32Array = q;
-    lin(a, L.Wq, L.bq, T, D, H * Dh, qq);
-    lin(a, L.Wk, L.bk, T, D, Hkv * Dh, kKv);
-    lin(a, L.Wv, L.bv, T, D, Hkv * Dh, vKv);
-    // expand GQA groups to one key/value head per query head: [T, H, Dh]
-    let kk = expandHeads(kKv, T, Hkv, group, Dh);
-    let vv = expandHeads(vKv, T, Hkv, group, Dh);
-    qq = hooks.run(name('attn.hook_q'), qq, shape4, lctx);
-    kk = hooks.run(name('attn.hook_k'), kk, shape4, lctx);
-    vv = hooks.run(name('attn.hook_v'), vv, shape4, lctx);
+    lin(sub(a, D), L.Wq, L.bq, rn, D, H * Dh, sub(qq, H * Dh));
+    lin(sub(a, D), L.Wk, L.bk, rn, D, Hkv * Dh, sub(kKv, Hkv * Dh));
+    lin(sub(a, D), L.Wv, L.bv, rn, D, Hkv * Dh, sub(vKv, Hkv * Dh));
+    // expand GQA groups to one key/value head per query head: [B·Tmax, H, Dh]
+    expandHeads(sub(kKv, Hkv * Dh), rn, Hkv, group, Dh, sub(kExp, H * Dh));
+    expandHeads(sub(vKv, Hkv * Dh), rn, Hkv, group, Dh, sub(vExp, H * Dh));
+    let kk: Float32Array = kExp;
+    let vv: Float32Array = vExp;
+    qq = runRows(name('attn.hook_q'), qq, [H, Dh], l, l);
+    kk = runRows(name('attn.hook_k'), kk, [H, Dh], l, l);
+    vv = runRows(name('attn.hook_v'), vv, [H, Dh], l, l);
     if (rot && s.rotary) {
-      applyRotary(qq, T, H, Dh, s.rotary, rot.cos, rot.sin);
-      applyRotary(kk, T, H, Dh, s.rotary, rot.cos, rot.sin);
-      qq = hooks.run(name('attn.hook_rot_q'), qq, shape4, lctx);
-      kk = hooks.run(name('attn.hook_rot_k'), kk, shape4, lctx);
+      const half = s.rotary.rotaryDim / 2;
+      const cos = rot.cos.subarray(r0 * half), sin = rot.sin.subarray(r0 * half);
+      applyRotary(sub(qq, H * Dh), rn, H, Dh, s.rotary, cos, sin);
+      applyRotary(sub(kk, H * Dh), rn, H, Dh, s.rotary, cos, sin);
+      qq = runRows(name('attn.hook_rot_q'), qq, [H, Dh], l, l);
+      kk = runRows(name('attn.hook_rot_k'), kk, [H, Dh], l, l);
     }
-    localCache.write(l, kk, vv, T);
 
-    // scores [H, T, S]
-    let scores: Float32Array = scoresBuf;
-    for (let h = 0; h < H; h++) {
-      for (let t = 0; t < T; t++) qh.set(qq.subarray((t * H + h) * Dh, (t * H + h + 1) * Dh), t * Dh);
-      const sc = scores.subarray(h * T * S, (h + 1) * T * S);
-      B.linear(qh, localCache.keys(l, h, S), null, T, Dh, S, sc);
-    }
-    const cap = s.attnSoftcap;
-    const win = s.slidingWindow;
-    for (let h = 0; h < H; h++) {
-      for (let t = 0; t < T; t++) {
-        const o = (h * T + t) * S;
-        const qp = qPos[t]!;
-        for (let j = 0; j < S; j++) {
-          const kp = kPos[j]!;
-          if (kp > qp || (win !== null && qp - kp >= win)) {
-            scores[o + j] = -Infinity;
-            continue;
+    // scores [H, T_b, S_b] per row, against that row's keys only
+    for (let b = 0; b < NB; b++) {
+      if (!active(b, l)) continue;
+      const T = Tb[b]!, S = Sb[b]!, c = caches[b]!;
+      c.write(l, slab(kk, b, Tmax, T, H * Dh), slab(vv, b, Tmax, T, H * Dh), T);
+      const scores = scoresBuf[b]!;
+      for (let h = 0; h < H; h++) {
+        for (let t = 0; t < T; t++) qh.set(qq.subarray(((b * Tmax + t) * H + h) * Dh, ((b * Tmax + t) * H + h + 1) * Dh), t * Dh);
+        B.linear(T === Tmax ? qh : qh.subarray(0, T * Dh), c.keys(l, h, S), null, T, Dh, S, scores.subarray(h * T * S, (h + 1) * T * S));
+      }
+      const qp = qPos[b]!;
+      for (let h = 0; h < H; h++) {
+        for (let t = 0; t < T; t++) {
+          const o = (h * T + t) * S;
+          const qt = qp[t]!;
+          for (let j = 0; j < S; j++) {
+            // key column j holds absolute position j
+            if (j > qt || (win !== null && qt - j >= win)) {
+              scores[o + j] = -Infinity;
+              continue;
+            }
+            let v = scores[o + j]! * s.attnScale;
+            if (cap !== null) v = Math.tanh(v / cap) * cap;
+            scores[o + j] = v;
           }
-          let v = scores[o + j]! * s.attnScale;
-          if (cap !== null) v = Math.tanh(v / cap) * cap;
-          scores[o + j] = v;
         }
       }
     }
-    const actx = { layer: l, queryPositions: qPos, keyPositions: kPos };
-    scores = hooks.run(name('attn.hook_attn_scores'), scores, [1, H, T, S], actx);
-    for (let r = 0; r < H * T; r++) softmaxRow(scores, r * S, S);
-    const pattern = hooks.run(name('attn.hook_pattern'), scores, [1, H, T, S], actx);
-
-    // z [T, H, Dh]
-    let z: Float32Array = zBuf;
-    for (let h = 0; h < H; h++) {
-      B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), localCache.values(l, h, S), T, S, Dh, zh);
-      for (let t = 0; t < T; t++) z.set(zh.subarray(t * Dh, (t + 1) * Dh), (t * H + h) * Dh);
+    runAttn(name('attn.hook_attn_scores'), scoresBuf, l, -Infinity);
+    for (let b = 0; b < NB; b++) {
+      if (!active(b, l)) continue;
+      const S = Sb[b]!;
+      for (let r = 0; r < H * Tb[b]!; r++) softmaxRow(scoresBuf[b]!, r * S, S);
     }
-    z = hooks.run(name('attn.hook_z'), z, shape4, lctx);
+    runAttn(name('attn.hook_pattern'), scoresBuf, l, 0);
+
+    // z [B·Tmax, H, Dh]
+    let z: Float32Array = zBuf;
+    for (let b = 0; b < NB; b++) {
+      if (!active(b, l)) continue;
+      const T = Tb[b]!, S = Sb[b]!, pattern = scoresBuf[b]!;
+      for (let h = 0; h < H; h++) {
+        B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), caches[b]!.values(l, h, S), T, S, Dh, T === Tmax ? zh : zh.subarray(0, T * Dh));
+        for (let t = 0; t < T; t++) z.set(zh.subarray(t * Dh, (t + 1) * Dh), ((b * Tmax + t) * H + h) * Dh);
+      }
+    }
+    z = runRows(name('attn.hook_z'), z, [H, Dh], l, l);
     let attnOut: Float32Array = attnOutBuf;
-    lin(z, L.Wo, L.bo, T, H * Dh, D, attnOut);
-    attnOut = hooks.run(name('hook_attn_out'), attnOut, [1, T, D], lctx);
+    lin(sub(z, H * Dh), L.Wo, L.bo, rn, H * Dh, D, sub(attnOut, D));
+    attnOut = runRows(name('hook_attn_out'), attnOut, [D], l, l);
 
     // ---- MLP
+    const e0 = r0 * D, e1 = (r0 + rn) * D;
     let mlpIn: Float32Array;
     let residMid: Float32Array | null = null;
     if (s.parallelResidual) {
       mlpIn = mlpInBuf;
-      normalize(resid, T, D, s.norm, L.ln2 ?? L.ln1, mlpIn);
+      normalize(sub(resid, D), rn, D, s.norm, L.ln2 ?? L.ln1, sub(mlpIn, D));
     } else {
       residMid = residMidBuf!;
-      for (let i = 0; i < T * D; i++) residMid[i] = resid[i]! + attnOut[i]!;
-      residMid = hooks.run(name('hook_resid_mid'), residMid, [1, T, D], lctx);
+      for (let i = e0; i < e1; i++) residMid[i] = resid[i]! + attnOut[i]!;
+      residMid = runRows(name('hook_resid_mid'), residMid, [D], l, l);
       mlpIn = mlpInBuf;
-      normalize(residMid, T, D, s.norm, L.ln2!, mlpIn);
+      normalize(sub(residMid, D), rn, D, s.norm, L.ln2!, sub(mlpIn, D));
     }
-    mlpIn = hooks.run(name('ln2.hook_normalized'), mlpIn, [1, T, D], lctx);
+    mlpIn = runRows(name('ln2.hook_normalized'), mlpIn, [D], l, l);
     let pre: Float32Array = hid;
     if (s.mlp.kind === 'gated') {
-      lin(mlpIn, L.Wgate!, L.bgate, T, D, M, pre);
-      lin(mlpIn, L.Win, L.bin, T, D, M, up!);
+      lin(sub(mlpIn, D), L.Wgate!, L.bgate, rn, D, M, sub(pre, M));
+      lin(sub(mlpIn, D), L.Win, L.bin, rn, D, M, sub(up!, M));
     } else {
-      lin(mlpIn, L.Win, L.bin, T, D, M, pre);
+      lin(sub(mlpIn, D), L.Win, L.bin, rn, D, M, sub(pre, M));
     }
-    pre = hooks.run(name('mlp.hook_pre'), pre, [1, T, M], lctx);
+    pre = runRows(name('mlp.hook_pre'), pre, [M], l, l);
     let post: Float32Array = pre;
-    activate(post, T * M, s.mlp.act);
-    if (up) for (let i = 0; i < T * M; i++) post[i] = post[i]! * up[i]!;
-    post = hooks.run(name('mlp.hook_post'), post, [1, T, M], lctx);
+    activate(sub(post, M), rn * M, s.mlp.act);
+    if (up) for (let i = r0 * M; i < (r0 + rn) * M; i++) post[i] = post[i]! * up[i]!;
+    post = runRows(name('mlp.hook_post'), post, [M], l, l);
     let mlpOut: Float32Array = mlpOutBuf;
-    lin(post, L.Wout, L.bout, T, M, D, mlpOut);
-    mlpOut = hooks.run(name('hook_mlp_out'), mlpOut, [1, T, D], lctx);
+    lin(sub(post, M), L.Wout, L.bout, rn, M, D, sub(mlpOut, D));
+    mlpOut = runRows(name('hook_mlp_out'), mlpOut, [D], l, l);
 
     const next = resid === residA ? residB : residA;
     const base = residMid ?? resid;
-    if (s.parallelResidual) for (let i = 0; i < T * D; i++) next[i] = base[i]! + attnOut[i]! + mlpOut[i]!;
-    else for (let i = 0; i < T * D; i++) next[i] = base[i]! + mlpOut[i]!;
-    resid = hooks.run(name('hook_resid_post'), next, [1, T, D], lctx);
+    if (s.parallelResidual) for (let i = e0; i < e1; i++) next[i] = base[i]! + attnOut[i]! + mlpOut[i]!;
+    else for (let i = e0; i < e1; i++) next[i] = base[i]! + mlpOut[i]!;
+    resid = runRows(name('hook_resid_post'), next, [D], l, l);
   }
-  localCache.advance(T);
+  for (let b = 0; b < NB; b++) caches[b]!.advance(Tb[b]!);
 
   // ---- final norm and unembedding
   const mode = opts.logits ?? 'all';
-  let fin: Float32Array = new Float32Array(T * D);
-  normalize(resid, T, D, s.norm, W.lnFinal, fin);
-  fin = hooks.run('ln_final.hook_normalized', fin, [1, T, D], mctx);
+  let fin: Float32Array = new Float32Array(R * D);
+  normalize(resid, R, D, s.norm, W.lnFinal, fin);
+  fin = runRows('ln_final.hook_normalized', fin, [D], null, nL);
   if (mode === 'none') return { logits: null, positions: qPos };
-  const rows = mode === 'last' ? 1 : T;
-  const src = mode === 'last' ? fin.subarray((T - 1) * D, T * D) : fin;
-  let logits: Float32Array = new Float32Array(rows * V);
-  B.linear(src, W.unembed, W.unembedBias, rows, D, V, logits);
+  const w = mode === 'last' ? 1 : Tmax;
+  // real rows only, packed: row b's first n_b rows (n_b = 1 for 'last', T_b otherwise)
+  const nb = rows.map((_, b) => (mode === 'last' ? 1 : Tb[b]!));
+  const firstRow = (b: number) => (mode === 'last' ? b * Tmax + Tb[b]! - 1 : b * Tmax);
+  const packed = nb.reduce((x, y) => x + y, 0);
+  let logits: Float32Array = new Float32Array(NB * w * V);
+  if (NB === 1 || packed === NB * w) {
+    const src = mode === 'last' && NB === 1 ? fin.subarray(firstRow(0) * D, (firstRow(0) + 1) * D) : mode === 'last' ? gather(fin, D, nb, firstRow) : fin;
+    B.linear(src, W.unembed, W.unembedBias, NB * w, D, V, logits);
+  } else {
+    const out = new Float32Array(packed * V);
+    B.linear(gather(fin, D, nb, firstRow), W.unembed, W.unembedBias, packed, D, V, out);
+    let o = 0;
+    for (let b = 0; b < NB; b++) {
+      logits.set(out.subarray(o * V, (o + nb[b]!) * V), b * w * V);
+      o += nb[b]!;
+    }
+  }
   if (s.finalSoftcap !== null) {
     const c = s.finalSoftcap;
     for (let i = 0; i < logits.length; i++) logits[i] = Math.tanh(logits[i]! / c) * c;
   }
-  const lpos = mode === 'last' ? qPos.subarray(T - 1) : qPos;
-  logits = hooks.run('hook_logits', logits, [1, rows, V], { layer: null, queryPositions: lpos });
-  return { logits: new Tensor(logits, [1, rows, V]), positions: qPos };
+  const lpos = mode === 'last' ? qPos.map((p) => p.subarray(p.length - 1)) : qPos;
+  for (let b = 0; b < NB; b++) {
+    const rh = rowHooks[b];
+    if (!rh || !rh.has('hook_logits')) continue;
+    const view = logits.subarray(b * w * V, (b * w + nb[b]!) * V);
+    const out = rh.run('hook_logits', view, [1, nb[b]!, V], { layer: null, queryPositions: lpos[b]! });
+    if (out !== view) view.set(out);
+  }
+  if (batchHooks.has('hook_logits')) {
+    const flat = NB === 1 ? lpos[0]! : new Int32Array(NB * w).fill(-1);
+    if (NB > 1) for (let b = 0; b < NB; b++) flat.set(lpos[b]!, b * w);
+    logits = batchHooks.run('hook_logits', logits, [NB, w, V], { layer: null, queryPositions: flat, batch: NB });
+  }
+  return { logits: new Tensor(logits, [NB, w, V]), positions: qPos };
 }
 
-/** [T, Hkv, Dh] → [T, Hkv·group, Dh] with each KV head repeated for its `group` query heads (HF repeat_kv order). */
-function expandHeads(x: Float32Array, T: number, Hkv: number, group: number, Dh: number): Float32Array {
-  if (group === 1) return x.slice();
+/** Packs rows first(b) .. first(b)+n[b]−1 of a [R, D] buffer, row after row. */
+function gather(x: Float32Array, D: number, n: readonly number[], first: (b: number) => number): Float32Array {
+  const out = new Float32Array(n.reduce((a, b) => a + b, 0) * D);
+  let o = 0;
+  n.forEach((k, b) => {
+    out.set(x.subarray(first(b) * D, (first(b) + k) * D), o * D);
+    o += k;
+  });
+  return out;
+}
+
+/** [T, Hkv, Dh] → out [T, Hkv·group, Dh] with each KV head repeated for its `group` query heads (HF repeat_kv order). */
+function expandHeads(x: Float32Array, T: number, Hkv: number, group: number, Dh: number, out: Float32Array): Float32Array {
+  if (group === 1) {
+    out.set(x.subarray(0, T * Hkv * Dh));
+    return out;
+  }
   const H = Hkv * group;
-  const out = new Float32Array(T * H * Dh);
   for (let t = 0; t < T; t++) {
     for (let g = 0; g < Hkv; g++) {
       const src = x.subarray((t * Hkv + g) * Dh, (t * Hkv + g + 1) * Dh);
