@@ -8,6 +8,7 @@ import { registerKnockoutCommands } from './commands/knockout.ts';
 import { registerObserveCommands } from './commands/observe.ts';
 import { registerSteerCommand } from './commands/steer.ts';
 import { registerPatchCommand } from './commands/patch.ts';
+import { registerStudyCommands } from './commands/study.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -21,4 +22,5 @@ registerObserveCommands(program);
 registerCopyingCommand(program);
 registerSteerCommand(program);
 registerPatchCommand(program);
+registerStudyCommands(program);
 await program.parseAsync(process.argv);
