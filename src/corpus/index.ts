@@ -6,7 +6,7 @@
  */
 export { CORPUS_FORMAT_VERSION, sampleSchema, targetPatternSchema } from './schema.ts';
 export type { Corpus, CorpusLanguage, CorpusSample, RawSample, SignatureStyle } from './schema.ts';
-export { CorpusError, codePointLength, corpusToJson, groupSamples, loadCorpus, parseCorpus } from './load.ts';
+export { CorpusError, codePointLength, corpusToJson, groupSamples, loadCorpus, parseCorpus, stripBom } from './load.ts';
 export type { CorpusIssue } from './load.ts';
 export { findFunctions, resolveSignatureTargets, signatureTargets } from './resolve.ts';
 export type { FunctionSignature, SignatureTargets } from './resolve.ts';

@@ -177,6 +177,11 @@ async function checkSample(raw: RawSample, group: string, index: number, issues:
   };
 }
 
+/** Drops a leading UTF-8 byte-order mark (U+FEFF), which JSON.parse rejects with an invisible "Unexpected token". */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
  * Parses and validates corpus text (format 2.0), resolving pattern-based samples.
  *
@@ -187,6 +192,7 @@ async function checkSample(raw: RawSample, group: string, index: number, issues:
  */
 export async function parseCorpus(text: string, file: string | null = null, sha256?: string): Promise<Corpus> {
   const name = file ?? '<memory>';
+  text = stripBom(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -245,6 +251,9 @@ export async function parseCorpus(text: string, file: string | null = null, sha2
       const s = await checkSample(raw, g, i, issues, warnings);
       if (s) samples.push(s);
     }
+  }
+  if (issues.length === 0 && groups.length > 0 && samples.length === 0) {
+    fileIssue(null, `every group (${groups.join(', ')}) is empty: the corpus has no samples to run`);
   }
   if (issues.length) throw new CorpusError(name, issues);
   return {

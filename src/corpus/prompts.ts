@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { PlipTokenizer } from '../tokenize/types.ts';
 import { tokensInCharRange, utf16ToCodePoint } from '../tokenize/positions.ts';
+import { stripBom } from './load.ts';
 
 export const copyingItemSchema = z.object({
   id: z.string().min(1),
@@ -30,7 +31,7 @@ export interface CopyingPrompt {
 export function loadCopyingPrompts(path: string): CopyingPrompt[] {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(stripBom(readFileSync(path, 'utf8')));
   } catch (e) {
     throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `malformed JSON (${(e as Error).message})`}`);
   }

@@ -164,3 +164,31 @@ test('corpusToJson writes format 2.0 with explicit positions that load back iden
   // Identical content to the original file (modulo formatting).
   assert.deepEqual(corpusToJson(c), JSON.parse(readFileSync(REAL, 'utf8')));
 });
+
+test('a UTF-8 byte-order mark is accepted (file and text), positions unchanged', async () => {
+  const text = corpus({ python_doctest: [PY] });
+  const dir = mkdtempSync(join(tmpdir(), 'plip-bom-'));
+  const f = join(dir, 'bom.json');
+  writeFileSync(f, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]));
+  const c = await loadCorpus(f);
+  assert.equal(c.samples.length, 1);
+  assert.deepEqual(c.samples[0]!.targetCharPositions, [0, 4, 6]);
+  assert.equal(c.samples[0]!.markerCharPos, 22);
+  assert.equal((await parseCorpus('\ufeff' + text)).samples.length, 1);
+});
+
+test('an empty corpus (every group empty) is an error naming the file', async () => {
+  const e = await errorOf(corpus({ python_doctest: [], rust_test: [] }), 'empty.json');
+  assert.match(e.message, /empty\.json/);
+  assert.match(e.message, /every group \(python_doctest, rust_test\) is empty/);
+});
+
+test('a prompts file with a UTF-8 byte-order mark is accepted', async () => {
+  const { loadCopyingPrompts } = await import('../../src/corpus/prompts.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-bom-'));
+  const f = join(dir, 'prompts.json');
+  writeFileSync(f, '\ufeff' + JSON.stringify({ g: [{ id: 'a', name: 'add', prompt: 'def add(a, b):\n    """\n    >>> ' }] }));
+  const p = loadCopyingPrompts(f);
+  assert.equal(p.length, 1);
+  assert.equal(p[0]!.name, 'add');
+});
