@@ -11,7 +11,7 @@ import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { KVCache } from './kv-cache.ts';
-import { forward, hookNamesOf, type ForwardOptions, type ForwardResult } from './forward.ts';
+import { forward, forwardBatch, hookNamesOf, type BatchForwardOptions, type BatchForwardResult, type BatchRow, type ForwardOptions, type ForwardResult } from './forward.ts';
 
 /** Where a model came from (recorded in every results file). */
 export interface ModelInfo {
@@ -50,13 +50,23 @@ export class HookedModel {
     return hookNamesOf(this.spec);
   }
 
+  /** @throws Error when a logit comes out NaN or ±Infinity (never returned as a result). */
   forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): ForwardResult {
-    return forward(this, tokens, opts);
+    return finiteLogits(forward(this, tokens, opts));
+  }
+
+  /**
+   * Several sequences of different lengths in one pass (docs/batching.md): each row has its own tokens,
+   * KV cache (absolute positions continue from its length), hooks and optional incremental start layer.
+   * Each row's results equal running it alone (≤ 1e-4; test/model/batch.test.ts).
+   */
+  forwardBatch(rows: readonly BatchRow[], opts: BatchForwardOptions = {}): BatchForwardResult {
+    return forwardBatch(this, rows, opts);
   }
 
   /** Forward pass with hooks that may read or replace tensors. */
   runWithHooks(tokens: ArrayLike<number>, hooks: readonly Hook[], opts: Omit<ForwardOptions, 'hooks'> = {}): ForwardResult {
-    return forward(this, tokens, { ...opts, hooks });
+    return finiteLogits(forward(this, tokens, { ...opts, hooks }));
   }
 
   /**
@@ -72,7 +82,7 @@ export class HookedModel {
         cache.set(ctx.name, new Tensor(t.data.slice(), t.shape));
       },
     };
-    const res = forward(this, tokens, { ...opts, hooks: [...(opts.hooks ?? []), capture] });
+    const res = finiteLogits(forward(this, tokens, { ...opts, hooks: [...(opts.hooks ?? []), capture] }));
     return { ...res, cache };
   }
 
@@ -109,4 +119,25 @@ export class HookedModel {
       return p !== null && suffixes.has(p.suffix);
     };
   }
+}
+
+/**
+ * Non-finite logits are an error, never a result: they come from non-finite weights or activations, or
+ * from a hook that wrote NaN/Infinity, and downstream they would turn into null JSON and silent garbage.
+ */
+function finiteLogits(res: ForwardResult): ForwardResult {
+  const l = res.logits;
+  if (!l) return res;
+  const d = l.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]!)) {
+      const V = l.shape[2]!;
+      const row = Math.floor(i / V);
+      const pos = res.positions.length === l.shape[1] ? res.positions[row]! : res.positions[res.positions.length - 1]!;
+      throw new Error(
+        `non-finite logit (${d[i]}) at token position ${pos}, vocab id ${i % V}: the weights, an activation or an intervention hook produced NaN/Infinity (capture activations with runWithCache to find the first non-finite hook point)`,
+      );
+    }
+  }
+  return res;
 }

@@ -144,3 +144,14 @@ test('hook points a family does not have are errors naming the hook and the miss
   const neox = await loadModel('fixtures/tiny/gpt_neox', { noTokenizer: true, backend: 'ts' });
   assert.throws(() => neox.runWithHooks([1, 2], [{ name: 'blocks.0.hook_resid_mid', fn: () => {} }]), /hook_resid_mid.*sequential residual/);
 });
+
+test('non-finite logits are an error naming the position, not a result', async () => {
+  const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
+  const nanAt3 = { name: 'blocks.0.hook_resid_post', fn: (t: Tensor) => void (t.data[3 * m.spec.dModel] = NaN) };
+  assert.throws(() => m.runWithHooks([1, 5, 9, 3], [nanAt3]), /non-finite logit \(NaN\) at token position \d+, vocab id \d+/);
+  assert.throws(() => m.runWithCache([1, 5, 9, 3], {}, { hooks: [nanAt3] }), /non-finite logit/);
+  const inf = { name: 'hook_logits', fn: (t: Tensor) => void (t.data[7] = Infinity) };
+  assert.throws(() => m.runWithHooks([1, 5], [inf]), /non-finite logit \(Infinity\) at token position 0, vocab id 7/);
+  assert.throws(() => m.runWithHooks([1, 5], [inf], { logits: 'last' }), /at token position 1, vocab id 7/);
+  assert.ok(m.forward([1, 5]).logits!.data.every(Number.isFinite));
+});
