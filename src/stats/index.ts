@@ -54,5 +54,7 @@ export type {
   SampleStatistic,
 } from './effect.ts';
 export { holm, benjaminiHochberg } from './correct.ts';
+export { wilson, mcnemarExact, mcnemarPaired, minMcNemarP } from './proportion.ts';
+export type { Proportion, McNemar } from './proportion.ts';
 export { normalCdf, normalSf, normalQuantile, tCdf } from './special.ts';
 export type { Alternative } from './validate.ts';
