@@ -73,6 +73,8 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   /** Extra environment variables (the environment is otherwise empty but for PATH, HOME, TMPDIR, LANG). */
   env?: Record<string, string>;
+  /** Text written to the command's stdin (then closed); without it stdin is empty. */
+  stdin?: string;
 }
 
 /**
@@ -184,7 +186,11 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxResult> {
   if (spec.writableDir) shareWithSandbox(spec.writableDir);
   const cmd = sandboxCommand(spec);
   const t0 = performance.now();
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin!.on('error', () => {
+    /* the command may exit without reading its input */
+  });
+  child.stdin!.end(spec.stdin ?? '');
   const cap = spec.limits.outputBytes;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
