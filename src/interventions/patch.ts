@@ -144,21 +144,23 @@ export function patchPattern(p: PatternPatch): Hook {
   return {
     name: `blocks.${p.layer}.attn.hook_pattern`,
     fn: (t: Tensor, ctx: HookContext) => {
-      const [, Hr, T, S] = t.shape as [number, number, number, number];
+      const [NB, Hr, T, S] = t.shape as [number, number, number, number];
       if (Hr !== H) throw new Error(`patchPattern layer ${p.layer}: recipient has ${Hr} heads, donor ${H} (same model?)`);
-      const kp = ctx.keyPositions!;
       const x = t.data;
-      for (let r = 0; r < T; r++) {
-        const q = ctx.queryPositions[r]!;
+      // batch rows: positions are flattened [B·T] / [B·S] (−1 = padding, never in a position map)
+      for (let br = 0; br < NB * T; br++) {
+        const b = Math.floor(br / T), r = br % T;
+        const kp = NB === 1 ? ctx.keyPositions! : ctx.keyPositions!.subarray(b * S, (b + 1) * S);
+        const q = ctx.queryPositions[br]!;
         const dq = p.positions.get(q);
         if (dq === undefined) continue;
         for (const h of heads) {
-          const o = (h * T + r) * S;
+          const o = ((b * H + h) * T + r) * S;
           const row = new Float64Array(S);
           let sum = 0;
           for (let j = 0; j < S; j++) {
             const k = kp[j]!;
-            if (k > q || (win !== null && q - k >= win)) continue; // masked keys stay 0
+            if (k < 0 || k > q || (win !== null && q - k >= win)) continue; // masked keys stay 0
             const dk = p.positions.get(k);
             if (dk === undefined) continue;
             const w = src[(h * Td + dq) * Td + dk]!;
