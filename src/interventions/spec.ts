@@ -16,10 +16,16 @@
  * - `sources` / `targets`: the same forms; `sources: "*"` = every query position, `targets: "*"` =
  *   every causally visible key of each source (so `targets: "*"` knocks out whole rows).
  * - `kind`: `"knockout"` (score → −∞ before the softmax), `"scale"` with `factor` f ≥ 0 (post-softmax
- *   weight × f, row renormalised over its visible keys), or `"set"` with `level` ℓ ∈ [0, 1] (steering: the
- *   selected edges of each row together get attention mass ℓ, the other visible keys share 1 − ℓ in their
- *   original proportions; see attention.ts). `"scale(0.5)"` / `"set(0.3)"` are accepted as shorthand.
- *   `"set"` needs explicit targets (`targets: "*"` would select the whole row).
+ *   weight × f, row renormalised over its visible keys), `"amplify"` with `factor` f > 0 (default 2) and
+ *   `basis` `"logit"` (default: + ln f on the pre-softmax score, i.e. each selected unnormalised weight × f)
+ *   or `"mass"` (the selection's post-softmax mass × f, capped at 1), `"set"` with `level` ℓ ∈ [0, 1]
+ *   (steering: the selected edges of each row together get attention mass ℓ, keys listed in `hold` keep
+ *   their weights, the other visible keys share the rest in their original proportions), or
+ *   `"set-control"` with `level` ℓ (the mass-holding control: the targets receive the mass that set(ℓ) on
+ *   the `match` keys would move, the `match` keys keep their weights). See attention.ts / rows.ts.
+ *   `"scale(0.5)"`, `"amplify(2)"`, `"set(0.3)"`, `"set-control(0.3)"` are accepted as shorthand; giving the
+ *   value both in the shorthand and in `factor` / `level` is an error.
+ *   `"set"`, `"set-control"` and `"amplify"` need explicit targets (`targets: "*"` selects the whole row).
  *
  * Masked edges: an explicitly listed pair whose target is in the source's future (target > source), or
  * outside a sliding window, is already masked, so editing it is a no-op. Such edges are never applied
@@ -52,15 +58,31 @@ const EdgeSchema = z.strictObject({
   sources: SelectorSchema,
   /** Key (attended-to) token positions. */
   targets: SelectorSchema,
+  /** Kind "set" only: keys whose weights are held fixed (not rescaled) in the edited rows. */
+  hold: SelectorSchema.optional(),
+  /** Kind "set-control" only: the keys whose set(ℓ) is being controlled for; they keep their weights. */
+  match: SelectorSchema.optional(),
 });
+
+/** Kinds of attention edit. */
+export const EDIT_KINDS = ['knockout', 'scale', 'amplify', 'set', 'set-control'] as const;
+/** One kind of attention edit (see the module doc). */
+export type EditKind = (typeof EDIT_KINDS)[number];
+const KIND_HINT = 'expected "knockout", "scale" (with "factor") or "scale(f)", "amplify" or "amplify(f)", "set" (with "level") or "set(l)", "set-control" (with "level") or "set-control(l)"';
+const explicit = (v: Selector | undefined) => v !== undefined && v !== '*' && v !== 'all';
 
 /** Zod schema of one attention-mask spec (see the module doc for the JSON form). */
 export const AttentionMaskSpecSchema = z
   .strictObject({
-    kind: z.enum(['knockout', 'scale', 'set'], { error: 'expected "knockout", "scale" (with "factor"), "scale(f)", "set" (with "level") or "set(l)"' }),
+    kind: z.enum(EDIT_KINDS, { error: KIND_HINT }),
+    /** scale: post-softmax multiplier ≥ 0; amplify: multiplier > 0 of the unnormalised weight or of the mass (default 2). */
     factor: z.number({ error: 'expected a number' }).optional(),
-    /** Attention mass of the selected edges of each row, in [0, 1] (kind "set" only). */
+    /** Attention mass of the selected edges of each row, in [0, 1] (kinds "set" and "set-control"). */
     level: z.number({ error: 'expected a number' }).optional(),
+    /** Kind "amplify": `"logit"` (default; + ln factor on the pre-softmax score) or `"mass"` (post-softmax mass × factor, capped at 1). */
+    basis: z.enum(['logit', 'mass'], { error: 'expected "logit" or "mass"' }).optional(),
+    /** Kinds "set" (with hold) and "set-control": what to do when the level cannot be reached: `"error"` (default) or `"cap"`. */
+    onInfeasible: z.enum(['error', 'cap'], { error: 'expected "error" or "cap"' }).optional(),
     layers: SelectorSchema,
     heads: SelectorSchema.optional(),
     edges: z.array(EdgeSchema).min(1, { error: 'expected at least one edge {sources, targets}' }),
@@ -68,22 +90,29 @@ export const AttentionMaskSpecSchema = z
     label: z.string().optional(),
   })
   .superRefine((s, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (s.kind === 'scale') {
-      if (s.factor === undefined) ctx.addIssue({ code: 'custom', path: ['factor'], message: 'kind "scale" needs a factor (a number ≥ 0)' });
-      else if (!Number.isFinite(s.factor) || s.factor < 0) ctx.addIssue({ code: 'custom', path: ['factor'], message: `factor must be a finite number ≥ 0 (got ${s.factor})` });
-    } else if (s.factor !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['factor'], message: 'factor is only allowed with kind "scale"' });
-    }
-    if (s.kind === 'set') {
-      if (s.level === undefined) ctx.addIssue({ code: 'custom', path: ['level'], message: 'kind "set" needs a level (the attention mass of the selected edges, a number in [0, 1])' });
-      else if (!Number.isFinite(s.level) || s.level < 0 || s.level > 1) ctx.addIssue({ code: 'custom', path: ['level'], message: `level must be a number in [0, 1] (attention mass; got ${s.level})` });
-      s.edges.forEach((e, i) => {
-        if (e.targets === '*' || e.targets === 'all')
-          ctx.addIssue({ code: 'custom', path: ['edges', i, 'targets'], message: 'kind "set" needs explicit targets: "*" selects every visible key, so the row could not be renormalised (use knockout or scale for whole rows)' });
-      });
-    } else if (s.level !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['level'], message: 'level is only allowed with kind "set"' });
-    }
+      if (s.factor === undefined) issue(['factor'], 'kind "scale" needs a factor (a number ≥ 0)');
+      else if (!Number.isFinite(s.factor) || s.factor < 0) issue(['factor'], `factor must be a finite number ≥ 0 (got ${s.factor})`);
+    } else if (s.kind === 'amplify') {
+      if (s.factor !== undefined && !(Number.isFinite(s.factor) && s.factor > 0)) issue(['factor'], `amplify factor must be a finite number > 0 (got ${s.factor})`);
+    } else if (s.factor !== undefined) issue(['factor'], 'factor is only allowed with kinds "scale" and "amplify"');
+    if (s.basis !== undefined && s.kind !== 'amplify') issue(['basis'], 'basis is only allowed with kind "amplify"');
+    const setLike = s.kind === 'set' || s.kind === 'set-control';
+    if (setLike) {
+      if (s.level === undefined) issue(['level'], `kind "${s.kind}" needs a level (the attention mass of the selected edges, a number in [0, 1])`);
+      else if (!Number.isFinite(s.level) || s.level < 0 || s.level > 1) issue(['level'], `level must be a number in [0, 1] (attention mass; got ${s.level})`);
+    } else if (s.level !== undefined) issue(['level'], 'level is only allowed with kinds "set" and "set-control"');
+    if (s.onInfeasible !== undefined && !setLike) issue(['onInfeasible'], 'onInfeasible is only allowed with kinds "set" and "set-control"');
+    s.edges.forEach((e, i) => {
+      if ((setLike || s.kind === 'amplify') && !explicit(e.targets))
+        issue(['edges', i, 'targets'], `kind "${s.kind}" needs explicit targets: "*" selects every visible key, so the row could not be renormalised (use knockout or scale for whole rows)`);
+      if (e.hold !== undefined && s.kind !== 'set') issue(['edges', i, 'hold'], 'hold is only allowed with kind "set"');
+      if (e.hold !== undefined && !explicit(e.hold)) issue(['edges', i, 'hold'], 'hold needs explicit key positions');
+      if (s.kind === 'set-control' && e.match === undefined) issue(['edges', i, 'match'], 'kind "set-control" needs match: the keys whose set(level) this edit controls for (e.g. the function tokens)');
+      if (e.match !== undefined && s.kind !== 'set-control') issue(['edges', i, 'match'], 'match is only allowed with kind "set-control"');
+      if (e.match !== undefined && !explicit(e.match)) issue(['edges', i, 'match'], 'match needs explicit key positions');
+    });
   });
 
 /** One attention-mask spec. */
@@ -97,15 +126,28 @@ export class InterventionSpecError extends Error {
   }
 }
 
-/** `"scale(0.5)"` → `{ kind: 'scale', factor: 0.5 }`; `"set(0.3)"` → `{ kind: 'set', level: 0.3 }`. */
-function expandKindShorthand(raw: unknown): unknown {
+const SHORTHAND_RE = /^\s*(scale|amplify|set-control|set)\s*\(\s*([^)]*)\s*\)\s*$/;
+
+/**
+ * `"scale(0.5)"` → `{ kind: 'scale', factor: 0.5 }`, `"amplify(3)"` → factor 3, `"set(0.3)"` /
+ * `"set-control(0.3)"` → level 0.3. A shorthand whose value is also given explicitly (`factor` / `level`)
+ * is reported in `problems` (even when the two agree: one value, one place).
+ */
+function expandKindShorthand(raw: unknown, at: string, problems: string[]): unknown {
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const o = raw as Record<string, unknown>;
     if (typeof o.kind === 'string') {
-      const m = /^\s*(scale|set)\s*\(\s*([^)]*)\s*\)\s*$/.exec(o.kind);
+      const m = SHORTHAND_RE.exec(o.kind);
       if (m) {
         const v = m[2]!.trim() === '' ? NaN : Number(m[2]);
-        return m[1] === 'scale' ? { ...o, kind: 'scale', factor: v } : { ...o, kind: 'set', level: v };
+        const field = m[1] === 'scale' || m[1] === 'amplify' ? 'factor' : 'level';
+        if (o[field] !== undefined) {
+          problems.push(
+            `${at}: kind "${o.kind}" and ${field} ${JSON.stringify(o[field])} both give the ${field}; give it once (kind "${m[1]}" with "${field}", or "${m[1]}(${m[2]!.trim()})" alone)`,
+          );
+          return null;
+        }
+        return { ...o, kind: m[1], [field]: v };
       }
     }
   }
@@ -128,7 +170,9 @@ export function parseSpecs(raw: unknown): AttentionMaskSpec[] {
   const out: AttentionMaskSpec[] = [];
   const problems: string[] = [];
   list.forEach((item, i) => {
-    const r = AttentionMaskSpecSchema.safeParse(expandKindShorthand(item));
+    const expanded = expandKindShorthand(item, `spec[${i}]`, problems);
+    if (expanded === null) return;
+    const r = AttentionMaskSpecSchema.safeParse(expanded);
     if (r.success) out.push(r.data);
     else for (const iss of r.error.issues) problems.push(`${formatPath(`spec[${i}]`, iss.path)}: ${iss.message}`);
   });
@@ -212,16 +256,27 @@ export interface MaskedEdge {
 export interface EdgeRule {
   sources: number[] | 'all';
   targets: number[] | 'all';
+  /** Kind "set": keys whose weights stay as they are (sorted, disjoint from `targets`). */
+  hold?: number[];
+  /** Kind "set-control": the keys whose set(level) is controlled for (sorted, disjoint from `targets`). */
+  match?: number[];
 }
 
 /** A validated spec in concrete form (what {@link attentionEdit} turns into hooks). */
 export interface ResolvedEdit {
-  kind: 'knockout' | 'scale' | 'set';
-  /** Post-softmax multiplier (scale only; knockout has 0 for reference, set 1). */
+  kind: EditKind;
+  /** scale: post-softmax multiplier; amplify: multiplier of the unnormalised weight / mass (knockout has 0 for reference, set 1). */
   factor: number;
-  /** Attention mass given to the selected edges of each edited row (set only; null/absent otherwise). */
+  /** Attention mass given to the selected edges of each edited row (set, set-control; null/absent otherwise). */
   level?: number | null;
-  /** The model's sliding window (keys with q − k ≥ window are masked); null/absent = none. */
+  /** Kind "amplify": where the factor applies (absent = `'logit'`). */
+  basis?: 'logit' | 'mass';
+  /** Kinds "set" / "set-control": an unreachable level is an error (absent = `'error'`) or capped. */
+  onInfeasible?: 'error' | 'cap';
+  /**
+   * The model's sliding window, for reports only: the hooks read what is masked from the engine's own
+   * pre-softmax scores, so an edit never gives mass to a masked key even when this is absent.
+   */
   slidingWindow?: number | null;
   layers: number[];
   /** Query-head indices (GQA: before the KV grouping). */
@@ -295,11 +350,18 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
     if (spec.kind === 'scale' && (spec.factor === undefined || !Number.isFinite(spec.factor) || spec.factor < 0)) {
       errors.push(`${at}.factor: must be a finite number ≥ 0 for kind "scale" (got ${spec.factor})`);
     }
-    if (spec.kind === 'set' && (spec.level === undefined || !Number.isFinite(spec.level) || spec.level < 0 || spec.level > 1)) {
-      errors.push(`${at}.level: must be a number in [0, 1] for kind "set" (got ${spec.level})`);
+    if (spec.kind === 'amplify' && spec.factor !== undefined && !(Number.isFinite(spec.factor) && spec.factor > 0)) {
+      errors.push(`${at}.factor: must be a finite number > 0 for kind "amplify" (got ${spec.factor})`);
     }
-    if (spec.kind === 'set') spec.edges.forEach((e, ei) => {
-      if (e.targets === '*' || e.targets === 'all') errors.push(`${at}.edges[${ei}].targets: kind "set" needs explicit targets ("*" selects the whole row)`);
+    const setLike = spec.kind === 'set' || spec.kind === 'set-control';
+    if (setLike && (spec.level === undefined || !Number.isFinite(spec.level) || spec.level < 0 || spec.level > 1)) {
+      errors.push(`${at}.level: must be a number in [0, 1] for kind "${spec.kind}" (got ${spec.level})`);
+    }
+    if (setLike || spec.kind === 'amplify') spec.edges.forEach((e, ei) => {
+      if (e.targets === '*' || e.targets === 'all') errors.push(`${at}.edges[${ei}].targets: kind "${spec.kind}" needs explicit targets ("*" selects the whole row)`);
+    });
+    if (spec.kind === 'set-control') spec.edges.forEach((e, ei) => {
+      if (e.match === undefined) errors.push(`${at}.edges[${ei}].match: kind "set-control" needs match (the keys whose set(level) it controls for)`);
     });
     const layers = sel(spec.layers, 'layers');
     check(layers, 'layers', 'layer', d.nLayers, `the model has layers 0..${d.nLayers - 1}`);
@@ -313,9 +375,21 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
       const posHint = `the sequence has token positions 0..${seqLen - 1}`;
       check(src, `edges[${ei}].sources`, 'position', seqLen, posHint);
       check(tgt, `edges[${ei}].targets`, 'position', seqLen, posHint);
+      const extra: Pick<EdgeRule, 'hold' | 'match'> = {};
+      for (const f of ['hold', 'match'] as const) {
+        if (e[f] === undefined) continue;
+        const v = sel(e[f]!, `edges[${ei}].${f}`);
+        check(v, `edges[${ei}].${f}`, 'position', seqLen, posHint);
+        if (v === null || v === 'all') continue;
+        if (tgt !== null && tgt !== 'all') {
+          const both = v.filter((k) => tgt.includes(k));
+          if (both.length) errors.push(`${at}.edges[${ei}].${f}: position${both.length > 1 ? 's' : ''} ${both.join(', ')} also in targets; ${f} keys must be disjoint from the targets`);
+        }
+        extra[f] = v;
+      }
       if (src === null || tgt === null) return;
       if (src === 'all' || tgt === 'all') {
-        rules.push({ sources: src, targets: tgt });
+        rules.push({ sources: src, targets: tgt, ...extra });
         return;
       }
       // explicit × explicit: split per source, keeping only visible pairs; report the rest
@@ -329,7 +403,7 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
             dropped.push(m);
           } else keep.push(k);
         }
-        if (keep.length) rules.push({ sources: [q], targets: keep });
+        if (keep.length) rules.push({ sources: [q], targets: keep, ...extra });
       }
     });
     if (errors.length > nErr || layers === null || heads === null) return;
@@ -337,8 +411,10 @@ export function validateSpec(specs: AttentionMaskSpec | readonly AttentionMaskSp
     const H = heads === 'all' ? range(d.nHeads) : heads;
     resolved.push({
       kind: spec.kind,
-      factor: spec.kind === 'scale' ? spec.factor! : spec.kind === 'set' ? 1 : 0,
-      level: spec.kind === 'set' ? spec.level! : null,
+      factor: spec.kind === 'scale' ? spec.factor! : spec.kind === 'amplify' ? (spec.factor ?? 2) : spec.kind === 'knockout' ? 0 : 1,
+      level: setLike ? spec.level! : null,
+      ...(spec.kind === 'amplify' ? { basis: spec.basis ?? 'logit' } : {}),
+      ...(setLike ? { onInfeasible: spec.onInfeasible ?? 'error' } : {}),
       slidingWindow: d.slidingWindow,
       layers: L,
       heads: H,
@@ -374,17 +450,20 @@ function range(n: number): number[] {
 
 /** Merges per-source explicit rules that share a source (keeps wildcard rules as they are). */
 function mergeRules(rules: EdgeRule[]): EdgeRule[] {
-  const bySource = new Map<number, Set<number>>();
+  const bySource = new Map<number, { targets: Set<number>; hold?: Set<number>; match?: Set<number> }>();
   const out: EdgeRule[] = [];
   for (const r of rules) {
     if (r.sources !== 'all' && r.sources.length === 1 && r.targets !== 'all') {
       const q = r.sources[0]!;
       let s = bySource.get(q);
-      if (!s) bySource.set(q, (s = new Set()));
-      for (const k of r.targets) s.add(k);
+      if (!s) bySource.set(q, (s = { targets: new Set() }));
+      for (const k of r.targets) s.targets.add(k);
+      for (const f of ['hold', 'match'] as const) if (r[f]) for (const k of r[f]!) (s[f] ??= new Set()).add(k);
     } else out.push(r);
   }
-  for (const [q, s] of [...bySource].sort((a, b) => a[0] - b[0])) out.push({ sources: [q], targets: [...s].sort((a, b) => a - b) });
+  const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+  for (const [q, s] of [...bySource].sort((a, b) => a[0] - b[0]))
+    out.push({ sources: [q], targets: sorted(s.targets), ...(s.hold ? { hold: sorted(s.hold) } : {}), ...(s.match ? { match: sorted(s.match) } : {}) });
   return out;
 }
 

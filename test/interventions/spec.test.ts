@@ -100,3 +100,22 @@ test('forwardWithIntervention rejects future edges by default and lists them whe
   assert.deepEqual(r.intervened.logits.data, r.baseline.logits.data);
   assert.throws(() => forwardWithIntervention(m, ids, [ko({ layers: 99 })]), /layer 99 is out of range \(the model has layers 0\.\.1\)/);
 });
+
+test('a kind shorthand whose value is also given explicitly is rejected, naming both fields', () => {
+  const edges = [{ sources: [4], targets: [1] }];
+  assert.throws(
+    () => parseSpecs({ kind: 'scale(0.5)', factor: 2, layers: 0, edges }),
+    (e: unknown) => e instanceof InterventionSpecError && /spec\[0\]: kind "scale\(0\.5\)" and factor 2 both give the factor; give it once/.test(e.message),
+  );
+  assert.throws(() => parseSpecs({ kind: 'set(0.3)', level: 0.9, layers: 0, edges }), /spec\[0\]: kind "set\(0\.3\)" and level 0\.9 both give the level/);
+  // equal values are still two places for one value: rejected too
+  assert.throws(() => parseSpecs({ kind: 'set(0.3)', level: 0.3, layers: 0, edges }), /both give the level/);
+  assert.throws(() => parseSpecs({ kind: 'amplify(3)', factor: 2, layers: 0, edges }), /kind "amplify\(3\)" and factor 2 both give the factor/);
+  assert.throws(() => parseSpecs({ kind: 'set-control(0.2)', level: 0.5, layers: 0, edges: [{ sources: [4], targets: [1], match: [2] }] }), /kind "set-control\(0\.2\)" and level 0\.5 both give the level/);
+  // the index of the offending spec in a list is named
+  assert.throws(() => parseSpecs([ko(), { kind: 'scale(0.5)', factor: 0.5, layers: 0, edges }]), /spec\[1\]: kind "scale\(0\.5\)" and factor 0\.5/);
+  // without a duplicate, the shorthands expand
+  assert.equal(parseSpecs({ kind: 'amplify(3)', layers: 0, edges })[0]!.factor, 3);
+  assert.deepEqual(parseSpecs({ kind: 'set-control(0.2)', layers: 0, edges: [{ sources: [4], targets: [1], match: [2] }] })[0]!.level, 0.2);
+  assert.equal(parseSpecs({ kind: 'scale(0.5)', layers: 0, edges })[0]!.factor, 0.5);
+});

@@ -110,7 +110,7 @@ test('invalid set specs give clear errors: level range, missing level, wildcard 
   assert.throws(() => parseSpecs({ kind: 'set', level: 1.5, layers: 0, edges: [{ sources: [4], targets: [1] }] }), /spec\[0\]\.level: level must be a number in \[0, 1\]/);
   assert.throws(() => parseSpecs({ kind: 'set(-1)', layers: 0, edges: [{ sources: [4], targets: [1] }] }), /level must be a number in \[0, 1\]/);
   assert.throws(() => parseSpecs({ kind: 'set', level: 0.2, layers: 0, edges: [{ sources: [4], targets: '*' }] }), /spec\[0\]\.edges\[0\]\.targets: kind "set" needs explicit targets/);
-  assert.throws(() => parseSpecs({ kind: 'knockout', level: 0.2, layers: 0, edges: [{ sources: [4], targets: [1] }] }), /level is only allowed with kind "set"/);
+  assert.throws(() => parseSpecs({ kind: 'knockout', level: 0.2, layers: 0, edges: [{ sources: [4], targets: [1] }] }), /spec\[0\]\.level: level is only allowed with kinds "set" and "set-control"/);
   const v = validateSpec({ kind: 'set', level: 0.2, layers: 0, edges: [{ sources: [2], targets: [1, 5] }] }, model, PROMPT.length);
   assert.equal(v.ok, false);
   assert.match(v.errors.join('\n'), /edge 2→5 is to a future token/);
