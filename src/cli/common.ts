@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadModel } from '../model/load.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { BackendName } from '../tensor/select.ts';
-import { loadCopyingPrompts, type CopyingPrompt } from '../experiments/copying-prompts.ts';
+import { loadCopyingPrompts, type CopyingPrompt } from '../corpus/prompts.ts';
 import { progressBar } from '../report/progress.ts';
 import { ResultsStore, type Provenance } from '../report/results.ts';
 import { PlipOptionError } from '../io/errors.ts';
@@ -79,6 +79,7 @@ export interface ModelCliOptions {
   revision?: string;
   hubUrl?: string;
   progress?: boolean;
+  verify?: boolean;
 }
 
 export function addModelOptions(cmd: Command): Command {
@@ -87,11 +88,12 @@ export function addModelOptions(cmd: Command): Command {
     .addOption(new Option('--backend <backend>', 'matmul backend').choices(['auto', 'ts', 'blas']).default('auto'))
     .option('--revision <rev>', 'Hugging Face revision (branch, tag or commit)', 'main')
     .option('--hub-url <url>', 'Hugging Face endpoint (default $HF_ENDPOINT or https://huggingface.co)')
+    .option('--verify', 'hash the cached model files against their sha256 (blob name) before use; damaged ones are fetched again')
     .option('--no-progress', 'no download progress bar');
 }
 
 export async function openModel(o: ModelCliOptions): Promise<HookedModel> {
-  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false && process.stderr.isTTY });
+  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false && process.stderr.isTTY, verify: o.verify === true });
 }
 
 export function parseIntArg(name: string, min = -Infinity, max = Infinity) {

@@ -64,6 +64,10 @@ export interface SnapshotDownloadParams {
   retryDelayMs: number;
   /** Abort a transfer attempt when no byte arrives for this long. */
   stallTimeoutMs: number;
+  /** Hash files already in the cache before reusing them (default: trusted when the size matches). */
+  verify?: boolean;
+  /** Warnings (a damaged cached file that is fetched again). */
+  onWarning?: (message: string) => void;
 }
 
 interface Ctx extends SnapshotDownloadParams {
@@ -299,17 +303,38 @@ async function transferBody(ctx: Ctx, a: Attempt): Promise<void> {
 }
 
 /** Ensures `blobs/<etag>` holds the complete, verified file. */
+/** Content hash to verify: the LFS sha256, or the git blob sha1 of a regular file. */
+function expectedHash(info: PathInfo): { kind: 'sha256' | 'git-sha1'; hex: string } | undefined {
+  return info.lfs
+    ? /^[0-9a-f]{64}$/.test(info.lfs.oid) ? { kind: 'sha256', hex: info.lfs.oid } : undefined
+    : info.oid && /^[0-9a-f]{40}$/.test(info.oid) ? { kind: 'git-sha1', hex: info.oid } : undefined;
+}
+
+/**
+ * Whether an existing cache file can be reused: right size, and with `verify` the right hash. A
+ * mismatching one is reported (warning) and removed.
+ */
+async function reusable(ctx: Ctx, info: PathInfo, path: string): Promise<boolean> {
+  const size = await sizeOf(path);
+  if (size === null) return false;
+  const check = expectedHash(info);
+  let why: string | null = null;
+  if (size !== info.size) why = `is truncated or damaged (${size} bytes, expected ${info.size})`;
+  else if (ctx.verify && check && (await hashFile(path, check.kind, size)) !== check.hex) why = `fails its ${check.kind} check (expected ${check.hex})`;
+  if (why === null) return true;
+  ctx.onWarning?.(`cached ${info.path} of ${ctx.repoId} ${why}; fetching it again`);
+  await rm(path, { force: true });
+  return false;
+}
+
 async function ensureBlob(ctx: Ctx, info: PathInfo, blob: string): Promise<void> {
-  if ((await sizeOf(blob)) === info.size) return;
+  if (await reusable(ctx, info, blob)) return;
   const inc = `${blob}.incomplete`;
   const url = `${ctx.hubUrl}/${ctx.repoId}/resolve/${encodeURIComponent(ctx.revision)}/${info.path.split('/').map(encodeURIComponent).join('/')}`;
   const already = Math.min((await sizeOf(inc)) ?? 0, info.size);
   ctx.bar.addTotal(info.size);
   const fp = ctx.bar.file(info.path, info.size, already);
-  // Content hash to verify: the LFS sha256, or the git blob sha1 of a regular file.
-  const check: { kind: 'sha256' | 'git-sha1'; hex: string } | undefined = info.lfs
-    ? /^[0-9a-f]{64}$/.test(info.lfs.oid) ? { kind: 'sha256', hex: info.lfs.oid } : undefined
-    : info.oid && /^[0-9a-f]{40}$/.test(info.oid) ? { kind: 'git-sha1', hex: info.oid } : undefined;
+  const check = expectedHash(info);
   await withRetries(ctx, async () => {
     await transferOnce(ctx, url, info.path, inc, info.size, fp);
     if (check && (await hashFile(inc, check.kind, info.size)) !== check.hex) {
@@ -341,8 +366,8 @@ async function fetchFile(ctx: Ctx, snapshot: string, info: PathInfo): Promise<vo
     throw new PlipHubError('server', `The hub returned unusable metadata for ${info.path} of ${ctx.repoId} (oid ${JSON.stringify(etag)}, size ${info.size}).`, { repoId: ctx.repoId, file: info.path });
   }
   const pointer = join(snapshot, info.path);
-  if ((await sizeOf(pointer)) === info.size) return;
   const blob = join(ctx.storage, 'blobs', etag);
+  if ((await sizeOf(pointer)) === info.size && !ctx.verify) return;
   await mkdir(dirname(blob), { recursive: true });
   await ensureBlob(ctx, info, blob);
   await linkPointer(blob, pointer);

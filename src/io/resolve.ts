@@ -6,11 +6,12 @@
  * shard it names); since the downloader only ever links verified blobs into a snapshot, existing
  * files are complete files.
  */
-import { statSync, readFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
 import { PlipFileError, PlipHubError } from './errors.ts';
+import { checkSnapshotFiles } from './cache-verify.ts';
 import { downloadSnapshot } from './hub.ts';
 import { readSafetensorsIndex } from './safetensors.ts';
 
@@ -50,6 +51,13 @@ export interface ResolveOptions {
   retryDelayMs?: number;
   /** Abort and retry a transfer that receives nothing for this long (default 60 000 ms). */
   stallTimeoutMs?: number;
+  /**
+   * Hash every cached file against its blob name (LFS sha256 / git sha1) before trusting it (default
+   * false: only a cheap truncation check of the weights). A bad cached file is removed and fetched again.
+   */
+  verify?: boolean;
+  /** Where warnings go (a re-fetched damaged cache file); default: `warning: …` on stderr. */
+  onWarning?: (message: string) => void;
 }
 
 const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -153,7 +161,13 @@ function envOffline(): boolean {
  */
 export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const expanded = idOrPath.startsWith('~/') ? join(homedir(), idOrPath.slice(2)) : idOrPath;
-  if (isDir(expanded)) return { dir: resolvePath(expanded), source: 'local' };
+  if (isDir(expanded)) {
+    if (opts.verify) {
+      const bad = await checkSnapshotFiles(expanded, { full: true });
+      if (bad.length) throw new PlipFileError(join(expanded, bad[0]!.file), `${bad.map((b) => `${join(expanded, b.file)} ${b.reason}`).join('; ')}. Replace the file(s) (a local directory is never re-fetched).`);
+    }
+    return { dir: resolvePath(expanded), source: 'local' };
+  }
   if (isFile(expanded)) {
     throw new PlipFileError(expanded, `${expanded} is a file; pass the model directory that contains config.json and the safetensors weights.`);
   }
@@ -172,8 +186,25 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
     throw new PlipHubError('invalid-id', `Invalid revision "${revision}" for ${repoId}: expected a branch, tag or commit hash.`, { repoId, revision });
   }
   const cacheRoot = hfCacheRoot(opts.cacheDir);
+  const warn = opts.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
+  const allow = opts.allowDownload ?? !envOffline();
   const cached = findCachedSnapshot(cacheRoot, repoId, revision);
-  if (cached) return { dir: cached.dir, source: 'cache', repoId, revision, commitHash: cached.commitHash };
+  if (cached) {
+    const bad = await checkSnapshotFiles(cached.dir, { full: opts.verify ?? false });
+    if (bad.length === 0) return { dir: cached.dir, source: 'cache', repoId, revision, commitHash: cached.commitHash };
+    if (!allow) {
+      throw new PlipHubError(
+        'integrity',
+        `The cached copy of ${repoId} (revision ${revision}) is damaged: ${bad.map((b) => `${b.file} ${b.reason}`).join('; ')}; it cannot be fetched again because ${opts.allowDownload === false ? 'downloading is disabled' : 'HF_HUB_OFFLINE is set'}. Allow downloads once, or delete ${cached.dir}.`,
+        { repoId, revision, file: bad[0]!.file },
+      );
+    }
+    for (const b of bad) {
+      warn(`cached ${b.file} of ${repoId} ${b.reason}; fetching it again`);
+      rmSync(b.pointer, { force: true });
+      if (b.blob !== b.pointer) rmSync(b.blob, { force: true });
+    }
+  }
   const parent = existingLocalParent(idOrPath);
   if (parent !== null) {
     throw new PlipFileError(
@@ -183,7 +214,6 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
     );
   }
 
-  const allow = opts.allowDownload ?? !envOffline();
   if (!allow) {
     const why = opts.allowDownload === false ? 'downloading is disabled' : 'HF_HUB_OFFLINE is set';
     throw new PlipHubError(
@@ -206,6 +236,8 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
     retries: Math.max(0, Math.floor(opts.retries ?? 4)),
     retryDelayMs: Math.max(0, opts.retryDelayMs ?? 1000),
     stallTimeoutMs: Math.max(1, opts.stallTimeoutMs ?? 60_000),
+    verify: opts.verify ?? false,
+    onWarning: warn,
   });
   return { dir, source: 'download', repoId, revision, commitHash };
 }

@@ -28,6 +28,8 @@ export interface LoadModelOptions {
   allowDownload?: boolean;
   /** Load without a tokenizer (token-id inputs only). */
   noTokenizer?: boolean;
+  /** Hash cached (or local HF-layout) files against their blob names before use; see src/io/resolve.ts. */
+  verify?: boolean;
 }
 
 /** Loads a model from a directory, a Hugging Face id or a llama2.c `.bin` checkpoint. */
@@ -39,8 +41,9 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
   }
   let dir = idOrPath;
   let info: Partial<ModelInfo> = {};
-  if (!existsSync(idOrPath)) {
+  if (!existsSync(idOrPath) || opts.verify) {
     const r = await resolveModel(idOrPath, {
+      verify: opts.verify,
       revision: opts.revision,
       hubUrl: opts.hubUrl,
       cacheDir: opts.cacheDir,

@@ -221,6 +221,52 @@ test('corrupt bytes fail the hash check (LFS sha256 and git sha1) and are re-fet
   await rejectsWith(resolveModel('org/tiny', opts(freshCache(), { retries: 1 })), 'integrity', /model\.safetensors of org\/tiny failed its sha256 check/);
 });
 
+test('cached blobs: a flipped byte is caught by verify (sha256 = blob name) and re-fetched; a truncated one always is', async () => {
+  const cache = freshCache();
+  const r = await resolveModel('org/tiny', opts(cache));
+  const blob = join(cache, 'models--org--tiny', 'blobs', sha256(weights));
+  const flip = (): void => {
+    const b = readFileSync(blob);
+    b[b.length - 3] ^= 0xff; // in the data region: the header still parses
+    writeFileSync(blob, b);
+  };
+  flip();
+  const warnings: string[] = [];
+  const w = { onWarning: (m: string) => void warnings.push(m) };
+  // without verify the cache is trusted on its cheap check (no request, no warning)
+  hub.log.length = 0;
+  assert.equal((await resolveModel('org/tiny', opts(cache, w))).source, 'cache');
+  assert.equal(hub.log.length, 0);
+  // verify: true hashes it, warns, removes it and fetches it again
+  const v = await resolveModel('org/tiny', opts(cache, { ...w, verify: true }));
+  assert.equal(v.source, 'download');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /cached model\.safetensors of org\/tiny fails its sha256 check.*fetching it again/);
+  assert.deepEqual(weightGets(), [{ range: undefined }]);
+  assert.equal(sha256(readFileSync(join(r.dir, 'model.safetensors'))), sha256(weights));
+  assert.equal((await resolveModel('org/tiny', opts(cache, { ...w, verify: true }))).source, 'cache', 'intact now: served from the cache');
+  // a truncated blob is re-fetched even without verify
+  writeFileSync(blob, readFileSync(blob).subarray(0, 5000));
+  hub.log.length = 0;
+  warnings.length = 0;
+  const t = await resolveModel('org/tiny', opts(cache, w));
+  assert.equal(t.source, 'download');
+  assert.match(warnings[0]!, /cached model\.safetensors of org\/tiny is damaged or truncated/);
+  assert.equal(sha256(readFileSync(join(t.dir, 'model.safetensors'))), sha256(weights));
+  // offline: a damaged cache is an integrity error, not a silent load
+  flip();
+  await rejectsWith(resolveModel('org/tiny', opts(cache, { ...w, verify: true, allowDownload: false })), 'integrity', /damaged: model\.safetensors fails its sha256 check.*downloading is disabled/);
+  // the download path verifies reused blobs too (a partial snapshot sharing a damaged blob)
+  rmSync(join(r.dir, 'config.json'));
+  warnings.length = 0;
+  await resolveModel('org/tiny', opts(cache, { ...w, verify: true }));
+  assert.ok(warnings.some((m) => /model\.safetensors .*sha256/.test(m)), warnings.join('\n'));
+  assert.equal(sha256(readFileSync(join(r.dir, 'model.safetensors'))), sha256(weights));
+  // a local directory is checked with verify, never re-fetched
+  flip();
+  await assert.rejects(resolveModel(r.dir, { verify: true }), (e) => e instanceof PlipFileError && /model\.safetensors fails its sha256 check.*never re-fetched/.test(e.message));
+});
+
 test('HF_HUB_CACHE and HF_HOME are honoured; HF_HUB_OFFLINE disables downloads', async () => {
   const hubCache = freshCache();
   process.env['HF_HUB_CACHE'] = hubCache;
