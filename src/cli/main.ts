@@ -8,6 +8,7 @@ import { registerKnockoutCommands } from './commands/knockout.ts';
 import { registerObserveCommands } from './commands/observe.ts';
 import { registerSteerCommand } from './commands/steer.ts';
 import { registerPatchCommand } from './commands/patch.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { registerStudyCommands } from './commands/study.ts';
 
 const program = new Command();
@@ -22,5 +23,6 @@ registerObserveCommands(program);
 registerCopyingCommand(program);
 registerSteerCommand(program);
 registerPatchCommand(program);
+registerReportCommand(program);
 registerStudyCommands(program);
 await program.parseAsync(process.argv);
