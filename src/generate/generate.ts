@@ -1,11 +1,13 @@
 /**
- * Autoregressive generation with a KV cache. Baseline and intervened runs use this SAME code
+ * Autoregressive generation with a KV cache, one sequence (`generate`) or many at once (`generateBatch`,
+ * the same code path: `generate` is a batch of one). Baseline and intervened runs use this SAME code
  * path; interventions are hooks applied at every step (prefill and each decoded token), and
  * hooks see absolute positions so a position-based intervention stays aligned as the context grows.
  */
 import type { Hook } from '../hooks/types.ts';
 import type { HookedModel } from '../model/model.ts';
-import { createRng } from '../stats/rng.ts';
+import type { KVCache } from '../model/kv-cache.ts';
+import { createRng, type Rng } from '../stats/rng.ts';
 
 export interface GenerateOptions {
   /** Number of new tokens to generate (upper bound; stops early at EOS unless `stopAtEos` is false). */
@@ -23,6 +25,11 @@ export interface GenerateOptions {
   stopAtEos?: boolean;
   /** Stop once the decoded completion contains any of these strings (needs the model's tokenizer). */
   stopSequences?: readonly string[];
+  /**
+   * Stop once this returns true for the decoded completion so far (needs the model's tokenizer); e.g. the
+   * end of a generated test (src/score/test-end.ts). Checked after each token, like `stopSequences`.
+   */
+  stopWhen?: (completion: string) => boolean;
   /** Called after each generated token. */
   onToken?: (id: number, step: number) => void;
 }
@@ -37,46 +44,119 @@ export interface GenerateResult {
   stop: 'eos' | 'max_tokens' | 'context' | 'stop_sequence';
 }
 
-/** Generates from `promptIds` (already tokenized, BOS included if the model wants it). */
+/** One sequence of a batched generation: its prompt and its own settings. */
+export interface GenerateRequest extends GenerateOptions {
+  /** Prompt token ids (already tokenized, BOS included if the model wants it). */
+  promptIds: readonly number[];
+}
+
+export interface BatchGenerateOptions {
+  /** Sequences decoded together (default 8). A finished row's slot is refilled with the next request. */
+  batchSize?: number;
+  /** Called once per request as soon as it has finished (in completion order, not request order). */
+  onDone?: (index: number, result: GenerateResult) => void;
+}
+
+/** Generates from `promptIds` (already tokenized, BOS included if the model wants it). A batch of one. */
 export function generate(model: HookedModel, promptIds: readonly number[], opts: GenerateOptions): GenerateResult {
-  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0) throw new Error(`--max-tokens must be a non-negative integer (got ${opts.maxTokens})`);
-  const temperature = opts.temperature ?? 0;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`--temperature must be ≥ 0 (got ${temperature})`);
-  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new Error(`top-p must be in (0, 1] (got ${opts.topP})`);
-  if (promptIds.length === 0) throw new Error('generate: empty prompt (no tokens); prompts need at least one token (e.g. BOS)');
-  const rng = createRng(opts.seed ?? 0, 'sampling');
-  const eos = new Set<number>([model.spec.eosTokenId ?? [], model.tokenizer?.eosTokenId ?? []].flat());
-  const stops = opts.stopSequences ?? [];
-  if (stops.length > 0 && !model.tokenizer) throw new Error('stop sequences need the model tokenizer');
-  const cache = model.newKVCache(promptIds.length + opts.maxTokens);
-  const ids: number[] = [];
-  const logprobs: number[] = [];
-  let input: number[] = [...promptIds];
-  let stop: GenerateResult['stop'] = 'max_tokens';
-  for (let step = 0; step < opts.maxTokens; step++) {
-    if (cache.length + input.length > model.spec.nCtx) {
-      stop = 'context';
-      break;
+  return generateBatch(model, [{ ...opts, promptIds }], { batchSize: 1 })[0]!;
+}
+
+interface RowState {
+  index: number;
+  req: GenerateRequest;
+  cache: KVCache;
+  rng: Rng;
+  eos: Set<number>;
+  ids: number[];
+  logprobs: number[];
+  /** Tokens to feed at the next forward call (the prompt, then the last generated token). */
+  input: number[];
+}
+
+function checkRequest(model: HookedModel, r: GenerateRequest, i: number, n: number): void {
+  const where = n > 1 ? ` (request ${i})` : '';
+  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 0) throw new Error(`--max-tokens must be a non-negative integer (got ${r.maxTokens})${where}`);
+  const temperature = r.temperature ?? 0;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`--temperature must be ≥ 0 (got ${temperature})${where}`);
+  if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) throw new Error(`top-p must be in (0, 1] (got ${r.topP})${where}`);
+  if (r.promptIds.length === 0) throw new Error(`generate: empty prompt (no tokens); prompts need at least one token (e.g. BOS)${where}`);
+  if (((r.stopSequences ?? []).length > 0 || r.stopWhen) && !model.tokenizer) throw new Error(`stop sequences need the model tokenizer${where}`);
+}
+
+/**
+ * Generates for many prompts, `batchSize` sequences per forward pass (docs/batching.md). Each sequence has
+ * its own KV cache, hooks, stop conditions (EOS, stop strings, max tokens, context) and its own seeded
+ * sampling stream (`createRng(seed, 'sampling')`, as `generate`), so a sequence's tokens do not depend on
+ * the batch size or on its neighbours. New requests are prefilled together, then join the decoding batch.
+ * Returns one result per request, in request order.
+ */
+export function generateBatch(model: HookedModel, requests: readonly GenerateRequest[], opts: BatchGenerateOptions = {}): GenerateResult[] {
+  const batchSize = opts.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a positive integer (got ${batchSize})`);
+  requests.forEach((r, i) => checkRequest(model, r, i, requests.length));
+  const baseEos = [model.spec.eosTokenId ?? [], model.tokenizer?.eosTokenId ?? []].flat();
+  const results: GenerateResult[] = new Array(requests.length);
+  const finish = (row: RowState, stop: GenerateResult['stop']) => {
+    const res: GenerateResult = { promptIds: [...row.req.promptIds], ids: row.ids, logprobs: row.logprobs, stop };
+    results[row.index] = res;
+    opts.onDone?.(row.index, res);
+  };
+  /** Applies one forward call's logits row to `row`; returns false once the row has stopped. */
+  const step = (row: RowState, logits: Float32Array): boolean => {
+    const r = row.req;
+    const { id, logprob } = pick(logits, r.temperature ?? 0, r.topK ?? 0, r.topP ?? 1, () => row.rng.next());
+    row.ids.push(id);
+    row.logprobs.push(logprob);
+    r.onToken?.(id, row.ids.length - 1);
+    if ((r.stopAtEos ?? true) && row.eos.has(id)) return finish(row, 'eos'), false;
+    const stops = r.stopSequences ?? [];
+    if (stops.length > 0 || r.stopWhen) {
+      const text = model.tokenizer!.decode(row.ids, { skipSpecialTokens: true });
+      if (stops.some((x) => text.includes(x)) || r.stopWhen?.(text)) return finish(row, 'stop_sequence'), false;
     }
-    const { logits } = model.forward(input, { kvCache: cache, logits: 'last', hooks: opts.hooks });
-    const { id, logprob } = pick(logits!.data, temperature, opts.topK ?? 0, opts.topP ?? 1, () => rng.next());
-    ids.push(id);
-    logprobs.push(logprob);
-    opts.onToken?.(id, step);
-    if ((opts.stopAtEos ?? true) && eos.has(id)) {
-      stop = 'eos';
-      break;
+    row.input = [id];
+    return ready(row);
+  };
+  /** Whether `row` takes another forward call (false: it has stopped, and is finished here). */
+  const ready = (row: RowState): boolean => {
+    if (row.ids.length >= row.req.maxTokens) return finish(row, 'max_tokens'), false;
+    if (row.cache.length + row.input.length > model.spec.nCtx) return finish(row, 'context'), false;
+    return true;
+  };
+  const run = (rows: RowState[]): RowState[] => {
+    if (rows.length === 0) return rows;
+    const { logits } = model.forwardBatch(
+      rows.map((r) => ({ tokens: r.input, kvCache: r.cache, hooks: r.req.hooks })),
+      { logits: 'last' },
+    );
+    const V = model.spec.vocabSize;
+    return rows.filter((r, b) => step(r, logits!.data.subarray(b * V, (b + 1) * V)));
+  };
+
+  let next = 0;
+  let live: RowState[] = [];
+  while (next < requests.length || live.length > 0) {
+    const fresh: RowState[] = [];
+    while (live.length + fresh.length < batchSize && next < requests.length) {
+      const req = requests[next]!;
+      const row: RowState = {
+        index: next++,
+        req,
+        cache: model.newKVCache(req.promptIds.length + req.maxTokens),
+        rng: createRng(req.seed ?? 0, 'sampling'),
+        eos: new Set(baseEos),
+        ids: [],
+        logprobs: [],
+        input: [...req.promptIds],
+      };
+      if (ready(row)) fresh.push(row);
     }
-    if (stops.length > 0) {
-      const text = model.tokenizer!.decode(ids, { skipSpecialTokens: true });
-      if (stops.some((s) => text.includes(s))) {
-        stop = 'stop_sequence';
-        break;
-      }
-    }
-    input = [id];
+    // prefill new rows on their own (no padding of one-token decode rows to prompt length), then decode
+    const prefilled = run(fresh);
+    live = [...run(live), ...prefilled];
   }
-  return { promptIds: [...promptIds], ids, logprobs, stop };
+  return results;
 }
 
 /** Chooses the next token from one row of logits. Greedy ties break toward the lowest id. */
