@@ -92,31 +92,38 @@ export function rustProgram(p: PromptRecord, completion: string): string {
   return `${p.reference.trimEnd()}\n\n${head}${completion.slice(0, end ?? completion.length)}${closers}\n`;
 }
 
-/** Scores one completion (what the model wrote after `p.prompt`). */
-export async function scoreCompletion(p: PromptRecord, completion: string, o: ScoreOptions = {}): Promise<CompletionScore> {
+/** The scores that need no execution (tree-sitter only). */
+export type StaticScore = Pick<CompletionScore, 'called' | 'arityOk' | 'paramNamesOk' | 'syntaxOk'>;
+
+/** `called`, `arityOk`, `paramNamesOk`, `syntaxOk` of one completion, without running anything. */
+export async function staticScore(p: PromptRecord, completion: string): Promise<StaticScore> {
   const spec = await specOf(p);
   const test = testText(p, completion);
-  let code: string;
+  let callSite: string;
   let program: string;
   if (p.language === 'python') {
-    code = pythonExampleSource(test);
-    program = `${p.reference.trimEnd()}\n\n${code}\n`;
+    callSite = pythonExampleSource(test);
+    program = `${p.reference.trimEnd()}\n\n${callSite}\n`;
   } else {
-    code = test;
     program = rustProgram(p, completion);
+    // only the test section: the reference may call itself
+    callSite = program.slice(p.reference.trimEnd().length);
   }
-  const calls = await findCalls(p.language, p.language === 'python' ? code : program.slice(program.indexOf(p.prompt.slice(rustTestStart(p.prompt)))), p.name);
+  const calls = await findCalls(p.language, callSite, p.name);
   const called = calls.length > 0;
   const kw = calls.map((c) => keywordsFit(c, spec)).filter((x): x is boolean => x !== null);
-  const syntaxOk = await parsesCleanly(p.language, program);
-  const ex = p.language === 'python' ? await executePython(p.reference, pythonDocText(p, test), o.limits) : await executeRust(program, o.limits);
   return {
-    id: p.id,
     called,
     arityOk: called ? calls.every((c) => arityFits(c, spec)) : null,
     paramNamesOk: kw.length ? kw.every(Boolean) : null,
-    syntaxOk,
-    executed: ex.executed,
-    detail: ex.detail,
+    syntaxOk: await parsesCleanly(p.language, program),
   };
+}
+
+/** Scores one completion (what the model wrote after `p.prompt`): static scores, then the sandboxed run. */
+export async function scoreCompletion(p: PromptRecord, completion: string, o: ScoreOptions = {}): Promise<CompletionScore> {
+  const st = await staticScore(p, completion);
+  const test = testText(p, completion);
+  const ex = p.language === 'python' ? await executePython(p.reference, pythonDocText(p, test), o.limits) : await executeRust(rustProgram(p, completion), o.limits);
+  return { id: p.id, ...st, executed: ex.executed, detail: ex.detail };
 }
