@@ -1,6 +1,6 @@
 /**
  * Attention-edge interventions: specs (JSON/zod), validation, hook factories, and
- * forwardWithIntervention; steering (kind "set") and patching (patch.ts). See docs/interventions.md,
+ * forwardWithIntervention; amplify, steering (kinds "set", "set-control") and patching (patch.ts). See docs/interventions.md,
  * docs/steering.md and docs/patching.md.
  *
  * @module
@@ -14,9 +14,14 @@ export {
   expandSelector,
   validateSpec,
   resolveSpecs,
+  EDIT_KINDS,
 } from './spec.ts';
-export type { AttentionMaskSpec, Selector, ModelDims, MaskedEdge, EdgeRule, ResolvedEdit, ValidateOptions, SpecValidation } from './spec.ts';
+export type { EditKind, AttentionMaskSpec, Selector, ModelDims, MaskedEdge, EdgeRule, ResolvedEdit, ValidateOptions, SpecValidation } from './spec.ts';
 export { attentionEdit } from './attention.ts';
+export { setRow, setControlRow, amplifyMassRow, InfeasibleEditError, KEY_MASKED, KEY_VISIBLE, KEY_KNOCKED_OUT, MASS_EPS } from './rows.ts';
+export type { OnInfeasible } from './rows.ts';
+export { keyStateRecorder } from './key-states.ts';
+export type { KeyStateRecorder } from './key-states.ts';
 export { forwardWithIntervention, runCondition } from './forward.ts';
 export type { InterventionOptions, InterventionResult, RunOutput } from './forward.ts';
 export { patchActivation, patchPattern, patternCoverage, identityMap, alignByPrefixSuffix, checkPositionMap } from './patch.ts';
