@@ -3,7 +3,9 @@
  */
 import { Command } from 'commander';
 import { generate } from '../../generate/generate.ts';
-import { addModelOptions, action, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+import { readPromptsFile, runPrompts, type RunRecord } from '../../generate/prompts-file.ts';
+import { makeProvenance, sha256File } from '../../report/results.ts';
+import { addModelOptions, action, openModel, parseFloatArg, parseIntArg, runIntoStore, UsageError, writeJson, type ModelCliOptions } from '../common.ts';
 import type { HookedModel } from '../../model/model.ts';
 
 function tokenizerOf(m: HookedModel) {
@@ -12,20 +14,47 @@ function tokenizerOf(m: HookedModel) {
 }
 
 export function registerInferenceCommands(program: Command): void {
-  addModelOptions(program.command('run').description('generate a completion (greedy when --temperature is 0)'))
-    .requiredOption('--prompt <text>', 'prompt text')
+  addModelOptions(program.command('run').description('generate a completion (greedy when --temperature is 0); many prompts with --prompts-file'))
+    .option('--prompt <text>', 'prompt text')
+    .option('--prompts-file <file>', 'JSONL prompts, one {"id", "prompt", optional max_tokens/temperature/top_k/top_p/seed/stop/stop_at_eos} per line (needs --out)')
+    .option('--batch-size <n>', 'sequences generated together with --prompts-file', parseIntArg('--batch-size', 1), 8)
     .option('--max-tokens <n>', 'number of tokens to generate', parseIntArg('--max-tokens', 0), 64)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', parseFloatArg('--temperature', 0), 0)
     .option('--top-k <k>', 'top-k sampling', parseIntArg('--top-k', 0), 0)
     .option('--top-p <p>', 'nucleus sampling', parseFloatArg('--top-p', 0), 1)
     .option('--seed <n>', 'random seed for sampling', parseIntArg('--seed'), 0)
     .option('--no-stop-at-eos', 'keep generating after an end-of-sequence token')
-    .option('--out <file>', 'write {prompt, prompt_ids, ids, text, logprobs} as JSON')
+    .option('--restart', 'with --prompts-file: discard an interrupted run instead of resuming it')
+    .option('--out <file>', 'write {prompt, prompt_ids, ids, text, logprobs} as JSON; with --prompts-file: JSONL records {id, completion, tokens, …}')
     .action(
-      action(async (o: ModelCliOptions & { prompt: string; maxTokens: number; temperature: number; topK: number; topP: number; seed: number; stopAtEos: boolean; out?: string }) => {
+      action(async (o: ModelCliOptions & { prompt?: string; promptsFile?: string; batchSize: number; maxTokens: number; temperature: number; topK: number; topP: number; seed: number; stopAtEos: boolean; restart?: boolean; out?: string }) => {
+        if ((o.prompt === undefined) === (o.promptsFile === undefined)) throw new UsageError('give exactly one of --prompt <text> or --prompts-file <file>');
+        if (o.promptsFile !== undefined) {
+          if (!o.out) throw new UsageError('--prompts-file needs --out <file.jsonl> for the records');
+          const lines = readPromptsFile(o.promptsFile);
+          const m = await openModel(o);
+          tokenizerOf(m);
+          const d = { maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stopAtEos: o.stopAtEos, stop: [] };
+          const header = makeProvenance({
+            experiment: 'run',
+            schemaVersion: 1,
+            model: m,
+            corpus: { path: o.promptsFile, sha256: sha256File(o.promptsFile), nSamples: lines.length },
+            settings: { max_tokens: d.maxTokens, temperature: d.temperature, top_k: d.topK, top_p: d.topP, stop_at_eos: d.stopAtEos },
+            seed: o.seed,
+            argv: process.argv.slice(2),
+          });
+          runIntoStore<RunRecord, number>(
+            { out: o.out, restart: o.restart, header, total: lines.length, label: 'run' },
+            (store, tick) => runPrompts(m, lines, d, o.batchSize, (k) => store.has(k), (r) => (store.add(r), tick(String(r.id)))),
+            () => ({ n: lines.length }),
+          );
+          process.stdout.write(`wrote ${lines.length} completions to ${o.out}\n`);
+          return;
+        }
         const m = await openModel(o);
         const tok = tokenizerOf(m);
-        const promptIds = tok.encode(o.prompt);
+        const promptIds = tok.encode(o.prompt!);
         const r = generate(m, promptIds, { maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stopAtEos: o.stopAtEos });
         const completion = tok.decode(r.ids, { skipSpecialTokens: true });
         const full = tok.decode([...promptIds, ...r.ids], { skipSpecialTokens: true });
