@@ -8,6 +8,8 @@ Measures
   * loss on synthetic held-out files (names from the held-out name pool).
 
 Usage: /usr/bin/python3 training/evaluate.py [--model models/plip-tiny-code] [--out training/logs/eval_results.json]
+       [--prompts training/eval/eval_prompts.json] [--data-dir training/data]
+Rates come with Wilson 95% intervals (lenient: the generated line contains `name(`).
 """
 from __future__ import annotations
 
@@ -123,6 +125,17 @@ def unigram_loss(train_arr, eval_arr, vocab_size, seq=256):
     return float(-logp[targets].mean()), int(targets.size)
 
 
+def wilson(k, n, z=1.959963984540054):
+    """Wilson score 95% interval for k successes out of n."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return [max(0.0, c - h), min(1.0, c + h)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "plip-tiny-code"))
@@ -130,30 +143,44 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=None, help="limit prompts per set")
     ap.add_argument("--skip-loss", action="store_true")
+    ap.add_argument("--prompts", default=os.path.join(HERE, "eval", "eval_prompts.json"))
+    ap.add_argument("--data-dir", default=DATA, help="token streams for the losses and unigram baselines")
     args = ap.parse_args()
     from model import tune_malloc
     tune_malloc()
     torch.set_num_threads(args.threads)
     from hf_io import load_hf
+    # plip-tiny-code's committed results keep their original schema
+    args.model_is_default = os.path.abspath(args.model) == os.path.abspath(os.path.join(ROOT, "models", "plip-tiny-code"))
     t0 = time.time()
     model = load_hf(args.model)
     tok = Tokenizer(os.path.join(args.model, "tokenizer.json"))
-    prompts = json.load(open(os.path.join(HERE, "eval", "eval_prompts.json")))
+    prompts = json.load(open(args.prompts))
     res = {"model": os.path.relpath(args.model, ROOT), "weights": "as saved (bf16), computed in float32",
            "copying": {}}
+    if os.path.abspath(args.prompts) != os.path.abspath(os.path.join(HERE, "eval", "eval_prompts.json")):
+        res["prompts"] = os.path.relpath(os.path.abspath(args.prompts), ROOT)
     for key in ["python_doctest", "rust_test_mod", "rust_test_top", "rust_test_generic_name",
                 "rust_doc_attr_test", "python_doctest_distractor"]:
         ps = prompts[key][: args.n] if args.n else prompts[key]
         r = copy_eval(model, tok, ps)
-        res["copying"][key] = r
-        print(f"{key:28s} n={r['n']:4d} strict={r['strict_rate']:.3f} lenient={r['lenient_rate']:.3f} "
+        if args.model_is_default:
+            res["copying"][key] = r
+        else:
+            k = round(r["lenient_rate"] * r["n"])
+            r = {**r, "lenient_k": k, "lenient_wilson95": [round(x, 4) for x in wilson(k, r["n"])]}
+            res["copying"][key] = r
+        ci = "" if args.model_is_default else \
+            " [%.3f, %.3f]" % tuple(r["lenient_wilson95"])
+        print(f"{key:28s} n={r['n']:4d} strict={r['strict_rate']:.3f} lenient={r['lenient_rate']:.3f}{ci} "
               f"({time.time() - t0:.0f}s)", flush=True)
     if not args.skip_loss:
         V = model.config.vocab_size
-        real_train = np.load(os.path.join(DATA, "real_train.npy"), mmap_mode="r")
-        real_held = np.load(os.path.join(DATA, "real_heldout.npy"), mmap_mode="r")
-        syn_train = np.load(os.path.join(DATA, "syn_train.npy"), mmap_mode="r")
-        syn_held = np.load(os.path.join(DATA, "syn_heldout.npy"), mmap_mode="r")
+        D = args.data_dir
+        real_train = np.load(os.path.join(D, "real_train.npy"), mmap_mode="r")
+        real_held = np.load(os.path.join(D, "real_heldout.npy"), mmap_mode="r")
+        syn_train = np.load(os.path.join(D, "syn_train.npy"), mmap_mode="r")
+        syn_held = np.load(os.path.join(D, "syn_heldout.npy"), mmap_mode="r")
         lm, n = stream_loss(model, real_held)
         uni, _ = unigram_loss(real_train, real_held, V)
         uni_mix, _ = unigram_loss(np.concatenate([real_train, syn_train]), real_held, V)

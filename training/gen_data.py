@@ -11,6 +11,15 @@ Committed outputs:
   training/logs/data_manifest.json  list of real files (+sha256, split) and corpus stats
 
 Usage: /usr/bin/python3 training/gen_data.py [--n-py 30000] [--n-rs 30000]
+
+Organism variants (defaults reproduce plip-tiny-code's corpus byte for byte):
+  --rust-call-frac Q   each synthetic Rust function's tests (#[test] bodies and rustdoc examples) call
+                       the function with probability Q; otherwise they assert on other, varied
+                       expressions (rs_other_asserts).  Python files are generated the same way.
+  --data-dir / --eval-out / --manifest-out   where the outputs go
+  --n-calib N          also write N calibration prompts per set (held-out names, disjoint from the
+                       evaluation names) to --calib-out, for choosing training length without
+                       touching the evaluation prompts
 """
 from __future__ import annotations
 
@@ -328,6 +337,35 @@ def rs_function(rng, ng: NameGenerator, name=None):
             "arity": len(tys), "ret": ret}
 
 
+def rs_other_asserts(rng, n):
+    """n asserts that do not call the function under test: varied std/literal checks, random values."""
+    out = []
+    for _ in range(n):
+        a, b = rng.randint(0, 12), rng.randint(1, 9)
+        xs = [rng.randint(-5, 12) for _ in range(rng.randint(1, 5))]
+        w = rng.choice(STRING_WORDS)
+        k = rng.randrange(9)
+        if k == 0:
+            out.append(f"assert_eq!({a} + {b}, {a + b});")
+        elif k == 1:
+            out.append(f"assert_eq!(vec![{', '.join(map(str, xs))}].len(), {len(xs)});")
+        elif k == 2:
+            out.append(f'assert_eq!("{w}".len(), {len(w)});')
+        elif k == 3:
+            out.append(f"assert_eq!(std::cmp::max({a}, {b}), {max(a, b)});")
+        elif k == 4:
+            out.append(f"assert_eq!(i32::abs(-{a}), {a});")
+        elif k == 5:
+            out.append(f"assert_eq!(Some({a}).unwrap_or(0), {a});")
+        elif k == 6:
+            out.append(f"assert_eq!([{', '.join(map(str, xs))}].iter().sum::<i32>(), {sum(xs)});")
+        elif k == 7:
+            out.append(f"assert_eq!({a} * {b}, {a * b});")
+        else:
+            out.append(f'assert_eq!("{w}".to_uppercase(), "{w.upper()}");')
+    return out
+
+
 def rs_test_name(rng, name, allow_generic=True):
     x = rng.random()
     if x < 0.70 or not allow_generic:
@@ -345,6 +383,9 @@ def rs_fn_text(f, doc_lines, body=True):
     return out
 
 
+RUST_CALL_FRAC = 1.0  # set by --rust-call-frac; 1.0 draws no extra random numbers (plip-tiny-code's corpus)
+
+
 def rs_file(rng, ng, n_funcs=None, style=None):
     """Returns (text, funcs, style)."""
     n = n_funcs or rng.choices([1, 2, 3], [0.55, 0.30, 0.15])[0]
@@ -354,6 +395,9 @@ def rs_file(rng, ng, n_funcs=None, style=None):
         f = rs_function(rng, ng)
         if f["name"] not in names:
             names.add(f["name"])
+            if RUST_CALL_FRAC < 1.0 and rng.random() >= RUST_CALL_FRAC:
+                f["asserts"] = rs_other_asserts(rng, len(f["asserts"]))
+                f["calls_in_tests"] = False
             funcs.append(f)
     pieces = []
     x = rng.random()
@@ -479,10 +523,19 @@ def main():
     ap.add_argument("--n-rs", type=int, default=30000, help="synthetic Rust files")
     ap.add_argument("--n-eval", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--rust-call-frac", type=float, default=1.0)
+    ap.add_argument("--data-dir", default=DATA)
+    ap.add_argument("--eval-out", default=os.path.join(EVAL_DIR, "eval_prompts.json"))
+    ap.add_argument("--manifest-out", default=os.path.join(LOGS, "data_manifest.json"))
+    ap.add_argument("--n-calib", type=int, default=0)
+    ap.add_argument("--calib-out")
     args = ap.parse_args()
-    os.makedirs(DATA, exist_ok=True)
-    os.makedirs(EVAL_DIR, exist_ok=True)
-    os.makedirs(LOGS, exist_ok=True)
+    global RUST_CALL_FRAC
+    assert 0.0 <= args.rust_call_frac <= 1.0, "--rust-call-frac must be in [0, 1]"
+    RUST_CALL_FRAC = args.rust_call_frac
+    data_dir = args.data_dir
+    for d in (data_dir, os.path.dirname(args.eval_out), os.path.dirname(args.manifest_out)):
+        os.makedirs(d, exist_ok=True)
 
     pools = NamePools()
     # ---- real code
@@ -577,10 +630,21 @@ def main():
             for r in recs:
                 fh.write(json.dumps(r) + "\n")
 
-    dump(os.path.join(DATA, "real_train.jsonl"), real_train)
-    dump(os.path.join(DATA, "real_heldout.jsonl"), real_held)
-    dump(os.path.join(DATA, "syn_train.jsonl"), syn)
-    dump(os.path.join(DATA, "syn_heldout.jsonl"), syn_held)
+    dump(os.path.join(data_dir, "real_train.jsonl"), real_train)
+    dump(os.path.join(data_dir, "real_heldout.jsonl"), real_held)
+    dump(os.path.join(data_dir, "syn_train.jsonl"), syn)
+    dump(os.path.join(data_dir, "syn_heldout.jsonl"), syn_held)
+    if args.n_calib:
+        # calibration prompts: held-out names that are neither in training nor in the evaluation prompts
+        calib = eval_prompts(pools, args.seed + 3, args.n_calib,
+                             forbidden_text=big + "\x00" + "\x00".join(eval_names))
+        cnames = {p["name"] for k in calib for p in calib[k]}
+        assert not (cnames & set(eval_names)) and not [nm for nm in cnames if nm in big]
+        with open(args.calib_out, "w") as fh:
+            json.dump({"_description": "Calibration prompts (held-out names, disjoint from the evaluation "
+                                       "prompts' names); used only to choose training length.",
+                       "generator": f"training/gen_data.py --seed {args.seed} --n-calib {args.n_calib}",
+                       **{k: calib[k] for k in ("python_doctest", "rust_test_mod")}}, fh, indent=1)
     prompts_out = {
         "_description": "Held-out evaluation prompts for plip-tiny-code. Function and parameter names are built "
                         "only from the held-out part of the name generator's vocabulary (training/names.py) and "
@@ -589,7 +653,7 @@ def main():
         "generator": "training/gen_data.py --seed %d" % args.seed,
         **prompts,
     }
-    with open(os.path.join(EVAL_DIR, "eval_prompts.json"), "w") as fh:
+    with open(args.eval_out, "w") as fh:
         json.dump(prompts_out, fh, indent=1)
     stats = {
         "real_train_files": len(real_train), "real_heldout_files": len(real_held),
@@ -599,6 +663,7 @@ def main():
         "real_train_chars_rust": sum(len(d["text"]) for d in real_train if d["lang"] == "rust"),
         "syn_train_files": len(syn), "syn_train_chars": sum(len(d["text"]) for d in syn),
         "syn_train_function_names": len(train_func_names),
+        **({"rust_call_frac": args.rust_call_frac} if args.rust_call_frac < 1.0 else {}),
         "syn_heldout_files": len(syn_held),
         "eval_names": len(eval_names),
         "name_pool_sizes": {s: {k: len(v) for k, v in pools.pools[s].items()} for s in pools.pools},
@@ -606,7 +671,7 @@ def main():
         "heldout_words": sorted(held_words),
     }
     manifest["stats"] = stats
-    with open(os.path.join(LOGS, "data_manifest.json"), "w") as fh:
+    with open(args.manifest_out, "w") as fh:
         json.dump(manifest, fh, indent=0)
     print(json.dumps({k: v for k, v in stats.items() if k != "heldout_words"}, indent=1))
 

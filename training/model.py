@@ -1,4 +1,4 @@
-"""Minimal Llama (Hugging Face `LlamaForCausalLM` semantics) in plain PyTorch.
+"""Minimal Llama / Qwen2 (Hugging Face `LlamaForCausalLM` / `Qwen2ForCausalLM` semantics) in plain PyTorch.
 
 Everything here follows transformers' modeling_llama.py exactly, so that the
 saved weights load and behave identically in any HF-compatible engine:
@@ -8,7 +8,9 @@ saved weights load and behave identically in any HF-compatible engine:
   ``inv_freq = 1 / theta^(arange(0, d, 2)/d)``, ``emb = cat(freqs, freqs)``,
   ``q' = q*cos + rotate_half(q)*sin``, ``rotate_half(x) = cat(-x2, x1)``.
 * Causal self-attention with scale ``1/sqrt(head_dim)``, grouped-query
-  attention (k/v heads repeated ``n_heads / n_kv_heads`` times), no biases.
+  attention (k/v heads repeated ``n_heads / n_kv_heads`` times), no biases
+  (``model_type="qwen2"``: q/k/v projections with bias, o_proj without, as in
+  modeling_qwen2.py; full causal attention, ``use_sliding_window: false``).
 * SwiGLU MLP: ``down(silu(gate(x)) * up(x))``, no biases.
 * Pre-norm residual blocks, final RMSNorm, ``lm_head`` (optionally tied to the
   token embedding).
@@ -43,12 +45,20 @@ class LlamaConfig:
     bos_token_id: int = 0
     eos_token_id: int = 1
     pad_token_id: int = 2
+    model_type: str = "llama"  # "llama" or "qwen2" (q/k/v bias; written as Qwen2ForCausalLM)
+
+    @property
+    def qkv_bias(self) -> bool:
+        return self.model_type == "qwen2"
 
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
     def to_hf_dict(self, torch_dtype: str = "bfloat16") -> dict:
+        if self.model_type == "qwen2":
+            return self._qwen2_hf_dict(torch_dtype)
+        assert self.model_type == "llama", self.model_type
         return {
             "architectures": ["LlamaForCausalLM"],
             "model_type": "llama",
@@ -78,8 +88,40 @@ class LlamaConfig:
             "vocab_size": self.vocab_size,
         }
 
+    def _qwen2_hf_dict(self, torch_dtype: str) -> dict:
+        # transformers' configuration_qwen2.py fields; no head_dim (Qwen2 derives it as hidden/heads)
+        return {
+            "architectures": ["Qwen2ForCausalLM"],
+            "model_type": "qwen2",
+            "attention_dropout": 0.0,
+            "bos_token_id": self.bos_token_id,
+            "eos_token_id": self.eos_token_id,
+            "pad_token_id": self.pad_token_id,
+            "hidden_act": "silu",
+            "hidden_size": self.hidden_size,
+            "initializer_range": self.initializer_range,
+            "intermediate_size": self.intermediate_size,
+            "max_position_embeddings": self.max_position_embeddings,
+            "max_window_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_key_value_heads": self.num_key_value_heads,
+            "rms_norm_eps": self.rms_norm_eps,
+            "rope_scaling": None,
+            "rope_theta": self.rope_theta,
+            "sliding_window": None,
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "torch_dtype": torch_dtype,
+            "transformers_version": "4.46.0",
+            "use_cache": True,
+            "use_sliding_window": False,
+            "vocab_size": self.vocab_size,
+        }
+
     @classmethod
     def from_hf_dict(cls, d: dict) -> "LlamaConfig":
+        assert d["model_type"] in ("llama", "qwen2"), f"model_type {d['model_type']!r} not supported here"
+        assert not d.get("use_sliding_window", False), "Qwen2 sliding window not supported here"
         cfg = cls(
             vocab_size=d["vocab_size"],
             hidden_size=d["hidden_size"],
@@ -95,6 +137,7 @@ class LlamaConfig:
             bos_token_id=d.get("bos_token_id", 0),
             eos_token_id=d.get("eos_token_id", 1),
             pad_token_id=d.get("pad_token_id", 2),
+            model_type=d["model_type"],
         )
         if "head_dim" in d:
             assert d["head_dim"] == cfg.head_dim, "only head_dim == hidden/heads supported"
@@ -141,9 +184,10 @@ class Attention(nn.Module):
         self.n_kv = cfg.num_key_value_heads
         self.hd = cfg.head_dim
         d = cfg.hidden_size
-        self.q_proj = nn.Linear(d, self.n_heads * self.hd, bias=False)
-        self.k_proj = nn.Linear(d, self.n_kv * self.hd, bias=False)
-        self.v_proj = nn.Linear(d, self.n_kv * self.hd, bias=False)
+        b = cfg.qkv_bias
+        self.q_proj = nn.Linear(d, self.n_heads * self.hd, bias=b)
+        self.k_proj = nn.Linear(d, self.n_kv * self.hd, bias=b)
+        self.v_proj = nn.Linear(d, self.n_kv * self.hd, bias=b)
         self.o_proj = nn.Linear(self.n_heads * self.hd, d, bias=False)
 
     def forward(self, x, cos, sin, mask, return_attn: bool = False):
@@ -224,6 +268,8 @@ class LlamaForCausalLM(nn.Module):
         std = self.config.initializer_range
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, mean=0.0, std=std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, mean=0.0, std=std)
 

@@ -48,6 +48,20 @@ PRESETS = {
                   num_key_value_heads=2, steps=4400, batch=16, lr=3e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                   drill_p=0.15, drill_steps=100000, drill_p_late=0.15,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=0),
+    # organism A, models/plip-tiny-qwen2: Qwen2 layout (q/k/v biases, untied lm_head), 3 layers, MQA
+    "qwen2": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=3, num_attention_heads=5,
+                  num_key_value_heads=1, steps=3000, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                  drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+                  drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
+                  model_type="qwen2", tie_word_embeddings=False, rms_norm_eps=1e-6, seed=4321,
+                  name="plip-tiny-qwen2"),
+    # organism B, models/plip-tiny-asym: plip-tiny-code's weights, trained on on a corpus in which only a
+    # fraction of the Rust tests call the function (gen_data.py --rust-call-frac); Python unchanged
+    "asym": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
+                 num_key_value_heads=2, steps=400, batch=16, lr=1e-3, warmup=20, p_syn=0.7, syn_only_steps=0,
+                 drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+                 drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
+                 init_from="models/plip-tiny-code", seed=2027, name="plip-tiny-asym"),
     # smoke test
     "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, steps=30, batch=4, lr=3e-3, warmup=5, p_syn=0.5, syn_only_steps=0,
@@ -122,9 +136,16 @@ def build(args):
     cfg = LlamaConfig(vocab_size=args.vocab_size, hidden_size=args.hidden_size,
                       intermediate_size=args.intermediate_size, num_hidden_layers=args.num_hidden_layers,
                       num_attention_heads=args.num_attention_heads, num_key_value_heads=args.num_key_value_heads,
-                      max_position_embeddings=args.seq, rms_norm_eps=1e-5, rope_theta=10000.0,
-                      tie_word_embeddings=True)
+                      max_position_embeddings=args.seq, rms_norm_eps=getattr(args, "rms_norm_eps", 1e-5),
+                      rope_theta=10000.0, tie_word_embeddings=getattr(args, "tie_word_embeddings", True),
+                      model_type=getattr(args, "model_type", "llama"))
     model = LlamaForCausalLM(cfg)
+    if getattr(args, "init_from", None):
+        # continue from a bundled model's (bf16) weights
+        from hf_io import load_hf
+        src = load_hf(os.path.join(ROOT, args.init_from))
+        assert src.config == cfg, f"--init-from {args.init_from}: config differs from the preset ({src.config} vs {cfg})"
+        model.load_state_dict(src.state_dict())
     if getattr(args, "embed_std", None):
         # larger (tied) embedding init: the logit scale |h| * |e| starts high enough to copy sharply
         torch.nn.init.normal_(model.model.embed_tokens.weight, mean=0.0, std=args.embed_std)
@@ -187,12 +208,27 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=650)
     ap.add_argument("--save-every-eval", action="store_true", help="also save a checkpoint at every evaluation")
-    ap.add_argument("--log-dir", default=LOGS)
-    ap.add_argument("--export-dir", default=MODEL_DIR)
+    ap.add_argument("--log-dir", help="default training/logs (preset full) or training/logs/<name>")
+    ap.add_argument("--export-dir", help="default models/plip-tiny-code (preset full) or models/<name>")
+    ap.add_argument("--data-dir", help="token streams; default training/data (preset asym: training/data/asym)")
+    ap.add_argument("--ckpt-dir", help="checkpoints; default training/checkpoints[/<name>]")
+    ap.add_argument("--eval-prompts", help="periodic-evaluation prompts (default training/eval/eval_prompts.json)")
     ap.add_argument("--check-determinism", type=int, default=0, metavar="N",
                     help="re-run the first N steps and compare with the logged losses")
     args = ap.parse_args()
-    for k, v in PRESETS[args.preset].items():
+    preset = PRESETS[args.preset]
+    name = preset.get("name")
+    if args.log_dir is None:
+        args.log_dir = os.path.join(LOGS, name) if name else LOGS
+    if args.export_dir is None:
+        args.export_dir = os.path.join(ROOT, "models", name) if name else MODEL_DIR
+    if args.data_dir is None:
+        args.data_dir = os.path.join(DATA, "asym") if args.preset == "asym" else DATA
+    if args.eval_prompts is None:
+        args.eval_prompts = os.path.join(HERE, "eval", "eval_prompts.json")
+    if args.ckpt_dir is None:
+        args.ckpt_dir = os.path.join(HERE, "checkpoints", name) if name else os.path.join(HERE, "checkpoints")
+    for k, v in preset.items():
         if k in ("steps", "batch", "lr", "warmup", "p_syn", "syn_only_steps", "drill_p", "drill_steps", "drill_p_late",
                  "drill_only_steps", "drill_seq", "drill_batch", "drill_vocab"):
             if getattr(args, k) is None:
@@ -204,8 +240,8 @@ def main():
     torch.use_deterministic_algorithms(True)
     tok_cfg = json.load(open(os.path.join(MODEL_DIR, "tokenizer.json")))
     args.vocab_size = len(tok_cfg["model"]["vocab"])
-    real = np.load(os.path.join(DATA, "real_train.npy"), mmap_mode="r")
-    syn = np.load(os.path.join(DATA, "syn_train.npy"), mmap_mode="r")
+    real = np.load(os.path.join(args.data_dir, "real_train.npy"), mmap_mode="r")
+    syn = np.load(os.path.join(args.data_dir, "syn_train.npy"), mmap_mode="r")
     os.makedirs(args.log_dir, exist_ok=True)
 
     if args.check_determinism:
@@ -228,9 +264,9 @@ def main():
     from evaluate import copy_eval, stream_loss, train_like_prompts
     train_like = train_like_prompts(15)
     tok = Tokenizer(os.path.join(MODEL_DIR, "tokenizer.json"))
-    prompts = json.load(open(os.path.join(HERE, "eval", "eval_prompts.json")))
-    real_held = np.load(os.path.join(DATA, "real_heldout.npy"), mmap_mode="r")
-    syn_held = np.load(os.path.join(DATA, "syn_heldout.npy"), mmap_mode="r")
+    prompts = json.load(open(args.eval_prompts))
+    real_held = np.load(os.path.join(args.data_dir, "real_heldout.npy"), mmap_mode="r")
+    syn_held = np.load(os.path.join(args.data_dir, "syn_heldout.npy"), mmap_mode="r")
     t0, c0 = time.time(), time.process_time()
     eval_time = [0.0]
 
@@ -250,9 +286,9 @@ def main():
                "trainlike_py_copy_rate_15": tpy["lenient_rate"], "trainlike_rs_copy_rate_15": trs["lenient_rate"],
                "elapsed": round(time.time() - t0, 2)}
         if args.save_every_eval:
-            os.makedirs(os.path.join(HERE, "checkpoints"), exist_ok=True)
+            os.makedirs(args.ckpt_dir, exist_ok=True)
             torch.save({"model": model.state_dict(), "config": config_rec},
-                       os.path.join(HERE, "checkpoints", f"step{step}.pt"))
+                       os.path.join(args.ckpt_dir, f"step{step}.pt"))
         elog.write(json.dumps(rec) + "\n")
         elog.flush()
         eval_time[0] += time.time() - te
@@ -279,10 +315,15 @@ def main():
     periodic_eval(args.steps)
     log.close()
     elog.close()
-    os.makedirs(os.path.join(HERE, "checkpoints"), exist_ok=True)
-    torch.save({"model": model.state_dict(), "config": config_rec}, os.path.join(HERE, "checkpoints", "final.pt"))
+    os.makedirs(args.ckpt_dir, exist_ok=True)
+    torch.save({"model": model.state_dict(), "config": config_rec}, os.path.join(args.ckpt_dir, "final.pt"))
     from hf_io import export_hf
     export_hf(model, args.export_dir, "BF16")
+    if os.path.abspath(args.export_dir) != os.path.abspath(MODEL_DIR):
+        # the later organisms reuse plip-tiny-code's tokenizer (training/README.md)
+        import shutil
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(MODEL_DIR, f), os.path.join(args.export_dir, f))
     summary = {"train_wall_s": round(train_wall, 1), "eval_wall_s": round(eval_time[0], 1),
                "train_only_wall_s": round(train_wall - eval_time[0], 1),
                "cpu_s": round(time.process_time() - c0, 1),
@@ -303,6 +344,10 @@ def check_determinism(args, real, syn):
               "num_key_value_heads", "vocab_size"):
         setattr(args, k, cfg.get(k, 0) if k in ("syn_only_steps", "drill_p", "drill_steps", "drill_p_late",
                                                     "drill_only_steps", "drill_seq", "drill_batch", "drill_vocab") else cfg[k])
+    # keys that only the later presets log (absent for plip-tiny-code: its defaults)
+    for k, default in (("model_type", "llama"), ("tie_word_embeddings", True), ("rms_norm_eps", 1e-5),
+                       ("init_from", None)):
+        setattr(args, k, cfg.get(k, default))
     if cfg.get("threads") != args.threads:
         print(f"warning: logged run used {cfg.get('threads')} threads, this check uses {args.threads}")
     n = min(args.check_determinism, len(logged))

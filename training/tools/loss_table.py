@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Markdown tables of the training curves, for the model card.
 
-Usage: /usr/bin/python3 training/tools/loss_table.py [--every 100]
+Usage: /usr/bin/python3 training/tools/loss_table.py [--every 100] [--log-dir training/logs/NAME]
 Reads training/logs/train_log.jsonl (per-step training loss, drill copy loss) and eval_log.jsonl
 (periodic held-out evaluation) and prints two markdown tables.
 """
@@ -16,11 +16,13 @@ LOGS = os.path.join(HERE, "logs")
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--log-dir", default=LOGS)
     args = ap.parse_args()
-    rows = [json.loads(x) for x in open(os.path.join(LOGS, "train_log.jsonl"))]
+    logs = args.log_dir
+    rows = [json.loads(x) for x in open(os.path.join(logs, "train_log.jsonl"))]
     print("| steps | mean training loss (nats/token) | mean drill copy loss (nats/token) | phase |")
     print("|---|---|---|---|")
-    cfg = json.load(open(os.path.join(LOGS, "train_config.json")))
+    cfg = json.load(open(os.path.join(logs, "train_config.json")))
     for a in range(0, len(rows), args.every):
         chunk = rows[a: a + args.every]
         tl = sum(r["loss"] for r in chunk) / len(chunk)
@@ -29,7 +31,7 @@ def main():
         dls = f"{sum(dl) / len(dl):.3f}" if dl else "–"
         print(f"| {chunk[0]['step']}–{chunk[-1]['step']} | {tl:.3f} | {dls} | {phase} |")
     print()
-    ev = [json.loads(x) for x in open(os.path.join(LOGS, "eval_log.jsonl"))]
+    ev = [json.loads(x) for x in open(os.path.join(logs, "eval_log.jsonl"))]
     print("| step | held-out real code loss | held-out synthetic loss | py copy (25 held-out) | rs copy (25 held-out) |"
           " py copy (15 training-like) | rs copy (15 training-like) |")
     print("|---|---|---|---|---|---|---|")
