@@ -9,6 +9,7 @@ import { registerObserveCommands } from './commands/observe.ts';
 import { registerSteerCommand } from './commands/steer.ts';
 import { registerPatchCommand } from './commands/patch.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerViewCommand } from './commands/view.ts';
 import { registerStudyCommands } from './commands/study.ts';
 
 const program = new Command();
@@ -24,5 +25,6 @@ registerCopyingCommand(program);
 registerSteerCommand(program);
 registerPatchCommand(program);
 registerReportCommand(program);
+registerViewCommand(program);
 registerStudyCommands(program);
 await program.parseAsync(process.argv);
