@@ -19,6 +19,17 @@ const CONFIRM = 4;
 /** After this many failed resynchronisations the rest is mapped proportionally (surfaces unrelated to text). */
 const MAX_FAILED_SEARCHES = 256;
 
+/** Work counters of {@link alignSurfaces}; both start at 0. */
+export interface AlignStats {
+  /** Calls of the resynchronisation check (each compares at most CONFIRM bytes). */
+  probes: number;
+  /** Resynchronisation searches that found nothing (after MAX_FAILED_SEARCHES the rest is spread evenly). */
+  failedSearches: number;
+}
+
+/** Upper bound of {@link AlignStats.probes} per search, and the failed-search limit. */
+export const ALIGN_LIMITS = { probesPerSearch: (2 * MAX_SKIP + 1) * (2 * MAX_SKIP + 2) / 2, maxFailedSearches: MAX_FAILED_SEARCHES } as const;
+
 /**
  * Map each token surface to a `[start, end)` code point span of `text`.
  *
@@ -29,8 +40,10 @@ const MAX_FAILED_SEARCHES = 256;
  *
  * @param text - the original input string
  * @param surfaces - per token, the bytes it represents, in order
+ * @param stats - when given, receives the work done (resynchronisation probes and failed searches), so
+ *   tests can bound the work by counts instead of by time
  */
-export function alignSurfaces(text: string, surfaces: ArrayLike<number>[]): Array<[number, number]> {
+export function alignSurfaces(text: string, surfaces: ArrayLike<number>[], stats?: AlignStats): Array<[number, number]> {
   const { bytes: t, byteToCp, cpCount } = byteToCodePointMap(text);
   let total = 0;
   for (const s of surfaces) total += s.length;
@@ -47,6 +60,7 @@ export function alignSurfaces(text: string, surfaces: ArrayLike<number>[]): Arra
   const n = s.length;
   const m = t.length;
   const agree = (a: number, b: number): boolean => {
+    if (stats) stats.probes++;
     const len = Math.min(CONFIRM, n - a, m - b);
     if (n - a > 0 && m - b <= 0) return false;
     for (let k = 0; k < len; k++) if (s[a + k] !== t[b + k]) return false;
@@ -95,7 +109,10 @@ export function alignSurfaces(text: string, surfaces: ArrayLike<number>[]): Arra
         }
       }
     }
-    if (found === null) failed++;
+    if (found === null) {
+      failed++;
+      if (stats) stats.failedSearches++;
+    }
     const [a, b] = found ?? [1, j < m ? 1 : 0];
     if (b === 0 && a > 0) {
       // Pure insertion of s[i..i+a). Inserted text (a dummy-prefix space) belongs at the START of a run of

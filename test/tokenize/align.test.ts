@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alignSurfaces } from '../../src/tokenize/index.ts';
+import { ALIGN_LIMITS, type AlignStats } from '../../src/tokenize/align.ts';
 
 const u = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -26,12 +27,20 @@ test('deleted text belongs to no token; substitutions cover their source', () =>
   assert.deepEqual(alignSurfaces('Hello World', [u('hello'), u(' world')]), [[0, 5], [5, 11]]);
 });
 
-test('unrelated surfaces stay monotone and inside the text (and finish quickly)', () => {
+test('unrelated surfaces stay monotone and inside the text, with bounded work', () => {
   const text = 'x'.repeat(5000);
   const surfaces = Array.from({ length: 1000 }, () => u('#####'));
-  const t0 = Date.now();
-  const out = alignSurfaces(text, surfaces);
-  assert.ok(Date.now() - t0 < 5000);
+  const stats: AlignStats = { probes: 0, failedSearches: 0 };
+  const out = alignSurfaces(text, surfaces, stats);
+  // the search gives up after maxFailedSearches and spreads the rest: work independent of the input size
+  assert.equal(stats.failedSearches, ALIGN_LIMITS.maxFailedSearches + 1);
+  assert.ok(stats.probes <= stats.failedSearches * ALIGN_LIMITS.probesPerSearch, `${stats.probes} probes`);
+  const big: AlignStats = { probes: 0, failedSearches: 0 };
+  alignSurfaces('x'.repeat(50_000), Array.from({ length: 10_000 }, () => u('#####')), big);
+  assert.equal(big.probes, stats.probes, 'ten times the input, the same work');
+  const exact: AlignStats = { probes: 0, failedSearches: 0 };
+  alignSurfaces('ab'.repeat(2000), Array.from({ length: 2000 }, () => u('ab')), exact);
+  assert.deepEqual(exact, { probes: 0, failedSearches: 0 }, 'verbatim text needs no search');
   let prev = [0, 0];
   for (const [s, e] of out) {
     assert.ok(0 <= s && s <= e && e <= 5000 && s >= prev[0]! && e >= prev[1]!);
