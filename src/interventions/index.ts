@@ -26,3 +26,7 @@ export { forwardWithIntervention, runCondition } from './forward.ts';
 export type { InterventionOptions, InterventionResult, RunOutput } from './forward.ts';
 export { patchActivation, patchPattern, patternCoverage, identityMap, alignByPrefixSuffix, checkPositionMap } from './patch.ts';
 export type { PositionMap, ActivationPatch, PatternPatch } from './patch.ts';
+export { buildSemanticPositionMap, parseSemanticPositionMap, activationPositionMap, proportionalRegionMap, SemanticPositionMapSchema, POSITION_MAP_KINDS } from './position-map.ts';
+export type { SemanticPositionMap, SemanticKeyEntry, PositionMapKind, PromptStructure } from './position-map.ts';
+export { transplantPattern, transplantRow } from './transplant.ts';
+export type { PatternTransplant, CarriedKey } from './transplant.ts';
