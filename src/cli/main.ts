@@ -11,6 +11,7 @@ import { registerPatchCommand } from './commands/patch.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { registerStudyCommands } from './commands/study.ts';
+import { registerScoreCommand } from './commands/score.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -27,4 +28,5 @@ registerPatchCommand(program);
 registerReportCommand(program);
 registerViewCommand(program);
 registerStudyCommands(program);
+registerScoreCommand(program);
 await program.parseAsync(process.argv);
