@@ -17,6 +17,14 @@ if ! dpkg -s chromium >/dev/null 2>&1; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# sandboxed execution of generated tests (plip score, src/sandbox): bubblewrap, Debian's rustc, python3
+for pkg in bubblewrap rustc python3; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    echo "setup: installing $pkg (apt)"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+  fi
+done
 echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 PLIP_REQUIRE_BLAS=1 node scripts/build-native.mjs
