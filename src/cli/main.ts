@@ -12,6 +12,7 @@ import { registerReportCommand } from './commands/report.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { registerStudyCommands } from './commands/study.ts';
 import { registerScoreCommand } from './commands/score.ts';
+import { registerPreservationCommand } from './commands/preservation.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
@@ -29,4 +30,5 @@ registerReportCommand(program);
 registerViewCommand(program);
 registerStudyCommands(program);
 registerScoreCommand(program);
+registerPreservationCommand(program);
 await program.parseAsync(process.argv);
