@@ -3,6 +3,7 @@
 
     /usr/bin/python3 scripts/reference/make_fixtures.py            # (re)write fixtures/
     /usr/bin/python3 scripts/reference/make_fixtures.py --check    # regenerate into a temp dir, compare bytes
+    /usr/bin/python3 scripts/reference/make_fixtures.py --only-interventions   # rewrite fixtures/interventions/ only
 
 Writes
   fixtures/tiny/<name>/{config.json, model.safetensors, golden.json}   tiny random models in real HF layout
@@ -711,8 +712,17 @@ INTERVENTION_SEMANTICS = {
     "set": "Steering: after the softmax, the listed visible keys of each (head, query) row get total weight `level` "
            "(in proportion to their weights, equally if those are 0); the other visible keys share 1 - level in "
            "proportion to their weights (if they carry nothing they stay 0 and the row sums to `level`).",
-    "order": "Within a layer, knockouts apply before the softmax, scalings and sets after it (in spec order). Layers other "
-             "than the edited ones are computed normally (their inputs may of course change).",
+    "amplify": "basis logit: + ln(factor) on the listed pre-softmax scores (each unnormalised weight x factor); basis "
+               "mass: the listed eligible keys' post-softmax mass m becomes min(factor m, 1), the other eligible keys "
+               "share the rest in proportion (all 0 at the cap).",
+    "set_hold": "set with `hold`: held keys keep their weights, the listed keys get `level`, the other eligible keys share "
+                "1 - level - held mass. A knocked-out listed key stays 0 (the level goes to the remaining listed keys).",
+    "set_control": "set-control: delta = level - mass(match) goes to the listed keys (in proportion), the match keys keep "
+                   "their weights, the other eligible keys are scaled by (m_O - delta) / m_O.",
+    "eligible": "Eligible keys = visible to the causal / window mask and not knocked out; only they receive mass.",
+    "order": "Within a layer, knockouts and logit amplifications apply before the softmax, scalings, sets, controls and "
+             "mass amplifications after it (in spec order). Layers other than the edited ones are computed normally "
+             "(their inputs may of course change).",
     "indices": "heads are query-head indices (GQA: before the KV grouping); queries / keys are 0-based token "
                "positions in the prompt.",
 }
@@ -735,6 +745,23 @@ def write_interventions(root, prompts, log):
                   "level": 0.6}])
     cases.append(("combined_all_three", [iv for _, spec in cases for iv in spec]))
     cases.append(set_case)
+    cases += [
+        ("amplify_logit_2_layer1_heads_0_1_queries_3_to_last_keys_1_2",
+         [{"kind": "amplify", "basis": "logit", "factor": 2.0, "layer": 1, "heads": [0, 1],
+           "queries": list(range(3, last + 1)), "keys": [1, 2]}]),
+        ("amplify_mass_2_layer0_heads_1_2_queries_4_to_last_key_2",
+         [{"kind": "amplify", "basis": "mass", "factor": 2.0, "layer": 0, "heads": [1, 2],
+           "queries": list(range(4, last + 1)), "keys": [2]}]),
+        ("set_hold_0.3_layer1_allheads_last_keys_2_hold_1_3",
+         [{"kind": "set", "layer": 1, "heads": [0, 1, 2, 3], "queries": [last], "keys": [2], "hold": [1, 3],
+           "level": 0.3}]),
+        ("set_control_0.3_layer1_allheads_last_keys_3_4_match_1_2",
+         [{"kind": "set-control", "layer": 1, "heads": [0, 1, 2, 3], "queries": [last], "keys": [3, 4],
+           "match": [1, 2], "level": 0.3}]),
+        ("knockout_then_set_0.6_layer0_head0_query4_keys_1_3",
+         [{"kind": "knockout", "layer": 0, "heads": [0], "queries": [4], "keys": [1]},
+          {"kind": "set", "layer": 0, "heads": [0], "queries": [4], "keys": [1, 3], "level": 0.6}]),
+    ]
     for fam in ("llama", "gpt2"):
         d = os.path.join(root, "tiny", fam)
         cfg, weights, _ = R.load_hf_dir(d)
@@ -766,6 +793,8 @@ def write_interventions(root, prompts, log):
                         elif iv["kind"] == "set":
                             # the listed keys carry exactly `level`, the row sums to 1
                             assert abs(row[iv["keys"]].sum().item() - iv["level"]) < 1e-5
+                            assert abs(row.sum().item() - 1) < 1e-5
+                        elif iv["kind"] in ("amplify", "set-control"):
                             assert abs(row.sum().item() - 1) < 1e-5
                         elif iv["layer"] == 0 and not any(o["kind"] == "knockout" and o["layer"] == 0 and h in o["heads"]
                                                           and q in o["queries"] for o in spec):
@@ -867,9 +896,12 @@ def write_llama2c(root, log):
     })
 
 
-def generate(root):
+def generate(root, only=None):
     prompts = make_prompts()
     log = []
+    if only == "interventions":  # the tiny models must already be in `root` (they are read, not rewritten)
+        write_interventions(root, prompts, log)
+        return log
     write_tiny(root, prompts, log)
     write_interventions(root, prompts, log)
     write_llama2c(root, log)
@@ -897,7 +929,8 @@ def main():
         finally:
             shutil.rmtree(tmp)
         return
-    log = generate(out_root)
+    # --only-interventions: rewrite fixtures/interventions/ only (reads the committed tiny models)
+    log = generate(out_root, "interventions" if "--only-interventions" in sys.argv else None)
     for name, text, disc in log:
         print(f"{name}: {text}")
         for label, res in disc:

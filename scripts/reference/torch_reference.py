@@ -30,7 +30,15 @@ Attention interventions (``interventions=[...]``, see ``attend``):
   * {"kind": "scale", "layer": L, "heads": [...], "queries": [...], "keys": [...], "factor": f}
       post-softmax weights of the listed edges are multiplied by f, then every affected row is renormalised
       over its (causally / window) visible keys.  An all-zero row stays all-zero.
-  Knockouts are applied before the softmax, scalings after it, in list order.
+  * {"kind": "amplify", ..., "factor": f, "basis": "logit" | "mass"}
+      logit: + ln f on the listed pre-softmax scores; mass: the listed keys' post-softmax mass m -> min(f m, 1),
+      the other eligible keys share the rest in proportion.
+  * {"kind": "set", ..., "level": l, "hold": [...]}: the listed eligible keys get mass l, held keys keep their
+      weights, the other eligible keys share 1 - l - held mass.
+  * {"kind": "set-control", ..., "level": l, "match": [...]}: delta = l - mass(match) goes to the listed keys,
+      the match keys keep their weights, the other eligible keys pay.
+  "Eligible" = visible to the mask and not knocked out. Knockouts and logit amplifications are applied before
+  the softmax, the other edits after it, in list order.
 """
 from __future__ import annotations
 
@@ -300,6 +308,15 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float, sl
                 for qq in iv["queries"]:
                     for kk in iv["keys"]:
                         scores[hh, qq, kk] = float("-inf")
+    for iv in mine:  # amplify, logit basis: + ln(factor) on the listed pre-softmax scores (-inf stays -inf)
+        if iv["kind"] == "amplify" and iv.get("basis", "logit") == "logit":
+            add = math.log(float(iv.get("factor", 2.0)))
+            for hh in iv["heads"]:
+                for qq in iv["queries"]:
+                    for kk in iv["keys"]:
+                        scores[hh, qq, kk] = scores[hh, qq, kk] + add
+    # eligible keys: visible to the mask and not knocked out (what the post-softmax edits may give mass to)
+    elig_all = scores > float("-inf")
     row_dead = torch.isinf(scores).all(dim=-1, keepdim=True) & (scores < 0).all(dim=-1, keepdim=True)
     probs = torch.softmax(scores.masked_fill(row_dead, 0.0), dim=-1)
     probs = probs.masked_fill(row_dead, 0.0)  # a row with every visible key knocked out is defined as all-zero
@@ -314,30 +331,90 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float, sl
                     if total > 0:
                         probs[hh, qq] = probs[hh, qq] * vis[qq] / total
         elif iv["kind"] == "set":
-            # steering: the listed visible keys of each row get total mass `level` (in proportion to their
-            # weights, or equally if those are all 0); the other visible keys share 1 - level in proportion
-            # to their weights (if they carry no mass they stay 0 and the row sums to `level`)
+            # steering: the listed eligible keys of each row get total mass `level` (in proportion to their
+            # weights, or equally if those are all 0); keys in `hold` keep their weights; the other eligible
+            # keys share 1 - level - held mass in proportion to their weights (if they carry no mass they stay
+            # 0). A knocked-out listed key stays 0; all visible listed keys knocked out is an error.
             lvl = float(iv["level"])
             for hh in iv["heads"]:
                 for qq in iv["queries"]:
-                    keys = [kk for kk in iv["keys"] if bool(vis[qq, kk])]
-                    if not keys:
+                    elig = elig_all[hh, qq]
+                    if not any(bool(vis[qq, kk]) for kk in iv["keys"]):
                         continue
+                    keys = [kk for kk in iv["keys"] if bool(elig[kk])]
+                    assert keys, "set: every visible selected key was knocked out"
                     row = probs[hh, qq].clone()
                     sel = torch.zeros_like(vis[qq])
                     sel[keys] = True
-                    other = vis[qq] & ~sel
+                    held = torch.zeros_like(vis[qq])
+                    held[[kk for kk in iv.get("hold", []) if bool(elig[kk])]] = True
+                    other = elig & ~sel & ~held
                     sel_mass = row[sel].sum()
+                    hold_mass = row[held].sum()
                     rest = row[other].sum()
+                    assert lvl + hold_mass <= 1 + 1e-6, "set: infeasible level (reference cases stay feasible)"
                     new = torch.zeros_like(row)
+                    new[held] = row[held]
                     if rest > 0:
-                        new[other] = row[other] * (1 - lvl) / rest
+                        new[other] = row[other] * (1 - lvl - hold_mass) / rest
                     if sel_mass > 0:
                         new[sel] = row[sel] * lvl / sel_mass
                     else:
                         new[sel] = lvl / len(keys)
                     probs[hh, qq] = new
-        elif iv["kind"] != "knockout":
+        elif iv["kind"] == "set-control":
+            # mass-holding control of set(level) on `match` (F): delta = level - m_F goes to the listed keys C
+            # (in proportion to their weights, equally if all 0), F keeps its weights, the other eligible keys
+            # O pay: x (m_O - delta) / m_O
+            lvl = float(iv["level"])
+            for hh in iv["heads"]:
+                for qq in iv["queries"]:
+                    elig = elig_all[hh, qq]
+                    if not any(bool(vis[qq, kk]) for kk in iv["keys"]) or not any(bool(vis[qq, kk]) for kk in iv["match"]):
+                        continue
+                    ck = [kk for kk in iv["keys"] if bool(elig[kk])]
+                    fk = [kk for kk in iv["match"] if bool(elig[kk])]
+                    assert ck and fk, "set-control: every visible target / match key was knocked out"
+                    row = probs[hh, qq].clone()
+                    c = torch.zeros_like(vis[qq])
+                    c[ck] = True
+                    f = torch.zeros_like(vis[qq])
+                    f[fk] = True
+                    other = elig & ~c & ~f
+                    m_c, m_f, m_o = row[c].sum(), row[f].sum(), row[other].sum()
+                    delta = lvl - m_f
+                    assert delta <= m_o + 1e-6 and m_c + delta >= -1e-6, "set-control: infeasible level"
+                    new = torch.zeros_like(row)
+                    new[f] = row[f]
+                    new[c] = row[c] * (m_c + delta) / m_c if m_c > 0 else (m_c + delta) / len(ck)
+                    if m_o > 0:
+                        new[other] = row[other] * (m_o - delta) / m_o
+                    probs[hh, qq] = new
+        elif iv["kind"] == "amplify" and iv.get("basis", "logit") == "mass":
+            # amplify, mass basis: the listed eligible keys' mass m -> min(factor m, 1); the other eligible keys
+            # share the rest in proportion (at the cap they are 0)
+            fac = float(iv.get("factor", 2.0))
+            for hh in iv["heads"]:
+                for qq in iv["queries"]:
+                    elig = elig_all[hh, qq]
+                    keys = [kk for kk in iv["keys"] if bool(elig[kk])]
+                    if not keys:
+                        continue
+                    row = probs[hh, qq].clone()
+                    sel = torch.zeros_like(vis[qq])
+                    sel[keys] = True
+                    other = elig & ~sel
+                    m = row[sel].sum()
+                    if not m > 0:
+                        continue
+                    m2 = min(fac * m, 1.0)
+                    rest = row[other].sum()
+                    new = torch.zeros_like(row)
+                    new[sel] = row[sel] * m2 / m
+                    if rest > 0:
+                        new[other] = row[other] * (1 - m2) / rest
+                    probs[hh, qq] = new
+        elif iv["kind"] not in ("knockout", "amplify"):
             raise ValueError(f"unknown intervention kind {iv['kind']}")
     out = probs @ v
     return out, probs

@@ -1,5 +1,6 @@
 /**
- * The same edits applied by hand in the PyTorch reference (scripts/reference/torch_reference.py `attend`,
+ * The same edits (knockout, scale, set, set with hold, set-control, amplify on both bases, knockout + set)
+ * applied by hand in the PyTorch reference (scripts/reference/torch_reference.py `attend`,
  * fixtures/interventions/knockout_{llama,gpt2}.json) match attentionEdit hooks: logits, every resid_post
  * and the edited layers' patterns within 1e-4.
  */
@@ -11,13 +12,16 @@ import { attentionEdit, resolveSpecs, type AttentionMaskSpec } from '../../src/i
 import type { Tensor } from '../../src/tensor/tensor.ts';
 
 interface RefSpec {
-  kind: 'knockout' | 'scale' | 'set';
+  kind: 'knockout' | 'scale' | 'set' | 'amplify' | 'set-control';
   layer: number;
   heads: number[];
   queries: number[];
   keys: number[];
   factor?: number;
   level?: number;
+  basis?: 'logit' | 'mass';
+  hold?: number[];
+  match?: number[];
 }
 interface Outputs {
   logits: number[][];
@@ -35,7 +39,15 @@ interface Fixture {
 const TOL = 1e-4;
 
 function toSpec(r: RefSpec): AttentionMaskSpec {
-  return { kind: r.kind, ...(r.factor !== undefined ? { factor: r.factor } : {}), ...(r.level !== undefined ? { level: r.level } : {}), layers: r.layer, heads: r.heads, edges: [{ sources: r.queries, targets: r.keys }] };
+  return {
+    kind: r.kind,
+    ...(r.factor !== undefined ? { factor: r.factor } : {}),
+    ...(r.level !== undefined ? { level: r.level } : {}),
+    ...(r.basis !== undefined ? { basis: r.basis } : {}),
+    layers: r.layer,
+    heads: r.heads,
+    edges: [{ sources: r.queries, targets: r.keys, ...(r.hold ? { hold: r.hold } : {}), ...(r.match ? { match: r.match } : {}) }],
+  };
 }
 
 function maxDiff(t: Tensor, ref: number[] | number[][] | number[][][], label: string): number {
