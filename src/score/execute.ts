@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { COMPILE_LIMITS, RUN_LIMITS, runSandboxed, shareWithSandbox, type SandboxLimits, type SandboxResult } from '../sandbox/sandbox.ts';
 
 export type PythonExecution = 'pass' | 'fail' | 'error' | 'timeout';
@@ -34,6 +34,29 @@ export interface ExecutionResult<E extends Execution = Execution> {
 export interface ExecuteLimits {
   run?: Partial<SandboxLimits>;
   compile?: Partial<SandboxLimits>;
+}
+
+/**
+ * Results of identical runs (same program, same limits) are reused within a process: generation
+ * conditions often produce the same completion, and a Rust compile takes about a second.
+ */
+const memo = new Map<string, Promise<ExecutionResult>>();
+const MEMO_MAX = 20_000;
+
+/** Number of distinct runs remembered (for tests). */
+export function executionMemoSize(): number {
+  return memo.size;
+}
+
+function memoized<E extends Execution>(key: unknown[], run: () => Promise<ExecutionResult<E>>): Promise<ExecutionResult<E>> {
+  const k = createHash('sha256').update(JSON.stringify(key)).digest('hex');
+  const hit = memo.get(k);
+  if (hit) return hit as Promise<ExecutionResult<E>>;
+  const p = run();
+  if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
+  memo.set(k, p);
+  p.catch(() => memo.delete(k));
+  return p;
 }
 
 const PY_RUNNER = String.raw`
@@ -89,7 +112,11 @@ const isTimeout = (r: SandboxResult) => r.outcome === 'timeout' || (r.outcome ==
  * Runs a doctest (`docText`: the `>>>` line and what follows, with its docstring indentation) against
  * the Python `reference` source.
  */
-export async function executePython(reference: string, docText: string, lim?: ExecuteLimits): Promise<ExecutionResult<PythonExecution>> {
+export function executePython(reference: string, docText: string, lim?: ExecuteLimits): Promise<ExecutionResult<PythonExecution>> {
+  return memoized(['python', reference, docText, lim ?? null], () => runPython(reference, docText, lim));
+}
+
+async function runPython(reference: string, docText: string, lim?: ExecuteLimits): Promise<ExecutionResult<PythonExecution>> {
   const dir = mkdtempSync(join(tmpdir(), 'plip-py-'));
   try {
     const files = [join(dir, 'reference.py'), join(dir, 'test.txt'), join(dir, 'runner.py')];
@@ -117,7 +144,11 @@ export async function executePython(reference: string, docText: string, lim?: Ex
 }
 
 /** Compiles `program` (a whole crate root with `#[test]` functions) with `rustc --test` and runs it. */
-export async function executeRust(program: string, lim?: ExecuteLimits): Promise<ExecutionResult<RustExecution>> {
+export function executeRust(program: string, lim?: ExecuteLimits): Promise<ExecutionResult<RustExecution>> {
+  return memoized(['rust', program, lim ?? null], () => runRust(program, lim));
+}
+
+async function runRust(program: string, lim?: ExecuteLimits): Promise<ExecutionResult<RustExecution>> {
   const dir = mkdtempSync(join(tmpdir(), 'plip-rs-'));
   try {
     const src = join(dir, 'main.rs');

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPrompts, type PromptRecord } from '../../src/score/prompts-schema.ts';
 import { scoreCompletion, staticScore, type CompletionScore } from '../../src/score/score.ts';
+import { executionMemoSize } from '../../src/score/execute.ts';
 
 const LIMITS = { run: { wallMs: 3000, cpuSeconds: 1, memoryBytes: 256 * 2 ** 20, processes: 16, outputBytes: 64 * 1024 } };
 const pySet = loadPrompts('prompts/real-python.json');
@@ -61,7 +62,7 @@ test('python: unparsable, timing out and hostile tests are contained and recorde
   const write = await score(ADD, ' open("/usr/escape", "w")\n    0\n');
   assert.equal(write.executed, 'error');
   assert.match(write.detail, /OSError|Read-only/);
-  assert.equal((await score(ADD, ' add(2, 3)\n    5\n')).executed, 'pass', 'the scorer goes on');
+  assert.equal((await score(ADD, ' add(4, 4)\n    8\n')).executed, 'pass', 'the scorer goes on');
 });
 
 test('rust: pass, fail, compile error, unparsable, timeout', async () => {
@@ -91,6 +92,10 @@ test('rust: hostile tests are contained and recorded', async () => {
   const write = await score(RADD, '    std::fs::write("/usr/escape", "x").unwrap();\n}\n');
   assert.equal(write.executed, 'fail');
   assert.equal((await score(RADD, '    assert_eq!(add(1, 1), 2);\n}\n')).executed, 'pass', 'the scorer goes on');
+  const size = executionMemoSize();
+  const again = await Promise.all([score(RADD, '    assert_eq!(add(1, 1), 2);\n}\n'), score(RADD, '    assert_eq!(add(1, 1), 2);\n}\n')]);
+  assert.deepEqual(again.map((s) => s.executed), ['pass', 'pass']);
+  assert.equal(executionMemoSize(), size, 'identical programs reuse the result');
 });
 
 test('rust: what counts as a call (macros, turbofish, crate::/super::/self:: yes; methods and other paths no)', async () => {
