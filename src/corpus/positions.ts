@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CorpusSample } from '../corpus/schema.ts';
+import type { CorpusSample } from './schema.ts';
 import { charToToken } from '../tokenize/positions.ts';
 import type { Encoding, PlipTokenizer } from '../tokenize/types.ts';
 

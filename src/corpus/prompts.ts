@@ -6,6 +6,7 @@
  * model should write the test's call (e.g. right after `>>> ` or `assert_eq!(`), and `name` is the
  * function the test should call. training/eval/eval_prompts.json is in this format.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { PlipTokenizer } from '../tokenize/types.ts';
@@ -27,13 +28,50 @@ export interface CopyingPrompt {
   arity: number | null;
 }
 
+/** A `groups` entry the prompt set does not have (`field` = 'groups'). */
+export class UnknownGroupError extends Error {
+  readonly field = 'groups';
+  constructor(
+    readonly group: string,
+    readonly detail: string,
+  ) {
+    super(`groups: ${detail}`);
+    this.name = 'UnknownGroupError';
+  }
+}
+
+/** A loaded prompt set (the input of `plip copying` and `plip patch`). */
+export interface PromptSet {
+  /** File it was read from and its sha256 (provenance). */
+  path: string;
+  sha256: string;
+  /** Groups kept, in file order. */
+  groups: string[];
+  /** The groups asked for (null: all). */
+  selected: string[] | null;
+  prompts: CopyingPrompt[];
+}
+
+/**
+ * Loads a prompt set, keeping only `groups` when given (unknown groups are errors naming the field).
+ * @throws Error naming the file, group, item and field; for an empty set
+ */
+export function loadPromptSet(path: string, groups?: readonly string[]): PromptSet {
+  const prompts = loadCopyingPrompts(path);
+  const known = [...new Set(prompts.map((p) => p.group))];
+  if (groups) for (const g of groups) if (!known.includes(g)) throw new UnknownGroupError(g, `unknown group '${g}' (${path} has: ${known.join(', ')})`);
+  const keep = groups ? prompts.filter((p) => groups.includes(p.group)) : prompts;
+  return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), groups: groups ? known.filter((g) => groups.includes(g)) : known, selected: groups ? [...groups] : null, prompts: keep };
+}
+
 /** Loads a prompts file; errors name the file, group, item index/id and field. */
 export function loadCopyingPrompts(path: string): CopyingPrompt[] {
   let raw: unknown;
   try {
     raw = JSON.parse(stripBom(readFileSync(path, 'utf8')));
   } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `malformed JSON (${(e as Error).message})`}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'file not found' : code ? `cannot read (${code})` : `malformed JSON (${(e as Error).message})`}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path}: expected an object of groups { "group": [ {id, name, prompt}, … ] }`);
   const out: CopyingPrompt[] = [];
@@ -52,7 +90,7 @@ export function loadCopyingPrompts(path: string): CopyingPrompt[] {
       out.push({ id: r.data.id, group, name: r.data.name, prompt: r.data.prompt, arity: r.data.arity ?? null });
     });
   }
-  if (out.length === 0) throw new Error(`${path}: no prompt groups found`);
+  if (out.length === 0) throw new Error(`${path}: no prompts (every group is empty or there is no group); expected { "group": [ {id, name, prompt}, … ] }`);
   return out;
 }
 
@@ -109,46 +147,4 @@ export function locatePositions(tok: PlipTokenizer, p: CopyingPrompt, markers: r
   const marker = markerToks[0]!;
   const avoid = [...markerToks, ...enc.special.flatMap((s, i) => (s ? [i] : []))];
   return { ids: enc.ids, marker, markerText: mText, nameTokens: which === 'all' ? nameTokens : nameTokens.filter((t) => t < marker), avoid };
-}
-
-/** Whether a completion calls `name` on its first line, and with how many top-level arguments. */
-export interface CallScore {
-  called: boolean;
-  /** Top-level argument count of the first call (null when not called or unbalanced). */
-  nArgs: number | null;
-  /** called and nArgs equals the expected arity (null when the arity is unknown). */
-  arityOk: boolean | null;
-}
-
-export function scoreCall(completion: string, name: string, arity: number | null): CallScore {
-  const line = completion.split('\n')[0]!;
-  const m = new RegExp(`(?<![A-Za-z0-9_])${name}\\s*(?:::<[^>]*>)?\\(`).exec(line);
-  if (!m) return { called: false, nArgs: null, arityOk: arity === null ? null : false };
-  let depth = 0;
-  let args = 0;
-  let any = false;
-  let quote: string | null = null;
-  for (let i = m.index + m[0].length; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      any = true;
-    } else if ('([{'.includes(c)) {
-      depth++;
-      any = true;
-    } else if (')]}'.includes(c)) {
-      if (depth === 0) {
-        const n = any ? args + 1 : 0;
-        return { called: true, nArgs: n, arityOk: arity === null ? null : n === arity };
-      }
-      depth--;
-    } else if (c === ',' && depth === 0) args++;
-    else if (!/\s/.test(c)) any = true;
-  }
-  return { called: true, nArgs: null, arityOk: arity === null ? null : false };
 }

@@ -11,12 +11,14 @@
  *   - `.jsonl` → header line, one line per record, summary line (each with a "type" field).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { HookedModel } from '../model/model.ts';
 
-export const TOOL_NAME = 'plip-ts';
-export const TOOL_VERSION = '0.1.0';
+/** The package's name and version, read from its package.json (the one place the version is written). */
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+export const TOOL_NAME: string = PACKAGE.name;
+export const TOOL_VERSION: string = PACKAGE.version;
 
 /** What produced a results file — enough to regenerate and check it later. */
 export interface Provenance {
@@ -65,6 +67,8 @@ export interface ResultsStoreOptions {
 /** An incremental, resumable results file. Records are keyed by a unique string (e.g. sample id + condition). */
 export class ResultsStore<R extends { key: string }> {
   readonly progressPath: string;
+  /** Exclusive lock held while the store is open (contains the owner's pid). */
+  readonly lockPath: string;
   private readonly done = new Map<string, R>();
   private fd: number | null = null;
   /** Number of records recovered from an earlier interrupted run. */
@@ -76,14 +80,17 @@ export class ResultsStore<R extends { key: string }> {
     opts: ResultsStoreOptions = {},
   ) {
     this.progressPath = `${outPath}.progress.jsonl`;
+    this.lockPath = `${outPath}.lock`;
+    checkOutPath(outPath);
     mkdirSync(dirname(outPath) || '.', { recursive: true });
-    if (opts.restart && existsSync(this.progressPath)) rmSync(this.progressPath);
-    if (existsSync(this.progressPath)) {
-      this.resumed = this.recover();
-    } else {
-      this.resumed = 0;
-      this.fd = openSync(this.progressPath, 'w');
-      this.writeLine({ type: 'header', ...header });
+    acquireLock(this.lockPath, outPath);
+    try {
+      removeStrayTmp(outPath);
+      if (opts.restart && existsSync(this.progressPath)) rmSync(this.progressPath);
+      this.resumed = existsSync(this.progressPath) ? this.recover() : 0;
+    } catch (e) {
+      releaseLock(this.lockPath);
+      throw e;
     }
   }
 
@@ -125,7 +132,12 @@ export class ResultsStore<R extends { key: string }> {
   }
 
   private writeLine(obj: unknown): void {
-    writeSync(this.fd!, JSON.stringify(obj) + '\n');
+    if (this.fd === null) {
+      // first record of a fresh run: the progress file starts with the header
+      this.fd = openSync(this.progressPath, 'w');
+      writeSync(this.fd, JSON.stringify({ type: 'header', ...this.header }) + '\n');
+    }
+    writeSync(this.fd, JSON.stringify(obj) + '\n');
     fsyncSync(this.fd!);
   }
 
@@ -168,13 +180,80 @@ export class ResultsStore<R extends { key: string }> {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     rmSync(this.progressPath, { force: true });
+    releaseLock(this.lockPath);
   }
 
-  /** Closes the progress file without finishing (the run can be resumed later). */
+  /** Closes the progress file without finishing (the run can be resumed later) and releases the lock. */
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    releaseLock(this.lockPath);
   }
+}
+
+/** An output path must be a file (or not exist yet): a directory is refused before any work. */
+export function checkOutPath(outPath: string): void {
+  let st;
+  try {
+    st = statSync(outPath);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) throw new Error(`${outPath}: is a directory; the output must be a file path (e.g. ${join(outPath, 'results.json')})`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the exclusive lock `lockPath` (file created with O_EXCL, holding this process's pid). A lock whose
+ * pid is no longer running is stale and taken over.
+ * @throws Error naming the pid of the live process that holds the lock
+ */
+function acquireLock(lockPath: string, outPath: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let pid = NaN;
+    try {
+      pid = Number(readFileSync(lockPath, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile
+    }
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+      throw new Error(`${outPath}: another run (pid ${pid}) is writing this results file (lock ${lockPath}); wait for it to finish or choose another output path`);
+    }
+    if (pid === process.pid) throw new Error(`${outPath}: this process already has this results file open`);
+    rmSync(lockPath, { force: true }); // stale: its process is gone
+  }
+  throw new Error(`${outPath}: could not take the lock ${lockPath}`);
+}
+
+function releaseLock(lockPath: string): void {
+  try {
+    if (Number(readFileSync(lockPath, 'utf8').trim()) === process.pid) rmSync(lockPath, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes `<out>.tmp-PID` files left by a killed run (safe: the caller holds the lock). */
+function removeStrayTmp(outPath: string): void {
+  const dir = dirname(outPath) || '.';
+  const prefix = `${basename(outPath)}.tmp-`;
+  for (const f of readdirSync(dir)) if (f.startsWith(prefix) && /^\d+$/.test(f.slice(prefix.length))) rmSync(join(dir, f), { force: true });
 }
 
 /** JSON-safe number: NaN/±Infinity → null (results files never contain NaN). */

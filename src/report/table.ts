@@ -19,3 +19,13 @@ export function renderTable(header: string[], rows: Cell[][]): string {
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r) => line(r.map(String)))].join('\n');
 }
+
+/**
+ * Folds repeated identical lines, keeping the order of first appearance: `['a', 'b', 'a']` →
+ * `['a (×2)', 'b']`. For warnings and notes, so one caveat repeated per sample reads once.
+ */
+export function foldRepeated(lines: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return [...counts].map(([l, n]) => (n > 1 ? `${l} (×${n})` : l));
+}

@@ -5,39 +5,22 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadCorpus } from '../../corpus/index.ts';
-import { knockoutSettings, knockoutSteps, runKnockout, type KnockoutMode } from '../../experiments/knockout.ts';
-import { renderKnockoutSummary } from '../../experiments/knockout-report.ts';
-import { KNOCKOUT_SCHEMA_VERSION, type KnockoutRecord } from '../../experiments/knockout-schema.ts';
+import { knockoutExperiment } from '../../experiments/knockout/experiment.ts';
+import { parseModes } from '../../experiments/shared/units.ts';
 import { forwardWithIntervention, parseListArg, parseSpecJson, parseSpecs, type AttentionMaskSpec } from '../../interventions/index.ts';
 import type { HookedModel } from '../../model/model.ts';
-import { makeProvenance } from '../../report/results.ts';
 import { fmt, renderTable } from '../../report/table.ts';
-import { action, addModelOptions, openModel, parseFloatArg, parseIntArg, runIntoStore, writeJson, type ModelCliOptions } from '../common.ts';
+import { INDEX_LIST_HELP } from '../indices.ts';
+import { action, addModelOptions, indexSelectionArg, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+import { addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
-const MODES: readonly KnockoutMode[] = ['per-layer', 'all-layers', 'window'];
-
-/** `--mode` of knockout and steer: comma-separated analysis-unit modes. */
-export function parseModes(text: string): KnockoutMode[] {
-  const out = text.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of out) if (!MODES.includes(m as KnockoutMode)) throw new Error(`--mode: '${m}' is not a mode (use ${MODES.join(', ')}, comma-separated)`);
-  if (out.length === 0) throw new Error('--mode: no mode given');
-  return [...new Set(out)] as KnockoutMode[];
-}
-
-function indexList(text: string, name: string, count: number, what: string): number[] | 'all' {
-  const v = parseListArg(text, name);
-  if (v !== 'all') for (const i of v) if (i < 0 || i >= count) throw new Error(`${name}: ${what} ${i} is out of range (the model has ${what}s 0..${count - 1})`);
-  return v;
-}
-
-interface KnockoutCli extends ModelCliOptions {
+interface KnockoutCli extends ModelCliOptions, RunCliOptions {
   corpus: string;
   layers: string;
   heads: string;
   mode: string;
   window: number;
   controls: number;
-  seed: number;
   topK: number;
   markerToken: 'first' | 'last';
   minKey: number;
@@ -46,49 +29,30 @@ interface KnockoutCli extends ModelCliOptions {
   alpha: number;
   nBoot: number;
   nPermutations: number;
-  out: string;
-  restart?: boolean;
-  quiet?: boolean;
 }
 
 async function knockoutAction(o: KnockoutCli): Promise<void> {
-  const modes = parseModes(o.mode);
+  const modes = asUsage(() => parseModes(o.mode));
   const m = await openModel(o);
-  const layersSel = indexList(o.layers, '--layers', m.spec.nLayers, 'layer');
-  const heads = indexList(o.heads, '--heads', m.spec.nHeads, 'head');
+  const layersSel = indexSelectionArg(o.layers, m.spec.nLayers, '--layers');
+  const heads = indexSelectionArg(o.heads, m.spec.nHeads, '--heads');
   const corpus = await loadCorpus(o.corpus);
-  const opts = {
+  const options = {
     layers: layersSel === 'all' ? undefined : layersSel,
     modes,
     window: o.window,
     heads,
     controls: o.controls,
-    seed: o.seed,
     topK: o.topK,
     markerToken: o.markerToken,
     minKey: o.minKey,
-    groups: o.groups ? o.groups.split(',').map((g) => g.trim()).filter(Boolean) : undefined,
+    groups: groupList(o.groups),
     limit: o.limit,
     alpha: o.alpha,
     nBoot: o.nBoot,
     nPermutations: o.nPermutations,
   };
-  const settings = knockoutSettings(m, opts);
-  const header = makeProvenance({
-    experiment: 'knockout',
-    schemaVersion: KNOCKOUT_SCHEMA_VERSION,
-    model: m,
-    corpus: { path: o.corpus, sha256: corpus.sha256, nSamples: corpus.samples.length },
-    settings,
-    seed: o.seed,
-    argv: process.argv.slice(2),
-  });
-  const run = runIntoStore<KnockoutRecord, ReturnType<typeof runKnockout>>(
-    { out: o.out, restart: o.restart, header, total: knockoutSteps(corpus, m, opts), label: 'knockout' },
-    (store, tick) => runKnockout(m, corpus, { ...opts, store, onProgress: tick }),
-    (r) => r.summary,
-  );
-  if (!o.quiet) process.stdout.write(renderKnockoutSummary(run.summary) + '\n');
+  const run = runFromCli(knockoutExperiment, m, corpus, options, o);
   process.stdout.write(`wrote ${run.records.length} record(s) to ${o.out}\n`);
 }
 
@@ -170,26 +134,21 @@ function intervene(m: HookedModel, o: IntervenCli): void {
 }
 
 export function registerKnockoutCommands(program: Command): void {
-  addModelOptions(program.command('knockout').description('attention knockout: marker → target edges vs matched random controls, with paired statistics'))
+  const ko = addModelOptions(program.command('knockout').description('attention knockout: marker → target edges vs matched random controls, with paired statistics'))
     .requiredOption('--corpus <file>', 'corpus JSON (format 2.0)')
-    .option('--layers <list>', 'layers to test: all, 3, 0,2,4 or 0..4 (inclusive)', 'all')
-    .option('--heads <list>', 'query heads to knock out: all or a list', 'all')
+    .option('--layers <list>', `layers to test: ${INDEX_LIST_HELP}`, 'all')
+    .option('--heads <list>', `query heads to knock out: ${INDEX_LIST_HELP}`, 'all')
     .option('--mode <modes>', 'comma-separated: per-layer, all-layers, window', 'per-layer,all-layers')
-    .option('--window <n>', 'consecutive layers per window (mode window)', parseIntArg('--window', 1), 2)
-    .option('--controls <n>', 'matched random control draws per sample', parseIntArg('--controls', 1), 5)
-    .option('--seed <n>', 'seed of the control and statistics streams', parseIntArg('--seed', 0), 0)
+    .option('--window <n>', 'consecutive layers per window (mode window)', parseIntArg('--window', 1), 2);
+  addControlsOption(ko, 5)
     .option('--top-k <k>', 'top-k size for the overlap metric', parseIntArg('--top-k', 1), 10)
     .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source').choices(['first', 'last']).default('first'))
-    .option('--min-key <k>', 'never knock out or use as control keys below this token position (2 = spare the first content token, a sink in llama2.c models)', parseIntArg('--min-key', 0), 1)
-    .option('--groups <list>', 'only these corpus groups (comma-separated)')
-    .option('--limit <n>', 'at most N samples per group', parseIntArg('--limit', 1))
+    .option('--min-key <k>', 'never knock out or use as control keys below this token position (2 = spare the first content token, a sink in llama2.c models)', parseIntArg('--min-key', 0), 1);
+  addSelectionOptions(ko, 'corpus sample')
     .option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05)
-    .option('--n-boot <n>', 'bootstrap resamples', parseIntArg('--n-boot', 1), 2000)
-    .option('--n-permutations <n>', 'Monte Carlo permutations (n > 16)', parseIntArg('--n-permutations', 1), 9999)
-    .requiredOption('--out <file>', 'results file (.json or .jsonl; schema in docs/knockout-schema.md)')
-    .option('--restart', "discard an interrupted run's progress for --out instead of resuming")
-    .option('--quiet', 'do not print the summary tables')
-    .action(action(knockoutAction));
+    .option('--n-boot <n>', 'bootstrap resamples', parseIntArg('--n-boot', 1), 2000);
+  addPermutationsOption(ko, 9999);
+  addRunOptions(ko, { seed: 'the control and statistics streams', out: 'docs/knockout-schema.md' }).action(action(knockoutAction));
 
   addModelOptions(program.command('intervene').description('one forward pass with attention-edge edits: baseline vs intervened next-token distribution'))
     .option('--text <text>', 'input text (tokenized with the model tokenizer)')

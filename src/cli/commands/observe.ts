@@ -5,24 +5,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { corpusToJson, loadCorpus } from '../../corpus/index.ts';
 import type { Corpus } from '../../corpus/schema.ts';
-import { mapSample, summarizeMappings, type MarkerTokenChoice, type SampleMapping } from '../../experiments/positions.ts';
-import { runScan } from '../../experiments/scan.ts';
-import { parseIndexList, parseIndexSpec } from '../../experiments/scan-args.ts';
-import { renderScanReport } from '../../experiments/scan-report.ts';
-import { progressBar } from '../../report/progress.ts';
+import { mapSample, summarizeMappings, type MarkerTokenChoice, type SampleMapping } from '../../corpus/positions.ts';
+import { scanExperiment } from '../../experiments/scan/experiment.ts';
 import { renderTable } from '../../report/table.ts';
-import { addModelOptions, action, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
-
-function indexSpecArg(name: string) {
-  return (v: string): string => {
-    try {
-      parseIndexSpec(v, name);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-    return v;
-  };
-}
+import { addModelOptions, action, indexListArg, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+import { INDEX_LIST_HELP } from '../indices.ts';
+import { addControlsOption, addPermutationsOption, addRunOptions, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 function groupPairArg(v: string): [string, string] {
   const parts = v.split(',').map((s) => s.trim());
@@ -116,74 +104,53 @@ export function registerObserveCommands(program: Command): void {
       }),
     );
 
-  addModelOptions(program.command('scan').description('layer scan: attention from the test marker to the function tokens, every layer and head, with null models and corrected statistics'))
+  const scan = addModelOptions(program.command('scan').description('layer scan: attention from the test marker to the function tokens, every layer and head, with null models and corrected statistics'))
     .requiredOption('--corpus <file>', 'corpus JSON (format 2.0)')
-    .option('--layers <spec>', 'layers to scan: 3 | 0,2,4 | 1..3 (inclusive) | 2.. | all', indexSpecArg('--layers'), 'all')
-    .option('--heads <spec>', 'heads to record and average: 0,3,5 | 0..3 (inclusive) | all', indexSpecArg('--heads'), 'all')
+    .option('--layers <list>', `layers to scan: ${INDEX_LIST_HELP}`, 'all')
+    .option('--heads <list>', `heads to record and average: ${INDEX_LIST_HELP}`, 'all')
     .option('--compare <a,b>', 'the two groups compared', groupPairArg, ['python_doctest', 'rust_test'] as [string, string])
-    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker that attends').choices(['first', 'last']).default('first'))
-    .option('--seed <n>', 'seed of control draws, permutations and bootstrap', parseIntArg('--seed'), 0)
-    .option('--control-draws <n>', 'random control draws per sample', parseIntArg('--control-draws', 1), 16)
-    .option('--n-perm <n>', 'permutations per test', parseIntArg('--n-perm', 1), 9999)
+    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker that attends').choices(['first', 'last']).default('first'));
+  addControlsOption(scan, 16);
+  addPermutationsOption(scan, 9999)
     .option('--n-boot <n>', 'bootstrap resamples for the CI of Hedges g', parseIntArg('--n-boot', 1), 4999)
     .option('--alpha <a>', 'significance level of the verdicts', parseFloatArg('--alpha', 0), 0.05)
-    .option('--out <file>', 'results JSON (docs/scan-schema.md); an interrupted run resumes from <file>.progress.jsonl', 'scan-results.json')
-    .option('--restart', 'discard an interrupted run instead of resuming')
-    .option('--stop-after <n>', 'process at most N new samples, then exit leaving a resumable progress file', parseIntArg('--stop-after', 0))
-    .option('--quiet', 'no report table (just the results file)')
-    .action(
-      action(
-        async (
-          o: ModelCliOptions & {
+    .option('--stop-after <n>', 'process at most N new samples, then exit leaving a resumable progress file', parseIntArg('--stop-after', 0));
+  addRunOptions(scan, { seed: 'control draws, permutations and bootstrap', out: 'docs/scan-schema.md' }).action(
+    action(
+      async (
+        o: ModelCliOptions &
+          RunCliOptions & {
             corpus: string;
             layers: string;
             heads: string;
             compare: [string, string];
             markerToken: MarkerTokenChoice;
-            seed: number;
-            controlDraws: number;
-            nPerm: number;
+            controls: number;
+            nPermutations: number;
             nBoot: number;
             alpha: number;
-            out: string;
-            restart?: boolean;
             stopAfter?: number;
-            quiet?: boolean;
           },
-        ) => {
-          const c = await openCorpus(o.corpus, true);
-          const m = await openModel(o);
-          const layers = parseIndexList(o.layers, '--layers', m.spec.nLayers, 'layer');
-          const heads = parseIndexList(o.heads, '--heads', m.spec.nHeads, 'head');
-          const bar = progressBar(c.samples.length, 'scan');
-          let ticked = 0;
-          const res = await runScan(m, c, {
-            layers,
-            heads,
-            compare: o.compare,
-            markerToken: o.markerToken,
-            seed: o.seed,
-            controlDraws: o.controlDraws,
-            nPermutations: o.nPerm,
-            nBoot: o.nBoot,
-            alpha: o.alpha,
-            out: o.out,
-            restart: o.restart,
-            stopAfter: o.stopAfter,
-            argv: process.argv.slice(2),
-            onProgress: (done, _total, id) => {
-              bar.tick(done - ticked, id);
-              ticked = done;
-            },
-          }).finally(() => bar.stop());
-          if (res.resumed) process.stderr.write(`resumed ${res.resumed} sample(s) from ${o.out}.progress.jsonl\n`);
-          if (!res.complete) {
-            process.stdout.write(`stopped after ${res.records.length} of ${c.samples.length} samples; rerun the same command to resume (${o.out}.progress.jsonl)\n`);
-            return;
-          }
-          if (!o.quiet) process.stdout.write(renderScanReport(res) + '\n');
-          process.stdout.write(`wrote ${o.out}\n`);
-        },
-      ),
-    );
+      ) => {
+        const c = await openCorpus(o.corpus, true);
+        const m = await openModel(o);
+        const options = {
+          layers: indexListArg(o.layers, m.spec.nLayers, '--layers'),
+          heads: indexListArg(o.heads, m.spec.nHeads, '--heads'),
+          compare: o.compare,
+          markerToken: o.markerToken,
+          controls: o.controls,
+          nPermutations: o.nPermutations,
+          nBoot: o.nBoot,
+          alpha: o.alpha,
+        };
+        const res = runFromCli(scanExperiment, m, c, options, o);
+        if (!res.complete) {
+          process.stdout.write(`stopped after ${res.records.length} of ${c.samples.length} samples; rerun the same command to resume (${o.out}.progress.jsonl)\n`);
+          return;
+        }
+        process.stdout.write(`wrote ${o.out}\n`);
+      },
+    ),
+  );
 }

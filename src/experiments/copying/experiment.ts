@@ -18,24 +18,29 @@
  * (mean control rate − knockout) per prompt; Holm across units within each group.
  */
 import binomialTest from '@stdlib/stats-binomial-test';
-import type { HookedModel } from '../model/model.ts';
-import { generate } from '../generate/generate.ts';
-import { attentionEdit } from '../interventions/attention.ts';
-import type { ResolvedEdit } from '../interventions/spec.ts';
-import { createRng, holm, pairedPermutationTest } from '../stats/index.ts';
-import { ResultsStore, modelProvenance, sha256File, type Provenance } from '../report/results.ts';
-import { drawControls } from './knockout-samples.ts';
-import { continuationNll } from '../metrics/continuation.ts';
-import { locatePositions, scoreCall, type CallScore, type CopyingPrompt, type NameTargets } from './copying-prompts.ts';
+import type { HookedModel } from '../../model/model.ts';
+import { generate } from '../../generate/generate.ts';
+import { attentionEdit } from '../../interventions/attention.ts';
+import type { ResolvedEdit } from '../../interventions/spec.ts';
+import { createRng, holm, pairedPermutationTest } from '../../stats/index.ts';
+import { continuationNll } from '../../metrics/continuation.ts';
+import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type NameTargets, type PromptSet } from '../../corpus/prompts.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunOptions, type SkippedItem, checkContext, runExperiment } from '../contract.ts';
+import { drawMatchedControls } from '../shared/controls.ts';
+import { COPYING_SCHEMA_VERSION, copyingRecordSchema, copyingSummarySchema, type CopyingRecord, type CopyingSummary, type GenOutcome, type UnitGroupStats } from './schema.ts';
+import { scoreCall } from './score.ts';
+import { renderCopying } from './render.ts';
 
-export const COPYING_SCHEMA_VERSION = 1;
+export { COPYING_SCHEMA_VERSION };
+export type { CopyingRecord, GenOutcome, UnitGroupStats };
 
 export interface CopyingOptions {
   /** Layer units: each entry is a list of layers knocked out together (e.g. [[0],[1],[0,1,2,3]]). */
   units: number[][];
+  /** Matched random-edge control draws per prompt (default 3). */
   controls?: number;
+  /** Tokens generated per completion (default 24; stops at the first newline). */
   maxTokens?: number;
-  seed?: number;
   markers?: readonly string[];
   /** Name occurrences knocked out (default 'definition'). */
   targets?: NameTargets;
@@ -53,59 +58,8 @@ export interface CopyingOptions {
   factor?: number;
   /** Query heads edited (default all). */
   heads?: readonly number[];
+  /** At most this many prompts per group (default all). */
   limit?: number;
-  out?: string;
-  promptsPath?: string;
-  restart?: boolean;
-  argv?: string[];
-  onProgress?: (done: number, total: number, id: string) => void;
-}
-
-export interface GenOutcome extends CallScore {
-  completion: string;
-  /**
-   * Teacher-forced log-probability (nats) of the true call `NAME(` right after the prompt, summed over its
-   * tokens, under the same condition; null when `prompt + NAME(` does not tokenize as prompt tokens + more.
-   */
-  callLogprob: number | null;
-}
-
-export interface CopyingRecord {
-  key: string;
-  id: string;
-  group: string;
-  name: string;
-  marker: number;
-  nameTokens: number[];
-  baseline: GenOutcome;
-  units: Record<string, { layers: number[]; knockout: GenOutcome; controls: GenOutcome[]; controlKeys: number[][] }>;
-}
-
-export interface UnitGroupStats {
-  group: string;
-  unit: string;
-  n: number;
-  rateBaseline: number;
-  rateKnockout: number;
-  rateControl: number;
-  /** Prompts copied at baseline but not under knockout, and the reverse. */
-  discordant: { lost: number; gained: number };
-  pMcNemarBaseline: number;
-  pMcNemarControl: number;
-  pPermControl: number;
-  pHolmBaseline: number;
-  pHolmControl: number;
-  /** knockout lowers copying vs baseline AND vs control (both Holm p < 0.05). */
-  effect: boolean;
-  /** Prompts with a teacher-forced call log-probability. */
-  nLogprob: number;
-  /** Mean log p(NAME( | prompt) in nats: baseline, knockout, control (mean over draws). */
-  logprobBaseline: number | null;
-  logprobKnockout: number | null;
-  logprobControl: number | null;
-  /** One-sided paired permutation p: control log-prob > knockout log-prob (Holm across units in pHolmLogprob). */
-  pLogprobControl: number | null;
-  pHolmLogprob: number | null;
 }
 
 export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
@@ -138,7 +92,7 @@ function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: Co
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
-export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'seed' | 'markers' | 'targets'>> & { level?: number | null; factor?: number | null; heads?: readonly number[] | null }): CopyingRecord {
+export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'markers' | 'targets'>> & { seed: number; level?: number | null; factor?: number | null; heads?: readonly number[] | null }): CopyingRecord {
   const level = o.level ?? null;
   const factor = o.factor ?? null;
   const heads = o.heads ? [...o.heads] : Array.from({ length: model.spec.nHeads }, (_, h) => h);
@@ -147,7 +101,7 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
   const rng = createRng(o.seed, `copying-control/${p.id}`);
   const call = callTokens(model, pos.ids, p);
-  const { draws } = drawControls({ marker: { token: pos.marker }, targets: pos.nameTokens, markerTokens: pos.avoid, excluded: new Set<number>() }, o.controls, rng);
+  const draws = drawMatchedControls(pos.marker, pos.nameTokens, pos.avoid, o.controls, rng).draws.map((d) => [...d].sort((a, b) => a - b));
   const rec: CopyingRecord = {
     key: p.id, id: p.id, group: p.group, name: p.name, marker: pos.marker, nameTokens: pos.nameTokens,
     baseline: run(model, pos.ids, null, p, o.maxTokens, call),
@@ -229,41 +183,110 @@ function logprobStats(rs: readonly CopyingRecord[], u: string, seed: number, g: 
   };
 }
 
-export interface CopyingRun {
-  header: Provenance;
-  records: CopyingRecord[];
-  stats: UnitGroupStats[];
-  resumed: number;
+type CopyingConfig = Required<Pick<CopyingOptions, 'units' | 'controls' | 'maxTokens' | 'markers' | 'targets'>> & { level: number | null; factor: number | null; heads: number[] | null; limit: number | null };
+
+interface CopyingItem {
+  prompt: CopyingPrompt;
+  steps: number;
+  keys: string[];
 }
 
-export function runCopying(model: HookedModel, prompts: readonly CopyingPrompt[], opts: CopyingOptions): CopyingRun {
+function checkCopyingOptions(model: HookedModel, opts: CopyingOptions): CopyingConfig {
   if (!model.tokenizer) throw new Error('the copying experiment needs the model tokenizer');
-  if (opts.units.length === 0) throw new Error('--layers selected no layer');
-  for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
-  if (opts.level !== undefined && !(Number.isFinite(opts.level) && opts.level >= 0 && opts.level <= 1)) throw new Error(`--level must be an attention mass in [0, 1] (got ${opts.level})`);
-  if (opts.factor !== undefined && !(Number.isFinite(opts.factor) && opts.factor >= 0)) throw new Error(`--factor must be a finite number ≥ 0 (got ${opts.factor})`);
-  if (opts.factor !== undefined && opts.level !== undefined) throw new Error('give --level or --factor, not both');
-  const o = { units: opts.units, controls: opts.controls ?? 3, maxTokens: opts.maxTokens ?? 24, seed: opts.seed ?? 0, markers: opts.markers ?? ['>>>', '#[test]'], targets: opts.targets ?? ('definition' as const), level: opts.level ?? null, factor: opts.factor ?? null, heads: opts.heads ? [...opts.heads] : null };
-  for (const h of o.heads ?? []) if (!Number.isInteger(h) || h < 0 || h >= model.spec.nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${model.spec.nHeads - 1})`);
-  const byGroup = new Map<string, CopyingPrompt[]>();
-  for (const p of prompts) byGroup.set(p.group, [...(byGroup.get(p.group) ?? []), p]);
-  const chosen = [...byGroup.values()].flatMap((ps) => (opts.limit ? ps.slice(0, opts.limit) : ps));
-  const header: Provenance = {
-    tool: { name: 'plip-ts', version: '0.1.0' }, experiment: 'copying', schemaVersion: COPYING_SCHEMA_VERSION,
-    model: modelProvenance(model),
-    corpus: opts.promptsPath ? { path: opts.promptsPath, sha256: sha256File(opts.promptsPath), nSamples: chosen.length } : undefined,
-    settings: { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: opts.limit ?? null, decoding: 'greedy', edit: o.level !== null ? { set: o.level } : o.factor !== null ? { scale: o.factor } : 'knockout', heads: o.heads ?? 'all' },
-    seed: o.seed, argv: opts.argv, startedAt: new Date().toISOString(),
+  if (opts.units.length === 0) throw new OptionError('layers', 'selected no layer');
+  for (const u of opts.units) for (const l of u) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new OptionError('layers', `layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
+  if (opts.level !== undefined && !(Number.isFinite(opts.level) && opts.level >= 0 && opts.level <= 1)) throw new OptionError('level', `must be an attention mass in [0, 1] (got ${opts.level})`);
+  if (opts.factor !== undefined && !(Number.isFinite(opts.factor) && opts.factor >= 0)) throw new OptionError('factor', `must be a finite number ≥ 0 (got ${opts.factor})`);
+  if (opts.factor !== undefined && opts.level !== undefined) throw new OptionError('level', 'give level or factor, not both');
+  const posInt = (v: number | undefined, d: number, field: string) => {
+    const x = v ?? d;
+    if (!Number.isInteger(x) || x < 1) throw new OptionError(field, `must be a positive integer (got ${x})`);
+    return x;
   };
-  const store = opts.out ? new ResultsStore<CopyingRecord>(opts.out, header, { restart: opts.restart }) : null;
-  const records: CopyingRecord[] = [];
-  chosen.forEach((p, i) => {
-    const rec = store?.get(p.id) ?? copyingRecord(model, p, o);
-    if (store && !store.has(p.id)) store.add(rec);
-    records.push(rec);
-    opts.onProgress?.(i + 1, chosen.length, p.id);
+  const o: CopyingConfig = {
+    units: opts.units,
+    controls: posInt(opts.controls, 3, 'controls'),
+    maxTokens: posInt(opts.maxTokens, 24, 'maxTokens'),
+    markers: opts.markers ?? [...DEFAULT_MARKERS],
+    targets: opts.targets ?? 'definition',
+    level: opts.level ?? null,
+    factor: opts.factor ?? null,
+    heads: opts.heads ? [...opts.heads] : null,
+    limit: opts.limit === undefined ? null : posInt(opts.limit, 1, 'limit'),
+  };
+  for (const h of o.heads ?? []) if (!Number.isInteger(h) || h < 0 || h >= model.spec.nHeads) throw new OptionError('heads', `head ${h} is out of range (the model has heads 0..${model.spec.nHeads - 1})`);
+  return o;
+}
+
+/** At most `limit` prompts per group, in input order. */
+export function limitPerGroup(prompts: readonly CopyingPrompt[], limit: number | null): CopyingPrompt[] {
+  const n = new Map<string, number>();
+  return prompts.filter((p) => {
+    const k = n.get(p.group) ?? 0;
+    n.set(p.group, k + 1);
+    return limit === null || k < limit;
   });
-  const stats = summarizeCopying(records, o.units, o.seed);
-  store?.finish({ stats });
-  return { header, records, stats, resumed: store?.resumed ?? 0 };
+}
+
+/**
+ * Validates every selected prompt before any work: prompts whose marker or function name cannot be located
+ * are skipped (with the reason, reported in the summary); a prompt that with the generated tokens exceeds the
+ * model's context is an error (the context rule of src/experiments/contract.ts).
+ */
+export function planPrompts(model: HookedModel, prompts: readonly CopyingPrompt[], markers: readonly string[], targets: readonly NameTargets[], extraTokens: number) {
+  const usable: CopyingPrompt[] = [];
+  const skipped: SkippedItem[] = [];
+  for (const p of prompts) {
+    let ids: number[];
+    try {
+      ids = targets.map((t) => locatePositions(model.tokenizer!, p, markers, t))[0]!.ids;
+    } catch (e) {
+      skipped.push({ id: p.id, group: p.group, reason: (e as Error).message });
+      continue;
+    }
+    checkContext(model, p.id, ids.length + extraTokens, extraTokens ? `prompt tokens + ${extraTokens} generated tokens` : 'tokens');
+    usable.push(p);
+  }
+  return { usable, skipped };
+}
+
+/** The copying experiment on the contract of src/experiments/contract.ts. */
+export const copyingExperiment: Experiment<PromptSet, CopyingOptions, CopyingConfig, CopyingItem, CopyingRecord, CopyingSummary> = {
+  name: 'copying',
+  schemaVersion: COPYING_SCHEMA_VERSION,
+  recordSchema: copyingRecordSchema,
+  summarySchema: copyingSummarySchema,
+  source: (input) => ({ path: input.path, sha256: input.sha256, nSamples: input.prompts.length }),
+  configure(model, _input, opts) {
+    const o = checkCopyingOptions(model, opts);
+    const settings = { units: o.units, controls: o.controls, maxTokens: o.maxTokens, markers: o.markers, targets: o.targets, limit: o.limit, decoding: 'greedy', edit: o.level !== null ? { set: o.level } : o.factor !== null ? { scale: o.factor } : 'knockout', heads: o.heads ?? 'all' };
+    return { config: o, settings };
+  },
+  plan(model, input, o) {
+    const { usable, skipped } = planPrompts(model, limitPerGroup(input.prompts, o.limit), o.markers, [o.targets], o.maxTokens);
+    return { items: usable.map((prompt) => ({ prompt, steps: 1, keys: [prompt.id] })), skipped, caveats: [] };
+  },
+  runItem(item, ctx) {
+    const p = item.prompt;
+    if (!ctx.has(p.id)) ctx.add(copyingRecord(ctx.model, p, { ...ctx.config, seed: ctx.seed }));
+    ctx.tick(p.id);
+  },
+  summarize: (records, ctx) => ({ stats: summarizeCopying(records, ctx.config.units, ctx.seed), skipped: ctx.plan.skipped }),
+  render: (summary, run) => renderCopying(summary, run),
+  orderRecords(records, plan) {
+    const m = new Map(records.map((x) => [x.key, x]));
+    return plan.items.map((it) => m.get(it.prompt.id)).filter((x): x is CopyingRecord => x !== undefined);
+  },
+};
+
+export interface CopyingRun extends ExperimentRun<CopyingRecord, CopyingSummary, CopyingConfig> {
+  stats: UnitGroupStats[];
+}
+
+/** Runs the copying experiment (library entry point): {@link runExperiment} with {@link copyingExperiment}. */
+export function runCopying(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: CopyingOptions & { seed?: number }, run: Omit<RunOptions<CopyingOptions>, 'options' | 'seed'> = {}): CopyingRun {
+  const { seed, ...options } = opts;
+  const set: PromptSet = Array.isArray(input) ? { path: '<memory>', sha256: '', groups: [...new Set((input as CopyingPrompt[]).map((p) => p.group))], selected: null, prompts: [...(input as CopyingPrompt[])] } : (input as PromptSet);
+  const r = runExperiment(copyingExperiment, model, set, { ...run, options, seed });
+  return { ...r, stats: r.summary?.stats ?? [] };
 }

@@ -15,19 +15,21 @@
  *
  * @module
  */
-import type { Corpus } from '../corpus/schema.ts';
-import type { HookedModel } from '../model/model.ts';
-import type { ResultsStore } from '../report/results.ts';
-import { createRng } from '../stats/rng.ts';
-import { forwardWithIntervention, runCondition, type RunOutput } from '../interventions/forward.ts';
-import { continuationNll } from '../metrics/continuation.ts';
-import { drawControls, prepareKnockoutSample, type KnockoutSample } from './knockout-samples.ts';
-import type { ConditionResult, KnockoutRecord, KnockoutSummary, KnockoutUnit, NaRecord, OkRecord } from './knockout-schema.ts';
-import { summarizeKnockout, type KnockoutStatsOptions } from './knockout-stats.ts';
+import type { Corpus, CorpusSample } from '../../corpus/schema.ts';
+import type { HookedModel } from '../../model/model.ts';
+import { createRng } from '../../stats/rng.ts';
+import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
+import { continuationNll } from '../../metrics/continuation.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunOptions, checkContext, runExperiment } from '../contract.ts';
+import { prepareMarkerSample, sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
+import { analysisUnits, type UnitMode } from '../shared/units.ts';
+import { KNOCKOUT_SCHEMA_VERSION, knockoutRecordSchema, knockoutSummarySchema, type ConditionResult, type KnockoutRecord, type KnockoutSummary, type KnockoutUnit, type NaRecord, type OkRecord } from './schema.ts';
+import { summarizeKnockout, type KnockoutStatsOptions } from './stats.ts';
+import { renderKnockoutSummary } from './render.ts';
 
-export type KnockoutMode = KnockoutUnit['mode'];
+export type KnockoutMode = UnitMode;
 
-export interface KnockoutOptions extends KnockoutStatsOptions {
+export interface KnockoutOptions extends Omit<KnockoutStatsOptions, 'seed'> {
   /** Layers to test (default: all). */
   layers?: readonly number[];
   /** Analysis units to build from `layers` (default ['per-layer']). */
@@ -38,8 +40,6 @@ export interface KnockoutOptions extends KnockoutStatsOptions {
   heads?: readonly number[] | 'all';
   /** Control draws per sample (default 5). */
   controls?: number;
-  /** Seed of the control stream `knockout/controls/<sample id>` and of the statistics streams (default 0). */
-  seed?: number;
   /** Top-k size for the overlap metric (default 10). */
   topK?: number;
   /** Which token of a multi-token marker is the source (default 'first', as PLIP-rs). */
@@ -53,10 +53,6 @@ export interface KnockoutOptions extends KnockoutStatsOptions {
   groups?: readonly string[];
   /** At most this many samples per group (default: all). */
   limit?: number;
-  /** Resumable store: finished records are skipped and new ones appended durably. */
-  store?: ResultsStore<KnockoutRecord>;
-  /** Called after each (sample, unit). */
-  onProgress?: (label: string) => void;
 }
 
 /** The settings that determine the records (recorded in the results header; compared on resume). */
@@ -74,84 +70,68 @@ export function knockoutSettings(model: HookedModel, opts: KnockoutOptions) {
     limit: opts.limit ?? null,
   };
 }
+type KnockoutSettings = ReturnType<typeof knockoutSettings>;
+
+interface KnockoutConfig {
+  settings: KnockoutSettings;
+  units: KnockoutUnit[];
+  stats: Omit<KnockoutStatsOptions, 'seed'>;
+}
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-/**
- * Analysis units: 'per-layer' → one per layer; 'all-layers' → all `layers` together; 'window' → every run
- * of `window` consecutive model layers that lies inside `layers`.
- */
-export function knockoutUnits(layers: readonly number[], modes: readonly KnockoutMode[], window: number): KnockoutUnit[] {
-  const sorted = [...new Set(layers)].sort((a, b) => a - b);
-  const set = new Set(sorted);
-  const out: KnockoutUnit[] = [];
-  for (const mode of modes) {
-    if (mode === 'per-layer') for (const l of sorted) out.push({ id: `L${l}`, mode, layers: [l] });
-    else if (mode === 'all-layers') out.push({ id: 'all', mode, layers: sorted });
-    else {
-      if (!Number.isInteger(window) || window < 1) throw new Error(`--window must be a positive integer (got ${window})`);
-      for (const a of sorted) {
-        const w = range(window).map((i) => a + i);
-        if (w.every((l) => set.has(l))) out.push({ id: `W${a}-${a + window - 1}`, mode, layers: w });
-      }
-    }
-  }
-  if (out.length === 0) throw new Error(`no analysis units: no window of ${window} consecutive layers inside the selected layers [${sorted.join(', ')}]`);
-  return out;
-}
-
-function checkOptions(model: HookedModel, o: KnockoutOptions): void {
+/** Checks layers, heads, counts. @throws OptionError naming the field */
+export function checkMarkerOptions(model: HookedModel, o: { layers?: readonly number[]; heads?: readonly number[] | 'all'; minKey?: number; controls?: number; limit?: number | null }, what: string): void {
   const { nLayers, nHeads } = model.spec;
-  for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
-  if (o.layers && o.layers.length === 0) throw new Error('--layers: no layers selected');
-  if (o.heads && o.heads !== 'all') for (const h of o.heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
-  if (o.minKey !== undefined && (!Number.isInteger(o.minKey) || o.minKey < 0)) throw new Error(`--min-key must be a non-negative integer (got ${o.minKey})`);
-  if (o.controls !== undefined && (!Number.isInteger(o.controls) || o.controls < 1)) throw new Error(`--controls must be a positive integer (got ${o.controls})`);
-  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the knockout experiment tokenizes corpus code`);
+  for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new OptionError('layers', `layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
+  if (o.layers && o.layers.length === 0) throw new OptionError('layers', 'no layers selected');
+  if (o.heads && o.heads !== 'all') for (const h of o.heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new OptionError('heads', `head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
+  if (o.minKey !== undefined && (!Number.isInteger(o.minKey) || o.minKey < 0)) throw new OptionError('minKey', `must be a non-negative integer (got ${o.minKey})`);
+  if (o.controls !== undefined && (!Number.isInteger(o.controls) || o.controls < 1)) throw new OptionError('controls', `must be a positive integer (got ${o.controls})`);
+  if (o.limit !== undefined && o.limit !== null && (!Number.isInteger(o.limit) || o.limit < 1)) throw new OptionError('limit', `must be a positive integer (got ${o.limit})`);
+  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the ${what} experiment tokenizes corpus code`);
 }
 
-/** Samples of the corpus selected by `groups` / `limit`, in corpus order. */
-export function selectSamples(corpus: Corpus, o: Pick<KnockoutOptions, 'groups' | 'limit'>) {
-  if (o.groups) for (const g of o.groups) if (!corpus.groups.includes(g)) throw new Error(`--groups: corpus has no group '${g}' (groups: ${corpus.groups.join(', ')})`);
-  const perGroup = new Map<string, number>();
-  return corpus.samples.filter((s) => {
-    if (o.groups && !o.groups.includes(s.group)) return false;
-    const n = perGroup.get(s.group) ?? 0;
-    perGroup.set(s.group, n + 1);
-    return o.limit === undefined || n < o.limit;
+/** One corpus sample to run under every analysis unit. */
+interface KnockoutItem {
+  sample: CorpusSample;
+  prepared: MarkerSample;
+  steps: number;
+}
+
+/** Prepares the selected samples, applying the context rule to each (errors name the sample). */
+export function prepareCorpusItems(model: HookedModel, corpus: Corpus, o: { groups: string[] | null; limit: number | null; markerToken: 'first' | 'last' }, steps: number) {
+  const samples = selectSamples(corpus, o);
+  return samples.map((sample) => {
+    const prepared = prepareMarkerSample(model.tokenizer!, sample, o.markerToken);
+    checkContext(model, sample.id, prepared.ids.length);
+    return { sample, prepared, steps };
   });
 }
 
-export interface KnockoutRun {
-  units: KnockoutUnit[];
-  records: KnockoutRecord[];
-  summary: KnockoutSummary;
-  /** Records recovered from an interrupted run. */
-  resumed: number;
-}
-
-/** Number of (sample, unit) steps {@link runKnockout} reports progress for. */
-export function knockoutSteps(corpus: Corpus, model: HookedModel, opts: KnockoutOptions): number {
-  const s = knockoutSettings(model, opts);
-  return selectSamples(corpus, opts).length * knockoutUnits(s.layers, s.modes, s.window).length;
-}
-
-/** Runs the experiment (resuming from `opts.store` when it holds records) and computes the statistics. */
-export function runKnockout(model: HookedModel, corpus: Corpus, opts: KnockoutOptions = {}): KnockoutRun {
-  checkOptions(model, opts);
-  const st = knockoutSettings(model, opts);
-  const units = knockoutUnits(st.layers, st.modes, st.window);
-  const seed = opts.seed ?? 0;
-  const local = new Map<string, KnockoutRecord>();
-  const has = (k: string) => (opts.store ? opts.store.has(k) : local.has(k));
-  const add = (r: KnockoutRecord) => (opts.store ? opts.store.add(r) : local.set(r.key, r));
-  const tok = model.tokenizer!;
-  const samples = selectSamples(corpus, opts);
-
-  for (const s of samples) {
-    const ks = prepareKnockoutSample(tok, s, model.spec.nCtx, st.markerToken);
+/** The attention-knockout experiment on the contract of src/experiments/contract.ts. */
+export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutConfig, KnockoutItem, KnockoutRecord, KnockoutSummary> = {
+  name: 'knockout',
+  schemaVersion: KNOCKOUT_SCHEMA_VERSION,
+  recordSchema: knockoutRecordSchema,
+  summarySchema: knockoutSummarySchema,
+  source: (c) => ({ path: c.file ?? '<memory>', sha256: c.sha256, nSamples: c.samples.length }),
+  configure(model, _corpus, opts) {
+    checkMarkerOptions(model, opts, 'knockout');
+    const settings = knockoutSettings(model, opts);
+    const units = analysisUnits(settings.layers, settings.modes, settings.window);
+    return { config: { settings, units, stats: { alpha: opts.alpha, nBoot: opts.nBoot, nPermutations: opts.nPermutations, primaryGroups: opts.primaryGroups } }, settings };
+  },
+  plan(model, corpus, cfg) {
+    return { items: prepareCorpusItems(model, corpus, cfg.settings, cfg.units.length), skipped: [], caveats: [] };
+  },
+  runItem(item, ctx) {
+    const st = ctx.config.settings;
+    const units = ctx.config.units;
+    const s = item.sample;
+    const ks: MarkerSample = { ...item.prepared, targets: [...item.prepared.targets], notes: [...item.prepared.notes] };
     const below = ks.targets.filter((t) => t < st.minKey);
     if (below.length) {
       ks.targets = ks.targets.filter((t) => t >= st.minKey);
@@ -159,28 +139,42 @@ export function runKnockout(model: HookedModel, corpus: Corpus, opts: KnockoutOp
     }
     if (ks.targets.length === 0) {
       const key = `${s.id}|not-applicable`;
-      if (!has(key)) add(notApplicable(ks, key, below));
-      for (let i = 0; i < units.length; i++) opts.onProgress?.(s.id);
-      continue;
+      if (!ctx.has(key)) ctx.add(notApplicable(ks, key, below));
+      for (let i = 0; i < units.length; i++) ctx.tick(s.id);
+      return;
     }
-    const todo = units.filter((u) => !has(`${s.id}|${u.id}`));
-    for (let i = 0; i < units.length - todo.length; i++) opts.onProgress?.(s.id);
-    if (todo.length === 0) continue;
+    const todo = units.filter((u) => !ctx.has(`${s.id}|${u.id}`));
+    for (let i = 0; i < units.length - todo.length; i++) ctx.tick(s.id);
+    if (todo.length === 0) return;
     const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
     const m = ks.marker.token;
-    const ctl = drawControls(ks, st.controls, createRng(seed, `knockout/controls/${s.id}`), st.minKey);
-    const baseline = runCondition(model, tokens, [], [], m, st.topK);
+    const ctl = sampleControls(ks, st.controls, createRng(ctx.seed, `knockout/controls/${s.id}`), st.minKey);
+    const baseline = runCondition(ctx.model, tokens, [], [], m, st.topK);
     for (const u of todo) {
-      add(measure(model, ks, tokens, u, st.heads, ctl.draws, [...ks.notes, ...ctl.notes], baseline, st.topK));
-      opts.onProgress?.(`${s.id} ${u.id}`);
+      ctx.add(measure(ctx.model, ks, tokens, u, st.heads, ctl.draws, [...ks.notes, ...ctl.notes], baseline, st.topK));
+      ctx.tick(`${s.id} ${u.id}`);
     }
-  }
-  const records = opts.store ? opts.store.records() : [...local.values()];
-  const summary = summarizeKnockout(records, units, samples.length, { ...opts, seed });
-  return { units, records, summary, resumed: opts.store?.resumed ?? 0 };
+  },
+  summarize: (records, ctx) => summarizeKnockout(records, ctx.config.units, ctx.plan.items.length, { ...ctx.config.stats, seed: ctx.seed }),
+  render: renderKnockoutSummary,
+};
+
+export interface KnockoutRun extends ExperimentRun<KnockoutRecord, KnockoutSummary, KnockoutConfig> {
+  units: KnockoutUnit[];
+  summary: KnockoutSummary;
 }
 
-function baseFields(ks: KnockoutSample, key: string) {
+/**
+ * Runs the knockout experiment (library entry point): {@link runExperiment} with {@link knockoutExperiment}.
+ * With `run.out` the records are written incrementally and an interrupted run resumes.
+ */
+export function runKnockout(model: HookedModel, corpus: Corpus, opts: KnockoutOptions & { seed?: number } = {}, run: Omit<RunOptions<KnockoutOptions>, 'options' | 'seed'> = {}): KnockoutRun {
+  const { seed, ...options } = opts;
+  const r = runExperiment(knockoutExperiment, model, corpus, { ...run, options, seed });
+  return { ...r, units: r.config.units, summary: r.summary! };
+}
+
+function baseFields(ks: MarkerSample, key: string) {
   return {
     key,
     id: ks.id,
@@ -193,7 +187,7 @@ function baseFields(ks: KnockoutSample, key: string) {
   };
 }
 
-function notApplicable(ks: KnockoutSample, key: string, below: number[]): NaRecord {
+function notApplicable(ks: MarkerSample, key: string, below: number[]): NaRecord {
   const reason = below.length
     ? `not applicable: the visible target token(s) ${below.join(', ')} are below --min-key and the others (${ks.futureTargets.join(', ') || 'none'}) come after the marker token ${ks.marker.token}`
     : `not applicable (edges to future tokens): every target token (${ks.futureTargets.join(', ') || 'none'}) comes after the marker token ${ks.marker.token}, ` +
@@ -203,7 +197,7 @@ function notApplicable(ks: KnockoutSample, key: string, below: number[]): NaReco
 
 function measure(
   model: HookedModel,
-  ks: KnockoutSample,
+  ks: MarkerSample,
   tokens: number[],
   unit: KnockoutUnit,
   heads: 'all' | number[],

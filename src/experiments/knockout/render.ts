@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { fmt, renderTable } from '../report/table.ts';
-import type { BootstrapInterval, KnockoutSummary } from './knockout-schema.ts';
+import { fmt, renderTable } from '../../report/table.ts';
+import type { BootstrapInterval, KnockoutSummary } from './schema.ts';
 
 function ciText(c: BootstrapInterval | null): string {
   return c && c.lo !== null && c.hi !== null ? `[${fmt(c.lo, 3)}, ${fmt(c.hi, 3)}]` : '—';

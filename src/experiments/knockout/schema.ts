@@ -10,6 +10,9 @@
  * @module
  */
 import { z } from 'zod';
+import { unitSchema } from '../shared/units.ts';
+
+export { unitSchema };
 
 /** Version of the knockout record schema (bump on an incompatible change). */
 export const KNOCKOUT_SCHEMA_VERSION = 1;
@@ -19,14 +22,6 @@ const pos = z.int().min(0);
 const prob = z.number().min(0).max(1);
 const nnum = z.number().nullable();
 const nprob = prob.nullable();
-
-/** Layer set of one analysis unit. */
-export const unitSchema = z.strictObject({
-  /** 'L3' (per-layer), 'all' (all-layers), 'W1-2' (window of consecutive layers). */
-  id: z.string(),
-  mode: z.enum(['per-layer', 'all-layers', 'window']),
-  layers: z.array(pos).min(1),
-});
 
 /** Continuation effect of one condition (scored at positions continuation.from..to−1). */
 export const continuationEffectSchema = z.strictObject({

@@ -33,8 +33,8 @@ import {
   rankBiserial,
   wilcoxonSignedRank,
   type BootstrapCI,
-} from '../stats/index.ts';
-import type { BootstrapInterval, KnockoutRecord, KnockoutSummary, KnockoutUnit, OkRecord, UnitStats } from './knockout-schema.ts';
+} from '../../stats/index.ts';
+import type { BootstrapInterval, KnockoutRecord, KnockoutSummary, KnockoutUnit, OkRecord, UnitStats } from './schema.ts';
 
 export interface KnockoutStatsOptions {
   /** Significance level after correction (default 0.05). */

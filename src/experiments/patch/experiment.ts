@@ -22,15 +22,18 @@
  *
  * @module
  */
-import type { HookedModel } from '../model/model.ts';
-import type { Hook } from '../hooks/types.ts';
-import { identityMap, patchActivation, patchPattern } from '../interventions/patch.ts';
-import { bootstrapCI1, createRng, holm, median, wilcoxonSignedRank } from '../stats/index.ts';
-import type { ResultsStore } from '../report/results.ts';
-import type { CopyingPrompt } from './copying-prompts.ts';
-import { locatePositions } from './copying-prompts.ts';
+import type { HookedModel } from '../../model/model.ts';
+import type { Hook } from '../../hooks/types.ts';
+import { identityMap, patchActivation, patchPattern } from '../../interventions/patch.ts';
+import { bootstrapCI1, createRng, holm, median, wilcoxonSignedRank } from '../../stats/index.ts';
+import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type PromptSet } from '../../corpus/prompts.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunOptions, runExperiment } from '../contract.ts';
+import { limitPerGroup, planPrompts } from '../copying/experiment.ts';
+import { PATCH_SCHEMA_VERSION, patchRecordSchema, patchSummarySchema, type PatchConditionStats, type PatchRecord, type PatchSummary } from './schema.ts';
+import { renderPatch } from './render.ts';
 
-export const PATCH_SCHEMA_VERSION = 1;
+export { PATCH_SCHEMA_VERSION };
+export type { PatchConditionStats, PatchRecord, PatchSummary };
 
 export interface PatchOptions {
   /** Layers to patch (default all). */
@@ -39,13 +42,10 @@ export interface PatchOptions {
   heads?: boolean;
   /** At most this many prompts per group. */
   limit?: number;
-  seed?: number;
   /** Minimum |LD_recipient − LD_donor| in nats for a pair to count (default 1). */
   minGap?: number;
   nBoot?: number;
   markers?: readonly string[];
-  store?: ResultsStore<PatchRecord>;
-  onProgress?: (id: string) => void;
 }
 
 export interface PatchPair {
@@ -61,40 +61,8 @@ export interface PatchPair {
   b1: number;
 }
 
-export interface PatchRecord {
-  key: string;
-  id: string;
-  group: string;
-  status: 'ok' | 'excluded' | 'no_donor';
-  reason?: string;
-  nameA?: string;
-  nameB?: string;
-  nTokens?: number;
-  classes?: PatchPair['classes'];
-  /** LD (nats) of the recipient and of the donor run at P. */
-  ldRecipient?: number;
-  ldDonor?: number;
-  /** Per condition id: patched LD and normalised effect. */
-  effects?: Record<string, { ld: number; effect: number }>;
-}
 
-export interface PatchConditionStats {
-  group: string;
-  condition: string;
-  n: number;
-  meanEffect: number | null;
-  ci: { lo: number | null; hi: number | null } | null;
-  medianEffect: number | null;
-  p: number | null;
-  pHolm: number | null;
-}
 
-export interface PatchSummary {
-  nPairs: number;
-  excluded: { id: string; group: string; reason: string }[];
-  conditions: PatchConditionStats[];
-  correction: string;
-}
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -179,33 +147,73 @@ function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGa
   return { ...base, status: 'ok', effects };
 }
 
-/** Runs the name-swap patching experiment over `prompts` (resumable through `o.store`). */
-export function runPatching(model: HookedModel, prompts: readonly CopyingPrompt[], o: PatchOptions = {}): { records: PatchRecord[]; summary: PatchSummary; conditions: string[] } {
-  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; patching tokenizes the prompts`);
-  for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
-  const minGap = o.minGap ?? 1;
-  if (!(minGap > 0)) throw new Error(`--min-gap must be > 0 nats (got ${minGap})`);
-  const conds = patchConditions(model, o);
-  const seed = o.seed ?? 0;
-  const markers = o.markers ?? ['>>>', '#[test]'];
-  const perGroup = new Map<string, number>();
-  const chosen = prompts.filter((p) => {
-    const n = perGroup.get(p.group) ?? 0;
-    perGroup.set(p.group, n + 1);
-    return o.limit === undefined || n < o.limit;
-  });
-  const local = new Map<string, PatchRecord>();
-  const has = (k: string) => (o.store ? o.store.has(k) : local.has(k));
-  const add = (r: PatchRecord) => (o.store ? o.store.add(r) : local.set(r.key, r));
-  for (const p of chosen) {
-    if (!has(p.id)) {
-      const pair = makePair(model, p, prompts, seed, markers);
-      add('reason' in pair ? { key: p.id, id: p.id, group: p.group, status: 'no_donor', reason: pair.reason } : measurePair(model, pair, conds, minGap));
+interface PatchConfig {
+  layers: number[];
+  heads: boolean;
+  limit: number | null;
+  minGap: number;
+  nBoot: number;
+  markers: readonly string[];
+  conditions: string[];
+}
+
+interface PatchItem {
+  prompt: CopyingPrompt;
+  pool: readonly CopyingPrompt[];
+  steps: number;
+  keys: string[];
+}
+
+/** The name-swap patching experiment on the contract of src/experiments/contract.ts. */
+export const patchExperiment: Experiment<PromptSet, PatchOptions, PatchConfig, PatchItem, PatchRecord, PatchSummary> = {
+  name: 'patch',
+  schemaVersion: PATCH_SCHEMA_VERSION,
+  recordSchema: patchRecordSchema,
+  summarySchema: patchSummarySchema,
+  source: (input) => ({ path: input.path, sha256: input.sha256, nSamples: input.prompts.length }),
+  configure(model, input, o) {
+    if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; patching tokenizes the prompts`);
+    for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= model.spec.nLayers) throw new OptionError('layers', `layer ${l} is out of range (the model has layers 0..${model.spec.nLayers - 1})`);
+    const minGap = o.minGap ?? 1;
+    if (!(minGap > 0)) throw new OptionError('minGap', `must be > 0 nats (got ${minGap})`);
+    if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit >= 1)) throw new OptionError('limit', `must be a positive integer (got ${o.limit})`);
+    const layers = o.layers ? [...o.layers] : Array.from({ length: model.spec.nLayers }, (_, l) => l);
+    const conditions = patchConditions(model, o);
+    const cfg: PatchConfig = { layers, heads: o.heads !== false, limit: o.limit ?? null, minGap, nBoot: o.nBoot ?? 2000, markers: o.markers ?? [...DEFAULT_MARKERS], conditions };
+    return { config: cfg, settings: { layers: cfg.layers, heads: cfg.heads, limit: o.limit, minGap: o.minGap, groups: input.selected?.join(',') ?? null, conditions } };
+  },
+  plan(model, input, cfg) {
+    // both name-occurrence sets are located for every pair (makePair)
+    const { usable, skipped } = planPrompts(model, limitPerGroup(input.prompts, cfg.limit), cfg.markers, ['all', 'definition'], 0);
+    return { items: usable.map((prompt) => ({ prompt, pool: input.prompts, steps: 1, keys: [prompt.id] })), skipped, caveats: [] };
+  },
+  runItem(item, ctx) {
+    const p = item.prompt;
+    if (!ctx.has(p.id)) {
+      const pair = makePair(ctx.model, p, item.pool, ctx.seed, ctx.config.markers);
+      ctx.add('reason' in pair ? { key: p.id, id: p.id, group: p.group, status: 'no_donor', reason: pair.reason } : measurePair(ctx.model, pair, ctx.config.conditions, ctx.config.minGap));
     }
-    o.onProgress?.(p.id);
-  }
-  const records = o.store ? o.store.records() : [...local.values()];
-  return { records, summary: summarizePatching(records, conds, o.nBoot ?? 2000, seed), conditions: conds };
+    ctx.tick(p.id);
+  },
+  summarize(records, ctx) {
+    const s = summarizePatching(records, ctx.config.conditions, ctx.config.nBoot, ctx.seed);
+    // prompts that could not be used are reported with the pairs left out
+    return { ...s, excluded: [...ctx.plan.skipped, ...s.excluded] };
+  },
+  render: (summary, run) => renderPatch(summary, run),
+};
+
+export interface PatchRun extends ExperimentRun<PatchRecord, PatchSummary, PatchConfig> {
+  summary: PatchSummary;
+  conditions: string[];
+}
+
+/** Runs the name-swap patching experiment (library entry point): {@link runExperiment} with {@link patchExperiment}. */
+export function runPatching(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: PatchOptions & { seed?: number } = {}, run: Omit<RunOptions<PatchOptions>, 'options' | 'seed'> = {}): PatchRun {
+  const { seed, ...options } = opts;
+  const set: PromptSet = Array.isArray(input) ? { path: '<memory>', sha256: '', groups: [...new Set((input as CopyingPrompt[]).map((p) => p.group))], selected: null, prompts: [...(input as CopyingPrompt[])] } : (input as PromptSet);
+  const r = runExperiment(patchExperiment, model, set, { ...run, options, seed });
+  return { ...r, summary: r.summary!, conditions: r.config.conditions };
 }
 
 /** Per group × condition statistics of the normalised effect. */

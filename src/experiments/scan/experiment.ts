@@ -11,23 +11,28 @@
  * - uniformNull = (#{t∈T : t≤m} / |T|) · 1/(m+1) — the expected `observed` if the marker attended uniformly
  *   to its m+1 visible keys; uniformNullNoSink = (#{t∈T' : t≤m} / |T'|) · 1/m.
  * - control = mean over draws of (1/|T|) Σ_i A[c_i], c_i a random non-target token at a distance from the
- *   marker similar to visible target i's (./scan-control.ts); controlNoSink = mean over draws of
+ *   marker similar to visible target i's (../shared/controls.ts: distinct keys inside a draw; no control when
+ *   there are fewer candidates than visible targets); controlNoSink = mean over draws of
  *   (1/|T'|) Σ_{i: V_i ≥ 1} A'[c_i] (the controls of the targets that count in observedNoSink).
  * Token indices include BOS (src/tokenize/positions.ts handles the shift).
  *
  * @module
  */
-import type { Corpus, CorpusSample } from '../corpus/schema.ts';
-import type { Hook } from '../hooks/types.ts';
-import type { HookedModel } from '../model/model.ts';
-import { type Provenance, ResultsStore, TOOL_NAME, TOOL_VERSION, modelProvenance } from '../report/results.ts';
-import { createRng } from '../stats/rng.ts';
-import { type MarkerTokenChoice, mapSample } from './positions.ts';
-import { CONTROL_DEFAULTS, selectControls } from './scan-control.ts';
-import { SCAN_SCHEMA_VERSION, type ScanLayerValues, type ScanRecord, type ScanSettings, type ScanSummary } from './scan-schema.ts';
-import { compareGroups, summarizeGroups, verdicts } from './scan-stats.ts';
+import type { Corpus, CorpusSample } from '../../corpus/schema.ts';
+import type { Hook } from '../../hooks/types.ts';
+import type { HookedModel } from '../../model/model.ts';
+import { createRng } from '../../stats/rng.ts';
+import { type MarkerTokenChoice, mapSample } from '../../corpus/positions.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunOptions, checkContext, runExperiment } from '../contract.ts';
+import { CONTROL_TOLERANCE, drawMatchedControls } from '../shared/controls.ts';
+import { SCAN_SCHEMA_VERSION, scanRecordSchema, scanSummarySchema, type ScanLayerValues, type ScanRecord, type ScanSettings, type ScanSummary } from './schema.ts';
+import { compareGroups, summarizeGroups, verdicts } from './stats.ts';
+import { renderScanReport } from './render.ts';
 
-/** Options of {@link runScan}. Layers and heads are model indices (0-based). */
+/** Default number of control draws per sample. */
+export const SCAN_CONTROL_DRAWS = 16;
+
+/** Options of the scan. Layers and heads are model indices (0-based). */
 export interface ScanOptions {
   /** Layers to scan (default: all). */
   layers?: number[];
@@ -36,9 +41,8 @@ export interface ScanOptions {
   /** The two groups compared (default `['python_doctest', 'rust_test']`). */
   compare?: [string, string];
   markerToken?: MarkerTokenChoice;
-  /** Seed of every random stream (control draws, permutations, bootstrap). Default 0. */
-  seed?: number;
-  controlDraws?: number;
+  /** Control draws per sample (default 16). */
+  controls?: number;
   controlRelWindow?: number;
   controlMinWindow?: number;
   /** Monte Carlo permutations per test (default 9999; exact enumeration when smaller than the number of splits). */
@@ -47,59 +51,41 @@ export interface ScanOptions {
   nBoot?: number;
   /** Significance level of the verdicts (default 0.05). */
   alpha?: number;
-  /** Results file; when given the scan is resumable (src/report/results.ts). */
-  out?: string;
-  /** Discard an interrupted run's progress instead of resuming. */
-  restart?: boolean;
-  /** Process at most this many NEW samples, then stop without finishing (the progress file stays; rerun to resume). */
-  stopAfter?: number;
-  /** Called after each sample (resumed samples are reported first, all at once). */
-  onProgress?: (done: number, total: number, id: string) => void;
-  /** Command line, recorded in the header. */
-  argv?: string[];
 }
 
 /** Result of {@link runScan}. */
-export interface ScanResults {
-  header: Provenance;
-  records: ScanRecord[];
-  /** null when the scan stopped early (`stopAfter`). */
-  summary: ScanSummary | null;
-  complete: boolean;
-  /** Records recovered from an interrupted run. */
-  resumed: number;
-}
+export type ScanResults = ExperimentRun<ScanRecord, ScanSummary, ScanSettings>;
 
 /** Resolved settings (recorded in the header; compared on resume). */
 export function scanSettings(model: HookedModel, corpus: Corpus, o: ScanOptions): ScanSettings {
   const { nLayers, nHeads } = model.spec;
   const layers = [...new Set(o.layers ?? Array.from({ length: nLayers }, (_, i) => i))].sort((a, b) => a - b);
   const heads = [...new Set(o.heads ?? Array.from({ length: nHeads }, (_, i) => i))].sort((a, b) => a - b);
-  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new Error(`layers: layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
-  for (const h of heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new Error(`heads: head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
-  if (layers.length === 0 || heads.length === 0) throw new Error('at least one layer and one head must be scanned');
+  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new OptionError('layers', `layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
+  for (const h of heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new OptionError('heads', `head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
+  if (layers.length === 0 || heads.length === 0) throw new OptionError(layers.length === 0 ? 'layers' : 'heads', 'at least one layer and one head must be scanned');
   const compare = o.compare ?? ['python_doctest', 'rust_test'];
   for (const g of compare) {
-    if (!corpus.groups.includes(g)) throw new Error(`group '${g}' is not in the corpus (groups: ${corpus.groups.join(', ')}); choose two with --compare A,B`);
+    if (!corpus.groups.includes(g)) throw new OptionError('compare', `group '${g}' is not in the corpus (groups: ${corpus.groups.join(', ')}); choose two groups A,B`);
   }
-  if (compare[0] === compare[1]) throw new Error(`--compare needs two different groups (got '${compare[0]}' twice)`);
+  if (compare[0] === compare[1]) throw new OptionError('compare', `needs two different groups (got '${compare[0]}' twice)`);
   const posInt = (v: number | undefined, d: number, what: string, min = 1) => {
     const x = v ?? d;
-    if (!Number.isInteger(x) || x < min) throw new Error(`${what} must be an integer ≥ ${min} (got ${x})`);
+    if (!Number.isInteger(x) || x < min) throw new OptionError(what, `must be an integer ≥ ${min} (got ${x})`);
     return x;
   };
   const alpha = o.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must be in (0, 1) (got ${alpha})`);
+  if (!(alpha > 0 && alpha < 1)) throw new OptionError('alpha', `must be in (0, 1) (got ${alpha})`);
   return {
     layers,
     heads,
     compare: [compare[0], compare[1]],
     markerToken: o.markerToken ?? 'first',
-    controlDraws: posInt(o.controlDraws, CONTROL_DEFAULTS.draws, 'control draws'),
-    controlRelWindow: o.controlRelWindow ?? CONTROL_DEFAULTS.relWindow,
-    controlMinWindow: posInt(o.controlMinWindow, CONTROL_DEFAULTS.minWindow, 'control min window', 0),
-    nPermutations: posInt(o.nPermutations, 9999, 'permutations'),
-    nBoot: posInt(o.nBoot, 4999, 'bootstrap resamples'),
+    controlDraws: posInt(o.controls, SCAN_CONTROL_DRAWS, 'controls'),
+    controlRelWindow: o.controlRelWindow ?? CONTROL_TOLERANCE.rel,
+    controlMinWindow: posInt(o.controlMinWindow, CONTROL_TOLERANCE.min, 'controlMinWindow', 0),
+    nPermutations: posInt(o.nPermutations, 9999, 'nPermutations'),
+    nBoot: posInt(o.nBoot, 4999, 'nBoot'),
     alpha,
   };
 }
@@ -136,9 +122,7 @@ export function scanSample(model: HookedModel, sample: CorpusSample, settings: S
   const tok = model.tokenizer;
   if (!tok) throw new Error(`model ${model.info.id} has no tokenizer; the scan needs one to map character positions to tokens`);
   const enc = tok.encodeWithOffsets(sample.code);
-  if (enc.ids.length > model.spec.nCtx) {
-    throw new Error(`sample '${sample.id}': ${enc.ids.length} tokens exceed the model's context of ${model.spec.nCtx}`);
-  }
+  checkContext(model, sample.id, enc.ids.length);
   const map = mapSample(tok, sample, { enc, markerToken: settings.markerToken });
   const m = map.marker.token;
   const T = map.targetTokens;
@@ -151,12 +135,12 @@ export function scanSample(model: HookedModel, sample: CorpusSample, settings: S
   enc.offsets.forEach(([s, e], i) => {
     if (enc.special[i] || e <= s) exclude.add(i);
   });
-  const ctrl = selectControls(m, visible, exclude, createRng(seed, `scan-control/${sample.id}`), {
-    draws: settings.controlDraws,
-    relWindow: settings.controlRelWindow,
-    minWindow: settings.controlMinWindow,
+  const drawn = drawMatchedControls(m, visible, exclude, settings.controlDraws, createRng(seed, `scan-control/${sample.id}`), {
+    tolerance: { rel: settings.controlRelWindow, min: settings.controlMinWindow },
   });
-  if (ctrl.note) notes.push(`control: ${ctrl.note}`);
+  // a control needs one distinct candidate per visible target (../shared/controls.ts)
+  const ctrl = { tokens: drawn.pool >= visible.length ? drawn.draws : [] };
+  if (visible.length > 0 && drawn.pool < visible.length) notes.push(`control: only ${drawn.pool} candidate control token(s) for ${visible.length} visible target(s) (candidates: keys ≥ 1 before the marker that are not targets, marker or special tokens): no control`);
   const uniformNull = (visible.length / T.length) * (1 / (m + 1));
   const uniformNullNoSink = m >= 1 && Tns.length > 0 ? (visibleNs.length / Tns.length) * (1 / m) : null;
   if (uniformNullNoSink === null) notes.push('no keys ≥ 1 visible to the marker or no target ≥ 1: no-sink values undefined');
@@ -283,63 +267,47 @@ export function summarizeScan(records: readonly ScanRecord[], corpus: Corpus, se
   return { alpha: settings.alpha, comparisons, bestLayer: primary.metrics.observed.best, verdict: verdicts(primary, settings.alpha), groups, warnings, notes };
 }
 
+/** One corpus sample. */
+interface ScanItem {
+  sample: CorpusSample;
+  steps: number;
+  keys: string[];
+}
+
+/** The layer scan on the contract of src/experiments/contract.ts. */
+export const scanExperiment: Experiment<Corpus, ScanOptions, ScanSettings, ScanItem, ScanRecord, ScanSummary> = {
+  name: 'scan',
+  schemaVersion: SCAN_SCHEMA_VERSION,
+  recordSchema: scanRecordSchema,
+  summarySchema: scanSummarySchema,
+  source: (c) => ({ path: c.file ?? '<memory>', sha256: c.sha256, nSamples: c.samples.length }),
+  configure(model, corpus, o) {
+    const settings = scanSettings(model, corpus, o);
+    if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the scan needs one to map character positions to tokens`);
+    return { config: settings, settings: settings as unknown as Record<string, unknown> };
+  },
+  plan(model, corpus) {
+    for (const s of corpus.samples) checkContext(model, s.id, model.tokenizer!.encode(s.code).length);
+    return { items: corpus.samples.map((sample) => ({ sample, steps: 1, keys: [sample.id] })), skipped: [], caveats: [] };
+  },
+  runItem(item, ctx) {
+    if (!ctx.has(item.sample.id)) ctx.add(scanSample(ctx.model, item.sample, ctx.config, ctx.seed));
+    ctx.tick(item.sample.id);
+  },
+  summarize: (records, ctx) => summarizeScan(records, ctx.input, ctx.config, ctx.seed),
+  render: (summary, run) => renderScanReport({ ...run, summary }),
+  orderRecords(records, plan) {
+    const m = new Map(records.map((x) => [x.key, x]));
+    return plan.items.map((it) => m.get(it.sample.id)).filter((x): x is ScanRecord => x !== undefined);
+  },
+};
+
 /**
- * Runs the layer scan over every sample of the corpus (all groups), then the statistics.
- * With `opts.out` the records are written incrementally and a crashed or stopped run resumes (no sample lost
- * or duplicated); the final file is `{header, records, summary}` (docs/scan-schema.md).
- *
- * @throws Error for out-of-range layers/heads, unknown groups, missing tokenizer, samples longer than the context
+ * Runs the layer scan over every sample of the corpus (all groups), then the statistics: {@link runExperiment}
+ * with {@link scanExperiment}. With `run.out` the records are written incrementally and a crashed or stopped
+ * run resumes (no sample lost or duplicated); the final file is `{header, records, summary}` (docs/scan-schema.md).
  */
-export async function runScan(model: HookedModel, corpus: Corpus, opts: ScanOptions = {}): Promise<ScanResults> {
-  const settings = scanSettings(model, corpus, opts);
-  const seed = opts.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer (got ${seed})`);
-  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the scan needs one to map character positions to tokens`);
-  const header: Provenance = {
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    experiment: 'scan',
-    schemaVersion: SCAN_SCHEMA_VERSION,
-    model: modelProvenance(model),
-    corpus: { path: corpus.file ?? '<memory>', sha256: corpus.sha256, nSamples: corpus.samples.length },
-    settings: settings as unknown as Record<string, unknown>,
-    seed,
-    ...(opts.argv ? { argv: opts.argv } : {}),
-    startedAt: new Date().toISOString(),
-  };
-  const store = opts.out ? new ResultsStore<ScanRecord>(opts.out, header, { restart: opts.restart }) : null;
-  const mem = new Map<string, ScanRecord>();
-  const has = (k: string) => (store ? store.has(k) : mem.has(k));
-  const total = corpus.samples.length;
-  let done = 0;
-  let fresh = 0;
-  try {
-    for (const s of corpus.samples) {
-      if (has(s.id)) {
-        opts.onProgress?.(++done, total, s.id);
-        continue;
-      }
-      if (opts.stopAfter !== undefined && fresh >= opts.stopAfter) break;
-      const rec = scanSample(model, s, settings, seed);
-      if (store) store.add(rec);
-      else mem.set(rec.key, rec);
-      fresh++;
-      opts.onProgress?.(++done, total, s.id);
-    }
-    const byId = (r: ScanRecord[]) => {
-      const m = new Map(r.map((x) => [x.key, x]));
-      return corpus.samples.map((s) => m.get(s.id)).filter((x): x is ScanRecord => x !== undefined);
-    };
-    const records = byId(store ? store.records() : [...mem.values()]);
-    const resumed = store?.resumed ?? 0;
-    if (records.length < total) {
-      store?.close();
-      return { header: store?.header ?? header, records, summary: null, complete: false, resumed };
-    }
-    const summary = summarizeScan(records, corpus, settings, seed);
-    store?.finish(summary);
-    return { header, records, summary, complete: true, resumed };
-  } catch (e) {
-    store?.close();
-    throw e;
-  }
+export function runScan(model: HookedModel, corpus: Corpus, opts: ScanOptions & { seed?: number } = {}, run: Omit<RunOptions<ScanOptions>, 'options' | 'seed'> = {}): ScanResults {
+  const { seed, ...options } = opts;
+  return runExperiment(scanExperiment, model, corpus, { ...run, options, seed });
 }

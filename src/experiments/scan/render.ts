@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { fmt, renderTable } from '../report/table.ts';
-import type { ScanResults } from './scan.ts';
-import type { ScanComparison, ScanMetric } from './scan-schema.ts';
+import { fmt, renderTable } from '../../report/table.ts';
+import type { Provenance } from '../../report/results.ts';
+import { foldRepeated } from '../../report/table.ts';
+import type { ScanComparison, ScanMetric, ScanRecord, ScanSummary } from './schema.ts';
 
 const p = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x < 1e-4 ? x.toExponential(2) : x.toFixed(4));
 const star = (x: number | null, alpha: number) => (x !== null && x < alpha ? ' *' : '');
@@ -31,13 +32,14 @@ export function metricTable(c: ScanComparison, metric: ScanMetric, alpha: number
   return renderTable(['layer', `${c.a} mean`, `${c.b} mean`, 'ratio', 't', 'df', 'p', 'p_holm', 'p_bh', 'p_mwu', 'p_perm', 'g [95% CI]'], rows);
 }
 
-/** The full terminal report. */
-export function renderScanReport(res: ScanResults): string {
+/** The full terminal report: provenance, caveats (folded), then the tables. */
+export function renderScanReport(res: { header: Provenance; records: readonly ScanRecord[]; summary: ScanSummary | null }): string {
   const s = res.summary;
   if (!s) return `scan incomplete: ${res.records.length} of ${res.header.corpus?.nSamples ?? '?'} samples done; rerun the same command to resume`;
   const out: string[] = [];
   const model = res.header.model;
   out.push(`model ${model.id}${model.revision ? ` @ ${model.revision}` : ''} (${model.family}, ${model.nLayers} layers × ${model.nHeads} heads); corpus ${res.header.corpus?.path} (sha256 ${res.header.corpus?.sha256.slice(0, 12)}…, ${res.records.length} samples); seed ${res.header.seed}`);
+  for (const w of foldRepeated(s.warnings)) out.push(`warning: ${w}`);
   const primary = s.comparisons[0]!;
   out.push('');
   out.push(`Attention marker → targets, ${primary.a} vs ${primary.b} (head-averaged; Welch two-sided; Holm/BH across ${primary.metrics.observed.layers.length} layers)`);
@@ -91,9 +93,5 @@ export function renderScanReport(res: ScanResults): string {
     fmt(gs.layers.reduce((acc, L) => acc + (L.sink.mean ?? 0), 0) / Math.max(1, gs.layers.length)),
   ]);
   out.push(renderTable(['group', ...layers.map((l) => `L${l}`), 'uniform null', 'sink (avg)'], rows));
-  if (s.warnings.length) {
-    out.push('');
-    for (const w of s.warnings) out.push(`warning: ${w}`);
-  }
   return out.join('\n');
 }

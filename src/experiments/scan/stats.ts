@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { benjaminiHochberg, createRng, hedgesG, holm, mannWhitneyU, permutationTest, summarize, welchT } from '../stats/index.ts';
+import { benjaminiHochberg, createRng, hedgesG, holm, mannWhitneyU, permutationTest, summarize, welchT } from '../../stats/index.ts';
 import {
   METRICS,
   type ScanBest,
@@ -19,7 +19,7 @@ import {
   type ScanRecord,
   type ScanTestRow,
   type ScanVerdict,
-} from './scan-schema.ts';
+} from './schema.ts';
 
 export const METRIC_DESCRIPTIONS: Record<ScanMetric, string> = {
   observed: 'head-averaged attention marker → targets (mean over target tokens)',

@@ -1,7 +1,7 @@
 /**
- * Corpus access for the knockout experiment, kept behind {@link prepareKnockoutSample} so the corpus layer
- * (src/corpus/, src/experiments/positions.ts) can change without touching the experiment: it maps a corpus
- * sample to token positions, defines the teacher-forced continuation, and draws the matched controls.
+ * Sample preparation shared by the intervention experiments on a corpus (knockout, steer): sample selection
+ * (`groups`, `limit`), the mapping of a corpus sample to token positions (through src/corpus/positions.ts),
+ * the teacher-forced continuation, and the sample's matched controls (./controls.ts).
  *
  * UNITS: token positions are indices into the tokenized sample (BOS included); character positions are
  * code points into the sample's code (converted only through the corpus position mapping).
@@ -12,17 +12,20 @@
  * - if that rest is blank (Rust: `#[test]` ends its line), it extends to the end of the next non-blank line
  *   (`fn test_add() {`);
  * - in tokens: every token after the marker token whose span starts before that end (so with
- *   `--marker-token first` the remaining tokens of a split marker come first). The run is truncated there.
+ *   `--marker-token first` the remaining tokens of a split marker come first). The run ends there.
  *
  * @module
  */
-import type { CorpusSample } from '../corpus/schema.ts';
-import type { PlipTokenizer } from '../tokenize/types.ts';
-import type { Rng } from '../stats/rng.ts';
-import { mapSample, type MarkerTokenChoice } from './positions.ts';
+import type { CorpusSample } from '../../corpus/schema.ts';
+import type { PlipTokenizer } from '../../tokenize/types.ts';
+import type { Corpus } from '../../corpus/schema.ts';
+import type { Rng } from '../../stats/rng.ts';
+import { OptionError } from '../contract.ts';
+import { drawMatchedControls } from './controls.ts';
+import { mapSample, type MarkerTokenChoice } from '../../corpus/positions.ts';
 
-/** A sample ready for the knockout runs. */
-export interface KnockoutSample {
+/** A corpus sample ready for an intervention at its marker. */
+export interface MarkerSample {
   id: string;
   group: string;
   language: 'python' | 'rust' | null;
@@ -68,10 +71,11 @@ export function continuationCharEnd(code: string, markerCharPos: number, pattern
 }
 
 /**
- * Maps one corpus sample for the knockout experiment (THE corpus access point of the experiment).
+ * Maps one corpus sample (THE corpus access point of the intervention experiments). The caller checks the
+ * context rule (src/experiments/contract.ts `checkContext`) on `ids.length`.
  * @param markerToken - 'first' (default, PLIP-rs): the token containing the marker's first character; 'last'
  */
-export function prepareKnockoutSample(tok: PlipTokenizer, s: CorpusSample, nCtx: number, markerToken: MarkerTokenChoice = 'first'): KnockoutSample {
+export function prepareMarkerSample(tok: PlipTokenizer, s: CorpusSample, markerToken: MarkerTokenChoice = 'first'): MarkerSample {
   const enc = tok.encodeWithOffsets(s.code);
   const map = mapSample(tok, s, { enc, markerToken });
   const m = map.marker.token;
@@ -86,10 +90,6 @@ export function prepareKnockoutSample(tok: PlipTokenizer, s: CorpusSample, nCtx:
     const [a, b] = enc.offsets[i]!;
     if (b > a && a >= charEnd) break;
     contEnd = i;
-  }
-  if (contEnd + 1 > nCtx) {
-    notes.push(`run truncated to the model context (${nCtx} tokens)`);
-    contEnd = Math.max(m, nCtx - 1);
   }
   const excluded = new Set<number>();
   enc.special.forEach((sp, i) => {
@@ -112,53 +112,25 @@ export function prepareKnockoutSample(tok: PlipTokenizer, s: CorpusSample, nCtx:
   };
 }
 
-/** Controls of one sample: `draws[d]` = the control keys of draw d (same length as the targets when possible). */
-export interface ControlDraws {
-  draws: number[][];
-  notes: string[];
+/**
+ * The matched controls of a prepared sample (./controls.ts), each draw's keys sorted ascending.
+ */
+export function sampleControls(s: { targets: readonly number[]; markerTokens: readonly number[]; excluded: Iterable<number>; marker: { token: number } }, nDraws: number, rng: Rng, minKey = 1): { draws: number[][]; notes: string[] } {
+  const c = drawMatchedControls(s.marker.token, s.targets, [...s.markerTokens, ...s.excluded], nDraws, rng, { minKey });
+  return { draws: c.draws.map((d) => [...d].sort((a, b) => a - b)), notes: c.notes };
 }
 
-/** Relative / minimum distance tolerance of the matched controls (same rule as the scan's controls). */
-export const CONTROL_TOLERANCE = { rel: 0.25, min: 2 } as const;
-
 /**
- * Draws `nDraws` control key sets for a sample: for each visible target t (distance d = marker − t tokens),
- * a random key from the pool whose distance is within max(2, ⌈0.25·d⌉) tokens of d (else the nearest
- * available distance), WITHOUT replacement inside a draw, so a draw knocks out as many edges as the
- * knockout. Pool: keys max(1, minKey)..marker−1 that are not targets, marker-pattern tokens, BOS/special or
- * empty-span tokens. Key 0 (BOS, the attention sink) is never a control.
+ * Samples of the corpus selected by `groups` / `limit`, in corpus order.
+ * @throws OptionError('groups') for a group the corpus does not have
  */
-export function drawControls(
-  s: Pick<KnockoutSample, 'targets' | 'markerTokens' | 'excluded'> & { marker: { token: number } },
-  nDraws: number,
-  rng: Rng,
-  minKey = 1,
-): ControlDraws {
-  const m = s.marker.token;
-  const bad = new Set<number>([...s.targets, ...s.markerTokens, ...s.excluded, 0]);
-  const pool: number[] = [];
-  for (let k = Math.max(1, minKey); k < m; k++) if (!bad.has(k)) pool.push(k);
-  const notes: string[] = [];
-  if (pool.length < s.targets.length) notes.push(`only ${pool.length} control candidate(s) for ${s.targets.length} target(s): controls knock out fewer edges`);
-  const draws: number[][] = [];
-  for (let d = 0; d < nDraws; d++) {
-    const used = new Set<number>();
-    const keys: number[] = [];
-    for (const t of s.targets) {
-      const free = pool.filter((k) => !used.has(k));
-      if (free.length === 0) break;
-      const dist = m - t;
-      const tol = Math.max(CONTROL_TOLERANCE.min, Math.ceil(CONTROL_TOLERANCE.rel * dist));
-      let cand = free.filter((k) => Math.abs(m - k - dist) <= tol);
-      if (cand.length === 0) {
-        const best = Math.min(...free.map((k) => Math.abs(m - k - dist)));
-        cand = free.filter((k) => Math.abs(m - k - dist) === best);
-      }
-      const k = cand[rng.int(cand.length)]!;
-      used.add(k);
-      keys.push(k);
-    }
-    draws.push(keys.sort((a, b) => a - b));
-  }
-  return { draws, notes };
+export function selectSamples(corpus: Corpus, o: { groups?: readonly string[] | null; limit?: number | null }) {
+  if (o.groups) for (const g of o.groups) if (!corpus.groups.includes(g)) throw new OptionError('groups', `corpus has no group '${g}' (groups: ${corpus.groups.join(', ')})`);
+  const perGroup = new Map<string, number>();
+  return corpus.samples.filter((s) => {
+    if (o.groups && !o.groups.includes(s.group)) return false;
+    const n = perGroup.get(s.group) ?? 0;
+    perGroup.set(s.group, n + 1);
+    return o.limit === undefined || o.limit === null || n < o.limit;
+  });
 }

@@ -23,23 +23,26 @@
  *
  * @module
  */
-import type { Corpus } from '../corpus/schema.ts';
-import type { HookedModel } from '../model/model.ts';
-import type { ResultsStore } from '../report/results.ts';
-import type { AttentionMaskSpec } from '../interventions/spec.ts';
-import { forwardWithIntervention, runCondition, type RunOutput } from '../interventions/forward.ts';
-import { createRng } from '../stats/rng.ts';
-import { drawControls, prepareKnockoutSample, type KnockoutSample } from './knockout-samples.ts';
-import { knockoutUnits, selectSamples, type KnockoutMode } from './knockout.ts';
-import type { KnockoutUnit } from './knockout-schema.ts';
-import { summarizeSteer, type SteerSummary, type SteerStatsOptions } from './steer-stats.ts';
+import type { Corpus, CorpusSample } from '../../corpus/schema.ts';
+import type { HookedModel } from '../../model/model.ts';
+import type { AttentionMaskSpec } from '../../interventions/spec.ts';
+import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
+import { createRng } from '../../stats/rng.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunOptions, runExperiment } from '../contract.ts';
+import { checkMarkerOptions, prepareCorpusItems } from '../knockout/experiment.ts';
+import { sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
+import { analysisUnits, type AnalysisUnit as KnockoutUnit, type UnitMode as KnockoutMode } from '../shared/units.ts';
+import { STEER_SCHEMA_VERSION, steerRecordSchema, steerSummarySchema, type SteerCalibration, type SteerCondition, type SteerControlMean, type SteerOkRecord, type SteerRecord, type SteerSummary } from './schema.ts';
+import { summarizeSteer, type SteerStatsOptions } from './stats.ts';
+import { renderSteerSummary } from './render.ts';
 
-export const STEER_SCHEMA_VERSION = 1;
+export { STEER_SCHEMA_VERSION };
+export type { SteerCalibration, SteerCondition, SteerControlMean, SteerOkRecord, SteerRecord };
 
 /** Default dose levels (attention mass, 0..1). */
 export const DEFAULT_LEVELS: readonly number[] = [0, 0.05, 0.1, 0.2, 0.4, 0.7, 1];
 
-export interface SteerOptions extends SteerStatsOptions {
+export interface SteerOptions extends Omit<SteerStatsOptions, 'seed'> {
   /** Layers to test (default: all). */
   layers?: readonly number[];
   /** Analysis units built from `layers` (default ['per-layer']). */
@@ -53,91 +56,12 @@ export interface SteerOptions extends SteerStatsOptions {
   calibrateTo?: string;
   /** Matched random-key control draws per sample (default 3). */
   controls?: number;
-  /** Seed of the control stream `steer/controls/<sample id>` and of the statistics (default 0). */
-  seed?: number;
   topK?: number;
   markerToken?: 'first' | 'last';
   /** Keys below this token position are never steered or used as controls (default 1: BOS excluded). */
   minKey?: number;
   groups?: readonly string[];
   limit?: number;
-  store?: ResultsStore<SteerRecord>;
-  onProgress?: (label: string) => void;
-}
-
-/** One steered condition compared with the sample's baseline. */
-export interface SteerCondition {
-  /** KL(P_baseline ‖ P_steered) at the marker position (nats). */
-  kl: number;
-  /** Steered − baseline logit of the baseline top-1 token at the marker. */
-  dLogitTop1: number;
-  top1Changed: boolean;
-  /** Steered − baseline mean NLL of the teacher-forced continuation (nats/token); null without continuation. */
-  dMeanNll: number | null;
-  /** Attention mass on the steered keys at the marker row, mean over the unit's layers and heads (measured). */
-  achievedMass: number;
-  /** Max over (layer, head) of |measured − intended mass|. */
-  massError: number;
-}
-
-/** Mean over control draws. */
-export interface SteerControlMean {
-  kl: number;
-  dLogitTop1: number;
-  top1ChangedRate: number;
-  dMeanNll: number | null;
-  achievedMass: number;
-  massError: number;
-  draws: number;
-}
-
-export interface SteerOkRecord {
-  key: string;
-  status: 'ok';
-  id: string;
-  group: string;
-  language: 'python' | 'rust' | null;
-  unit: KnockoutUnit;
-  marker: number;
-  targets: number[];
-  controlKeys: number[][];
-  notes: string[];
-  /** Baseline marker → target mass [unit layer][selected head]. */
-  baselineMass: number[][];
-  /** Mean of baselineMass. */
-  baselineMassMean: number;
-  /** Baseline marker → control-key mass, mean over draws, layers and heads. */
-  controlBaselineMassMean: number;
-  levels: { level: number; steer: SteerCondition; control: SteerControlMean }[];
-  calibrated: { to: string; levels: number[][]; levelMean: number; steer: SteerCondition; control: SteerControlMean } | null;
-}
-
-export interface SteerNaRecord {
-  key: string;
-  status: 'not_applicable';
-  id: string;
-  group: string;
-  language: 'python' | 'rust' | null;
-  reason: string;
-}
-
-export type SteerRecord = SteerOkRecord | SteerNaRecord;
-
-export interface SteerRun {
-  units: KnockoutUnit[];
-  records: SteerRecord[];
-  summary: SteerSummary;
-  /** Per-(layer, head) calibration levels when `calibrateTo` was given. */
-  calibration: SteerCalibration | null;
-  resumed: number;
-}
-
-export interface SteerCalibration {
-  group: string;
-  /** Samples of the group that contributed. */
-  n: number;
-  /** Mean baseline marker → function mass per model layer (index) and selected head. */
-  mass: Record<number, number[]>;
 }
 
 /** The settings that determine the records (results header; compared on resume). */
@@ -164,22 +88,16 @@ function range(n: number): number[] {
 }
 
 function checkOptions(model: HookedModel, corpus: Corpus, st: Settings): void {
-  const { nLayers, nHeads } = model.spec;
-  for (const l of st.layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new Error(`--layers: layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
-  if (st.layers.length === 0) throw new Error('--layers: no layers selected');
-  for (const h of st.heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new Error(`--heads: head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
-  if (st.levels.length === 0) throw new Error('--levels: no levels given');
-  for (const v of st.levels) if (!(Number.isFinite(v) && v >= 0 && v <= 1)) throw new Error(`--levels: ${v} is not an attention mass in [0, 1]`);
-  if (new Set(st.levels).size !== st.levels.length) throw new Error('--levels: duplicate levels');
-  if (!Number.isInteger(st.controls) || st.controls < 1) throw new Error(`--controls must be a positive integer (got ${st.controls})`);
-  if (!Number.isInteger(st.minKey) || st.minKey < 0) throw new Error(`--min-key must be a non-negative integer (got ${st.minKey})`);
-  if (st.calibrateTo !== null && !corpus.groups.includes(st.calibrateTo)) throw new Error(`--calibrate-to: corpus has no group '${st.calibrateTo}' (groups: ${corpus.groups.join(', ')})`);
-  if (!model.tokenizer) throw new Error(`model ${model.info.id} has no tokenizer; the steering experiment tokenizes corpus code`);
+  checkMarkerOptions(model, { layers: st.layers, heads: st.heads, minKey: st.minKey, controls: st.controls, limit: st.limit }, 'steering');
+  if (st.levels.length === 0) throw new OptionError('levels', 'no levels given');
+  for (const v of st.levels) if (!(Number.isFinite(v) && v >= 0 && v <= 1)) throw new OptionError('levels', `${v} is not an attention mass in [0, 1]`);
+  if (new Set(st.levels).size !== st.levels.length) throw new OptionError('levels', 'duplicate levels');
+  if (st.calibrateTo !== null && !corpus.groups.includes(st.calibrateTo)) throw new OptionError('calibrateTo', `corpus has no group '${st.calibrateTo}' (groups: ${corpus.groups.join(', ')})`);
 }
 
 /** A corpus sample prepared for steering, or the reason it is not applicable. */
-function prepare(model: HookedModel, s: Corpus['samples'][number], st: Settings): { ks: KnockoutSample } | { reason: string } {
-  const ks = prepareKnockoutSample(model.tokenizer!, s, model.spec.nCtx, st.markerToken);
+function prepare(prepared: MarkerSample, st: Settings): { ks: MarkerSample } | { reason: string } {
+  const ks: MarkerSample = { ...prepared, targets: [...prepared.targets], notes: [...prepared.notes] };
   const below = ks.targets.filter((t) => t < st.minKey);
   if (below.length) {
     ks.targets = ks.targets.filter((t) => t >= st.minKey);
@@ -214,11 +132,11 @@ const mean2 = (x: number[][]) => {
 /** Per-(layer, head) mean baseline mass of `group`'s applicable samples (the calibration levels). */
 export function calibrate(model: HookedModel, corpus: Corpus, group: string, o: SteerOptions = {}): SteerCalibration {
   const st = steerSettings(model, o);
-  const samples = selectSamples(corpus, { groups: [group], limit: o.limit });
+  const samples = prepareCorpusItems(model, corpus, { groups: [group], limit: st.limit, markerToken: st.markerToken }, 0);
   const sum: Record<number, number[]> = Object.fromEntries(st.layers.map((l) => [l, st.heads.map(() => 0)]));
   let n = 0;
   for (const s of samples) {
-    const p = prepare(model, s, st);
+    const p = prepare(s.prepared, st);
     if (!('ks' in p)) continue;
     const { ks } = p;
     const m = ks.marker.token;
@@ -227,65 +145,100 @@ export function calibrate(model: HookedModel, corpus: Corpus, group: string, o: 
     st.layers.forEach((l, i) => st.heads.forEach((_, j) => (sum[l]![j]! += mass[i]![j]!)));
     n++;
   }
-  if (n === 0) throw new Error(`--calibrate-to ${group}: the group has no applicable sample (no target token at or before its marker)`);
+  if (n === 0) throw new OptionError('calibrateTo', `${group}: the group has no applicable sample (no target token at or before its marker)`);
   const mass = Object.fromEntries(Object.entries(sum).map(([l, v]) => [Number(l), v.map((x) => x / n)]));
   return { group, n, mass };
 }
 
-/** Number of (sample, unit) steps {@link runSteer} reports progress for. */
-export function steerSteps(corpus: Corpus, model: HookedModel, o: SteerOptions): number {
-  const st = steerSettings(model, o);
-  return selectSamples(corpus, o).length * knockoutUnits(st.layers, st.modes, st.window).length;
+interface SteerConfig {
+  settings: Settings;
+  units: KnockoutUnit[];
+  stats: Omit<SteerStatsOptions, 'seed'>;
+  options: SteerOptions;
+  /** Set by `plan` (the calibration runs the calibration group's baselines). */
+  calibration: SteerCalibration | null;
+  allLayers: number[];
 }
 
-/** Runs the experiment (resuming from `o.store`) and computes the statistics. */
-export function runSteer(model: HookedModel, corpus: Corpus, o: SteerOptions = {}): SteerRun {
-  const st = steerSettings(model, o);
-  checkOptions(model, corpus, st);
-  const units = knockoutUnits(st.layers, st.modes, st.window);
-  const seed = o.seed ?? 0;
-  const local = new Map<string, SteerRecord>();
-  const has = (k: string) => (o.store ? o.store.has(k) : local.has(k));
-  const add = (r: SteerRecord) => (o.store ? o.store.add(r) : local.set(r.key, r));
-  const samples = selectSamples(corpus, o);
-  const cal = st.calibrateTo !== null ? calibrate(model, corpus, st.calibrateTo, o) : null;
-  const allLayers = [...new Set(units.flatMap((u) => u.layers))].sort((a, b) => a - b);
+interface SteerItem {
+  sample: CorpusSample;
+  prepared: MarkerSample;
+  steps: number;
+}
 
-  for (const s of samples) {
-    const p = prepare(model, s, st);
+/** The steering experiment on the contract of src/experiments/contract.ts. */
+export const steerExperiment: Experiment<Corpus, SteerOptions, SteerConfig, SteerItem, SteerRecord, SteerSummary> = {
+  name: 'steer',
+  schemaVersion: STEER_SCHEMA_VERSION,
+  recordSchema: steerRecordSchema,
+  summarySchema: steerSummarySchema,
+  source: (c) => ({ path: c.file ?? '<memory>', sha256: c.sha256, nSamples: c.samples.length }),
+  configure(model, corpus, o) {
+    const settings = steerSettings(model, o);
+    checkOptions(model, corpus, settings);
+    const units = analysisUnits(settings.layers, settings.modes, settings.window);
+    const allLayers = [...new Set(units.flatMap((u) => u.layers))].sort((a, b) => a - b);
+    return { config: { settings, units, stats: { alpha: o.alpha, primaryGroups: o.primaryGroups }, options: o, calibration: null, allLayers }, settings };
+  },
+  plan(model, corpus, cfg) {
+    const items = prepareCorpusItems(model, corpus, cfg.settings, cfg.units.length);
+    cfg.calibration = cfg.settings.calibrateTo !== null ? calibrate(model, corpus, cfg.settings.calibrateTo, cfg.options) : null;
+    return { items, skipped: [], caveats: [] };
+  },
+  runItem(item, ctx) {
+    const st = ctx.config.settings;
+    const units = ctx.config.units;
+    const s = item.sample;
+    const p = prepare(item.prepared, st);
     if (!('ks' in p)) {
       const key = `${s.id}|not-applicable`;
-      if (!has(key)) add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: p.reason });
-      for (let i = 0; i < units.length; i++) o.onProgress?.(s.id);
-      continue;
+      if (!ctx.has(key)) ctx.add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: p.reason });
+      for (let i = 0; i < units.length; i++) ctx.tick(s.id);
+      return;
     }
     const { ks } = p;
-    const todo = units.filter((u) => !has(`${s.id}|${u.id}`));
-    for (let i = 0; i < units.length - todo.length; i++) o.onProgress?.(s.id);
-    if (todo.length === 0) continue;
+    const todo = units.filter((u) => !ctx.has(`${s.id}|${u.id}`));
+    for (let i = 0; i < units.length - todo.length; i++) ctx.tick(s.id);
+    if (todo.length === 0) return;
     const m = ks.marker.token;
     const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
-    const ctl = drawControls(ks, st.controls, createRng(seed, `steer/controls/${s.id}`), st.minKey);
+    const ctl = sampleControls(ks, st.controls, createRng(ctx.seed, `steer/controls/${s.id}`), st.minKey);
     if (ctl.draws.every((d) => d.length === 0)) {
       const key = `${s.id}|not-applicable`;
-      if (!has(key)) add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: `not applicable: no control key between BOS and the marker token ${m} (the marker is too close to the start)` });
-      for (let i = 0; i < todo.length; i++) o.onProgress?.(s.id);
-      continue;
+      if (!ctx.has(key)) ctx.add({ key, status: 'not_applicable', id: s.id, group: s.group, language: s.language, reason: `not applicable: no control key between BOS and the marker token ${m} (the marker is too close to the start)` });
+      for (let i = 0; i < todo.length; i++) ctx.tick(s.id);
+      return;
     }
-    const baseline = runCondition(model, tokens, [], patternNames(allLayers), m, st.topK);
+    const baseline = runCondition(ctx.model, tokens, [], patternNames(ctx.config.allLayers), m, st.topK);
     for (const u of todo) {
-      add(measure(model, ks, tokens, u, st, ctl.draws, [...ks.notes, ...ctl.notes], baseline, cal));
-      o.onProgress?.(`${s.id} ${u.id}`);
+      ctx.add(measure(ctx.model, ks, tokens, u, st, ctl.draws, [...ks.notes, ...ctl.notes], baseline, ctx.config.calibration));
+      ctx.tick(`${s.id} ${u.id}`);
     }
-  }
-  const records = o.store ? o.store.records() : [...local.values()];
-  const summary = summarizeSteer(records, units, st.levels, samples.length, { ...o, seed });
-  return { units, records, summary, calibration: cal, resumed: o.store?.resumed ?? 0 };
+  },
+  summarize: (records, ctx) => ({
+    ...summarizeSteer(records, ctx.config.units, ctx.config.settings.levels, ctx.plan.items.length, { ...ctx.config.stats, seed: ctx.seed }),
+    calibration: ctx.config.calibration,
+  }),
+  render: renderSteerSummary,
+};
+
+export interface SteerRun extends ExperimentRun<SteerRecord, SteerSummary, SteerConfig> {
+  units: KnockoutUnit[];
+  summary: SteerSummary;
+  /** Per-(layer, head) calibration levels when `calibrateTo` was given. */
+  calibration: SteerCalibration | null;
+}
+
+/** Runs the steering experiment (library entry point): {@link runExperiment} with {@link steerExperiment}. */
+export function runSteer(model: HookedModel, corpus: Corpus, opts: SteerOptions & { seed?: number } = {}, run: Omit<RunOptions<SteerOptions>, 'options' | 'seed'> = {}): SteerRun {
+  const { seed, ...options } = opts;
+  const r = runExperiment(steerExperiment, model, corpus, { ...run, options, seed });
+  return { ...r, units: r.config.units, summary: r.summary!, calibration: r.config.calibration };
 }
 
 function measure(
   model: HookedModel,
-  ks: KnockoutSample,
+  ks: MarkerSample,
   tokens: number[],
   unit: KnockoutUnit,
   st: Settings,

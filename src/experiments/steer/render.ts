@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { fmt, renderTable } from '../report/table.ts';
-import type { SteerSummary } from './steer-stats.ts';
+import { fmt, renderTable } from '../../report/table.ts';
+import type { SteerSummary } from './stats.ts';
 
 function pText(p: number | null): string {
   return p === null ? '—' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4);

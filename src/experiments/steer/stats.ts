@@ -18,9 +18,11 @@
  *
  * @module
  */
-import { holm, median, wilcoxonSignedRank, matchedPairsRankBiserial } from '../stats/index.ts';
-import type { KnockoutUnit } from './knockout-schema.ts';
-import type { SteerOkRecord, SteerRecord } from './steer.ts';
+import { holm, median, wilcoxonSignedRank, matchedPairsRankBiserial } from '../../stats/index.ts';
+import type { AnalysisUnit as KnockoutUnit } from '../shared/units.ts';
+import type { SteerCalibratedStats, SteerCell, SteerLevelStats, SteerOkRecord, SteerRecord, SteerSummary, SteerTrendStats } from './schema.ts';
+
+export type { SteerSummary };
 
 export interface SteerStatsOptions {
   /** Significance level after correction (default 0.05). */
@@ -28,73 +30,6 @@ export interface SteerStatsOptions {
   /** Groups summarised (default: groups not ending in `_baseline`). */
   primaryGroups?: readonly string[];
   seed?: number;
-}
-
-export interface SteerLevelStats {
-  level: number;
-  n: number;
-  /** Samples with a continuation (those in the ΔNLL statistics). */
-  nNll: number;
-  medianAchievedMass: number | null;
-  medianKlSteer: number | null;
-  medianKlControl: number | null;
-  medianDNllSteer: number | null;
-  medianDNllControl: number | null;
-  /** Two-sided Wilcoxon p of ΔNLL(steer) − ΔNLL(control). */
-  p: number | null;
-  pHolm: number | null;
-  /** Matched-pairs rank-biserial of ΔNLL(steer) − ΔNLL(control) (negative: steering the function helps more). */
-  rankBiserial: number | null;
-  top1ChangedSteer: number | null;
-  top1ChangedControl: number | null;
-}
-
-export interface SteerTrendStats {
-  n: number;
-  /** Median over samples of Spearman ρ(level, ΔNLL) for steer / control. */
-  medianRhoSteer: number | null;
-  medianRhoControl: number | null;
-  /** Two-sided Wilcoxon p of ρ_steer − ρ_control. */
-  p: number | null;
-  pHolm: number | null;
-}
-
-export interface SteerCalibratedStats {
-  to: string;
-  n: number;
-  medianLevel: number | null;
-  medianNaturalMass: number | null;
-  medianDNllSteer: number | null;
-  medianDNllControl: number | null;
-  /** Two-sided Wilcoxon p of ΔNLL(steer) vs 0 and of ΔNLL(steer) − ΔNLL(control). */
-  pVsBaseline: number | null;
-  pVsControl: number | null;
-  pVsBaselineHolm: number | null;
-  pVsControlHolm: number | null;
-}
-
-export interface SteerCell {
-  group: string;
-  unit: KnockoutUnit;
-  n: number;
-  medianNaturalMass: number | null;
-  medianNaturalMassControl: number | null;
-  levels: SteerLevelStats[];
-  trend: SteerTrendStats;
-  calibrated: SteerCalibratedStats | null;
-  notes: string[];
-}
-
-export interface SteerSummary {
-  primaryGroups: string[];
-  nSamples: number;
-  nApplicable: number;
-  notApplicable: { id: string; group: string; reason: string }[];
-  correction: string;
-  alpha: number;
-  /** Max |measured − intended attention mass| over every steered and control condition. */
-  maxMassError: number | null;
-  cells: SteerCell[];
 }
 
 /** Spearman rank correlation (average ranks for ties); null when either side is constant. */
@@ -226,7 +161,7 @@ function cell(group: string, unit: KnockoutUnit, rows: SteerOkRecord[], levels: 
 }
 
 /** The summary of a steering results file. */
-export function summarizeSteer(records: readonly SteerRecord[], units: readonly KnockoutUnit[], levels: readonly number[], nSamples: number, o: SteerStatsOptions = {}): SteerSummary {
+export function summarizeSteer(records: readonly SteerRecord[], units: readonly KnockoutUnit[], levels: readonly number[], nSamples: number, o: SteerStatsOptions = {}): Omit<SteerSummary, 'calibration'> {
   const groupsSeen = [...new Set(records.map((r) => r.group))];
   const primary = o.primaryGroups ? [...o.primaryGroups] : groupsSeen.filter((g) => !g.endsWith('_baseline'));
   const ok = records.filter((r): r is SteerOkRecord => r.status === 'ok');
