@@ -119,8 +119,9 @@ export async function scoreToFile(prompts: PromptSet, input: CompletionLine[], o
       const results = new Map<number, ScoreRecord>();
       let next = 0;
       let written = 0;
+      let failed = false;
       const flush = () => {
-        while (results.has(written)) {
+        while (!failed && results.has(written)) {
           const r = results.get(written)!;
           results.delete(written);
           writeSync(w, JSON.stringify(r) + '\n');
@@ -130,15 +131,23 @@ export async function scoreToFile(prompts: PromptSet, input: CompletionLine[], o
         }
       };
       const worker = async () => {
-        while (next < todo.length) {
+        while (!failed && next < todo.length) {
           const i = next++;
           const c = todo[i]!;
           const p = prompts.byId.get(c.id) as PromptRecord;
-          results.set(i, toRecord(await scoreCompletion(p, c.completion, o), o.details ?? false));
+          try {
+            results.set(i, toRecord(await scoreCompletion(p, c.completion, o), o.details ?? false));
+          } catch (e) {
+            failed = true;
+            throw new Error(`${c.id} (input line ${c.line}): ${(e as Error).message}`);
+          }
           flush();
         }
       };
-      await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+      // allSettled: no worker may still write once the file is closed
+      const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+      const bad = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (bad) throw bad.reason;
     } finally {
       closeSync(w);
     }

@@ -82,6 +82,24 @@ test('bad input: exit 2 with the file, line and what is wrong', () => {
   assert.equal(existsSync(out), false, 'nothing written on bad input');
 });
 
+test('--jobs 2 gives the same records in the same order', () => {
+  const out = join(dir, 'j.jsonl');
+  const r = plip('--prompts', 'prompts/real-python.json', '--completions', jsonl('j-in.jsonl', ROWS), '--out', out, '--jobs', '2', '--details');
+  assert.equal(r.status, 0, r.stderr);
+  const recs = readOut(out);
+  assert.deepEqual(recs.map((x) => [x.id, x.executed]), [['py_real_00_add', 'pass'], ['py_real_00_add', 'fail'], ['py_real_01_sub', 'error']]);
+  assert.match(recs[1].detail, /expected '6\\n', got '5\\n'/);
+});
+
+test('a reference that does not run is a runtime error naming the prompt and line (exit 1)', () => {
+  const prompts = join(dir, 'broken-ref.json');
+  const rec = { id: 'b1', language: 'python', name: 'add', params: ['a', 'b'], category: 'x', prompt: 'def add(a, b):\n    """Add.\n\n    >>>', reference: 'def add(a, b):\n    return a + b\nimport no_such_module_plip\n' };
+  writeFileSync(prompts, JSON.stringify({ python: [rec] }));
+  const r = plip('--prompts', prompts, '--completions', jsonl('e-in.jsonl', [{ id: 'b1', completion: ' add(1, 2)\n    3\n' }]), '--out', join(dir, 'e.jsonl'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /b1 \(input line 1\): the reference implementation does not run: ModuleNotFoundError/);
+});
+
 test('a held lock is a runtime error (exit 1)', () => {
   const out = join(dir, 'd.jsonl');
   writeFileSync(`${out}.lock`, '');
