@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { findFunctions } from '../../corpus/resolve.ts';
-import type { StudyPrompt } from '../../study/prompts.ts';
-import { tokensInCharRange, utf16ToCodePoint } from '../../tokenize/positions.ts';
-import type { PlipTokenizer } from '../../tokenize/types.ts';
+import { findFunctions } from './resolve.ts';
+import type { PromptRecord as StudyPrompt } from '../score/prompts-schema.ts';
+import { tokensInCharRange, utf16ToCodePoint } from '../tokenize/positions.ts';
+import type { PlipTokenizer } from '../tokenize/types.ts';
 
 export const MARKERS = { python: '>>>', rust: '#[test]' } as const;
 

@@ -7,7 +7,7 @@ import { loadModel } from '../../src/model/load.ts';
 import { generate } from '../../src/generate/generate.ts';
 import { runExperiment } from '../../src/experiments/contract.ts';
 import { preservationExperiment, preservationInput, armEdit, type CompletionScorer } from '../../src/experiments/preservation/experiment.ts';
-import { locatePrompts, promptTokens } from '../../src/experiments/preservation/prompts.ts';
+import { locatePrompts, promptTokens } from '../../src/corpus/test-prompts.ts';
 import { summarizePreservation } from '../../src/experiments/preservation/stats.ts';
 import type { StudyPrompt } from '../../src/study/prompts.ts';
 import type { PreservationRecord } from '../../src/experiments/preservation/schema.ts';

@@ -4,9 +4,9 @@
  * execution in the sandbox).
  */
 import { Command, Option } from 'commander';
-import { locatePrompts } from '../../experiments/preservation/prompts.ts';
+import { locatePrompts } from '../../corpus/test-prompts.ts';
 import { preservationExperiment, preservationInput } from '../../experiments/preservation/experiment.ts';
-import { openScorer } from '../../experiments/preservation/scorer.ts';
+import { openScorer } from '../../experiments/shared/scorer.ts';
 import { parseModes } from '../../experiments/shared/units.ts';
 import { loadStudyPrompts } from '../../study/prompts.ts';
 import { addModelOptions, action, indexListArg, openModel, parseFloatArg, parseIntArg, type ModelCliOptions } from '../common.ts';

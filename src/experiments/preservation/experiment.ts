@@ -18,33 +18,22 @@
  *
  * @module
  */
-import { generate } from '../../generate/generate.ts';
-import { attentionEdit } from '../../interventions/attention.ts';
 import type { ResolvedEdit } from '../../interventions/spec.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { sha256File } from '../../report/results.ts';
-import { promptOpenBraces, testEnd } from '../../score/test-end.ts';
 import { createRng } from '../../stats/rng.ts';
 import { type Experiment, OptionError, checkContext } from '../contract.ts';
 import { sampleControls } from '../shared/samples.ts';
 import { type AnalysisUnit, type UnitMode, analysisUnits } from '../shared/units.ts';
-import { promptTokens, type LocatedPrompt, type PromptTokens, type TargetSet } from './prompts.ts';
-import { type Outcome, type PreservationRecord, type PreservationSummary, preservationRecordSchema, preservationSummarySchema } from './schema.ts';
+import { promptTokens, type LocatedPrompt, type PromptTokens, type TargetSet } from '../../corpus/test-prompts.ts';
+import { type PreservationRecord, type PreservationSummary, preservationRecordSchema, preservationSummarySchema } from './schema.ts';
 import { summarizePreservation } from './stats.ts';
+import { generateScored, type CompletionScorer } from '../shared/generated-test.ts';
+
+export type { CompletionScore, CompletionScorer } from '../shared/generated-test.ts';
 import { renderPreservation } from './render.ts';
 
 export const PRESERVATION_SCHEMA_VERSION = 1;
-
-/** The scores of one completion (src/score): everything but the completion text and the stop reason. */
-export type CompletionScore = Omit<Outcome, 'completion' | 'stop' | 'preserved'>;
-
-/**
- * Scores generated tests. Synchronous because generation is; `src/score/session.ts` builds one whose
- * parsers are loaded up front and whose executions run sandboxed child processes.
- */
-export interface CompletionScorer {
-  score(prompt: LocatedPrompt['prompt'], completion: string): CompletionScore;
-}
 
 /** The experiment's input: located prompts of both languages, the file they came from, and the scorer. */
 export interface PreservationInput {
@@ -154,23 +143,6 @@ export function armEdit(arm: { factor: number | null }, layers: number[], heads:
   return { kind: 'amplify', factor: arm.factor, basis: 'logit', layers, heads, rules, edgesPerLayer: 0, dropped: [] };
 }
 
-/** Generates one test under `edit` (null = baseline) and scores it. */
-function generateScored(model: HookedModel, lp: LocatedPrompt, pos: PromptTokens, edit: ResolvedEdit | null, maxNewTokens: number, scorer: CompletionScorer): Outcome {
-  const lang = lp.prompt.language;
-  const open = lang === 'rust' ? Math.max(1, promptOpenBraces(lp.prompt.prompt)) : 1;
-  let ended = false;
-  const r = generate(model, pos.ids, {
-    maxTokens: maxNewTokens,
-    hooks: edit ? attentionEdit(edit) : [],
-    stopWhen: (text) => (ended = testEnd(lang, text, open) !== null),
-  });
-  let completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
-  const end = testEnd(lang, completion, open);
-  if (end !== null) completion = completion.slice(0, end);
-  const s = scorer.score(lp.prompt, completion);
-  return { completion, stop: ended ? 'test_end' : r.stop, ...s, preserved: s.called && s.arityOk };
-}
-
 export const preservationExperiment: Experiment<PreservationInput, PreservationOptions, PreservationConfig, Item, PreservationRecord, PreservationSummary> = {
   name: 'preservation',
   schemaVersion: PRESERVATION_SCHEMA_VERSION,
@@ -229,16 +201,16 @@ export const preservationExperiment: Experiment<PreservationInput, PreservationO
     const until = pos.ids.length + cfg.maxNewTokens;
     const ctl = sampleControls({ marker: { token: pos.marker.first }, targets: pos.targets, markerTokens: pos.avoid, excluded: [] }, cfg.controls, createRng(ctx.seed, `preservation/controls/${lp.prompt.id}`));
     const scorer = cfg.scorer;
-    const baseline = generateScored(model, lp, pos, null, cfg.maxNewTokens, scorer);
+    const baseline = generateScored(model, lp, pos, [], cfg.maxNewTokens, scorer);
     ctx.tick(lp.prompt.id);
     const units: PreservationRecord['units'] = [];
     for (const unit of cfg.units) {
       const arms: PreservationRecord['units'][number]['arms'] = [];
       for (const arm of cfg.arms) {
-        const treated = generateScored(model, lp, pos, armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, pos.targets), cfg.maxNewTokens, scorer);
+        const treated = generateScored(model, lp, pos, [armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, pos.targets)], cfg.maxNewTokens, scorer);
         ctx.tick(`${lp.prompt.id} ${unit.id} ${arm.condition}`);
         const controls = ctl.draws.map((keys) => {
-          const o = generateScored(model, lp, pos, armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, keys), cfg.maxNewTokens, scorer);
+          const o = generateScored(model, lp, pos, [armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, keys)], cfg.maxNewTokens, scorer);
           ctx.tick(`${lp.prompt.id} ${unit.id} ${arm.condition} control`);
           return o;
         });

@@ -12,14 +12,14 @@ import type { ResolvedEdit } from '../../interventions/spec.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { promptOpenBraces, testEnd } from '../../score/test-end.ts';
 import type { LocatedPrompt, PromptTokens } from '../../corpus/test-prompts.ts';
-import type { Outcome } from '../preservation/schema.ts';
+import type { Outcome } from './outcome.ts';
 
 /** The scores of one completion (src/score): everything but the completion text and the stop reason. */
 export type CompletionScore = Omit<Outcome, 'completion' | 'stop' | 'preserved'>;
 
 /**
- * Scores generated tests. Synchronous because generation is; `src/score/session.ts` builds one whose
- * parsers are loaded up front and whose executions run sandboxed child processes.
+ * Scores generated tests. Synchronous because generation is; {@link openScorer} (./scorer.ts) wraps the
+ * sandboxed scorer of `plip score`.
  */
 export interface CompletionScorer {
   score(prompt: LocatedPrompt['prompt'], completion: string): CompletionScore;

@@ -7,7 +7,7 @@
  */
 import { createSyncScorer } from '../../score/sync.ts';
 import type { ScoreOptions } from '../../score/score.ts';
-import type { CompletionScorer } from './experiment.ts';
+import type { CompletionScorer } from './generated-test.ts';
 
 /** A memoising scorer; `execute: false` records `executed: null` and runs nothing. */
 export async function openScorer(o: { execute?: boolean; limits?: ScoreOptions['limits'] } = {}): Promise<CompletionScorer & { close(): void; calls: () => number }> {
