@@ -16,6 +16,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { compareDistributions, logSoftmax, topK, type DistributionComparison, type TokenProb } from '../metrics/distribution.ts';
 import { compareContinuation, type ContinuationComparison } from '../metrics/continuation.ts';
 import { attentionEdit } from './attention.ts';
+import { baselineStateHooks, runConditionsIncremental, scopeOfEdits, type BaselineState } from './incremental.ts';
 import { resolveSpecs, type AttentionMaskSpec, type MaskedEdge, type ResolvedEdit } from './spec.ts';
 
 export interface InterventionOptions {
@@ -31,6 +32,13 @@ export interface InterventionOptions {
   capture?: readonly string[];
   /** A baseline from {@link runCondition} on the same tokens, to skip recomputing it (e.g. many edits of one prompt). */
   baseline?: RunOutput;
+  /**
+   * Recompute the intervened run in full instead of only what the edit changes (src/interventions/incremental.ts:
+   * positions ≥ the first edited query, layers ≥ the first edited layer; equal within 1e-5). Default false.
+   */
+  fullRecompute?: boolean;
+  /** Conditions per batched forward pass in {@link forwardWithInterventions} (default 8). */
+  batchSize?: number;
 }
 
 /** One forward pass (baseline or intervened). */
@@ -43,6 +51,10 @@ export interface RunOutput {
   cache: ActivationCache;
   /** Top-k next-token predictions at the prompt's last position P. */
   topk: TokenProb[];
+  /** Baseline runs (no hooks): the K/V cache and residual streams edited conditions reuse (incremental.ts). */
+  state?: BaselineState;
+  /** Intervened runs: whether only what the edit changes was recomputed. */
+  incremental?: boolean;
 }
 
 export interface InterventionResult {
@@ -65,22 +77,28 @@ function isResolved(x: AttentionMaskSpec | ResolvedEdit): x is ResolvedEdit {
 /**
  * One forward pass over `tokens` with `hooks`, capturing `captureNames` (after the hooks, so edited
  * tensors are what is captured). Baseline = `hooks: []`. Both runs of an experiment use this function.
+ * A baseline (no hooks) also keeps its K/V cache and residual streams (`state`) for incremental conditions.
  */
 export function runCondition(model: HookedModel, tokens: readonly number[], hooks: readonly Hook[], captureNames: readonly string[], position: number, k: number): RunOutput {
-  const res = model.runWithCache(tokens, { names: captureNames.length ? captureNames : () => false }, { hooks, logits: 'all' });
-  const logits = res.logits!;
+  const keep = hooks.length === 0 ? baselineStateHooks(model, tokens) : null;
+  const res = model.runWithCache(tokens, { names: captureNames.length ? captureNames : () => false }, { hooks: keep ? keep.hooks : hooks, logits: 'all', kvCache: keep?.kv });
+  return output(model, res.logits!, res.cache, position, k, keep ? { state: keep.state() } : {});
+}
+
+function output(model: HookedModel, logits: Tensor, cache: ActivationCache, position: number, k: number, extra: Partial<RunOutput>): RunOutput {
   const V = model.spec.vocabSize;
   const row = logits.data.subarray(position * V, (position + 1) * V);
   const patterns: Record<number, Tensor> = {};
-  for (const n of res.cache.names()) {
+  for (const n of cache.names()) {
     const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(n);
-    if (m) patterns[Number(m[1])] = res.cache.get(n);
+    if (m) patterns[Number(m[1])] = cache.get(n);
   }
-  return { logits, patterns, cache: res.cache, topk: topK(row, k, logSoftmax(row)) };
+  return { logits, patterns, cache, topk: topK(row, k, logSoftmax(row)), ...extra };
 }
 
 /**
- * Runs the baseline and the intervened forward pass and compares them.
+ * Runs the baseline and the intervened forward pass and compares them. The intervened run recomputes only
+ * what the edit changes unless `fullRecompute` (see {@link InterventionOptions.fullRecompute}).
  *
  * @param specs - specs (validated here against the model and the full sequence length) or resolved edits
  * @throws InterventionSpecError for invalid specs (out-of-range layer/head/position, masked edges, ...)
@@ -91,24 +109,70 @@ export function forwardWithIntervention(
   specs: AttentionMaskSpec | ResolvedEdit | readonly (AttentionMaskSpec | ResolvedEdit)[],
   opts: InterventionOptions = {},
 ): InterventionResult {
+  const list = (Array.isArray(specs) ? specs : [specs]) as (AttentionMaskSpec | ResolvedEdit)[];
+  return forwardWithInterventions(model, ids, [list], opts)[0]!;
+}
+
+/**
+ * Several edited conditions of one prompt (e.g. a per-layer knockout sweep and its controls) against one
+ * baseline, batched: each entry of `conditions` is the spec list of one condition. Results in order, each
+ * equal to {@link forwardWithIntervention} on that condition alone.
+ */
+export function forwardWithInterventions(
+  model: HookedModel,
+  ids: readonly number[],
+  conditions: readonly (readonly (AttentionMaskSpec | ResolvedEdit)[])[],
+  opts: InterventionOptions = {},
+): InterventionResult[] {
   if (ids.length === 0) throw new Error('forwardWithIntervention: empty prompt (no tokens)');
   const k = opts.topK ?? 10;
   const cont = opts.continuation ?? [];
   const tokens = [...ids, ...cont];
   const P = ids.length - 1;
-  const list = (Array.isArray(specs) ? specs : [specs]) as (AttentionMaskSpec | ResolvedEdit)[];
-  const raw = list.filter((s) => !isResolved(s)) as AttentionMaskSpec[];
-  const edits = [...(list.filter(isResolved) as ResolvedEdit[]), ...(raw.length ? resolveSpecs(raw, model, tokens.length, { onMaskedEdges: opts.onMaskedEdges }) : [])];
-  const layers = [...new Set(edits.flatMap((e) => e.layers))].sort((a, b) => a - b);
+  const editsOf = conditions.map((list) => {
+    const raw = list.filter((s) => !isResolved(s)) as AttentionMaskSpec[];
+    return [...(list.filter(isResolved) as ResolvedEdit[]), ...(raw.length ? resolveSpecs(raw, model, tokens.length, { onMaskedEdges: opts.onMaskedEdges }) : [])];
+  });
+  const layers = [...new Set(editsOf.flat().flatMap((e) => e.layers))].sort((a, b) => a - b);
   const names = [...(opts.capturePatterns === false ? [] : layers.map((l) => `blocks.${l}.attn.hook_pattern`)), ...(opts.capture ?? [])];
-  const baseline = opts.baseline ?? runCondition(model, tokens, [], names, P, k);
+  let baseline: RunOutput = opts.baseline ?? runCondition(model, tokens, [], names, P, k);
   if (baseline.logits.shape[1] !== tokens.length) throw new Error(`forwardWithIntervention: the given baseline covers ${baseline.logits.shape[1]} positions, expected ${tokens.length}`);
-  const intervened = runCondition(model, tokens, attentionEdit(edits), names, P, k);
+  let intervened: RunOutput[];
+  if (opts.fullRecompute) {
+    intervened = editsOf.map((edits) => runCondition(model, tokens, attentionEdit(edits), names, P, k));
+  } else {
+    // A given baseline without its state, or without a capture needed here, is rerun once and completed IN
+    // PLACE (state and the missing captures added), so the next condition of the same prompt reuses it.
+    const canReuse = baseline.state && sameTokens(baseline.state.tokens, tokens) && names.every((n) => baseline.cache.has(n));
+    if (!canReuse) {
+      const fresh = runCondition(model, tokens, [], [...new Set([...names, ...baseline.cache.names()])], P, k);
+      if (opts.baseline) {
+        for (const n of fresh.cache.names()) if (!baseline.cache.has(n)) baseline.cache.set(n, fresh.cache.get(n));
+        for (const [l, t] of Object.entries(fresh.patterns)) baseline.patterns[Number(l)] ??= t;
+        baseline.state = fresh.state;
+      } else baseline = fresh;
+    }
+    const outs = runConditionsIncremental(
+      model,
+      baseline.state!,
+      baseline,
+      editsOf.map((edits) => ({ hooks: attentionEdit(edits), scope: scopeOfEdits(edits) })),
+      { capture: names, batchSize: opts.batchSize },
+    );
+    intervened = outs.map((o) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }));
+  }
   const V = model.spec.vocabSize;
   const row = (t: Tensor) => t.data.subarray(P * V, (P + 1) * V);
-  const metrics = {
-    ...compareDistributions(row(baseline.logits), row(intervened.logits), k),
-    continuation: cont.length ? compareContinuation(baseline.logits.data, intervened.logits.data, V, tokens, P, tokens.length - 1) : null,
-  };
-  return { tokens, position: P, edits, dropped: edits.flatMap((e) => e.dropped), baseline, intervened, metrics };
+  return editsOf.map((edits, i) => {
+    const iv = intervened[i]!;
+    const metrics = {
+      ...compareDistributions(row(baseline.logits), row(iv.logits), k),
+      continuation: cont.length ? compareContinuation(baseline.logits.data, iv.logits.data, V, tokens, P, tokens.length - 1) : null,
+    };
+    return { tokens, position: P, edits, dropped: edits.flatMap((e) => e.dropped), baseline, intervened: iv, metrics };
+  });
+}
+
+function sameTokens(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

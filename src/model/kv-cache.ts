@@ -75,6 +75,25 @@ export class KVCache {
     this.length += T;
   }
 
+  /**
+   * A new cache holding this one's first `length` positions of layers ≥ `fromLayer` (earlier layers are
+   * left empty: a row that starts at `fromLayer` never reads them), with room for `extra` more positions.
+   * Incremental recomputation forks a baseline's cache so each edited condition appends its own keys.
+   */
+  fork(length: number, fromLayer = 0, extra = 0): KVCache {
+    if (!Number.isInteger(length) || length < 0 || length > this.length) throw new Error(`KVCache.fork(${length}): cache holds ${this.length} positions`);
+    const out = new KVCache(this.nLayers, this.nHeads, this.dHead, Math.max(1, length + extra));
+    const { nHeads: H, dHead: Dh } = this;
+    for (let l = fromLayer; l < this.nLayers; l++) {
+      for (let h = 0; h < H; h++) {
+        out.k[l]!.set(this.k[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + length) * Dh), h * out.capacity * Dh);
+        out.v[l]!.set(this.v[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + length) * Dh), h * out.capacity * Dh);
+      }
+    }
+    out.length = length;
+    return out;
+  }
+
   /** Drops everything after `length` positions (e.g. to reuse a shared prompt prefix). */
   truncate(length: number): void {
     if (length < 0 || length > this.length) throw new Error(`KVCache.truncate(${length}): cache holds ${this.length} positions`);
