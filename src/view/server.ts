@@ -100,14 +100,23 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
   const resultsRoot = realpathSync(resolve(o.resultsDir));
   const page = viewerPage();
 
+  // Admission is counted when a request ARRIVES (before its body is read): model work is synchronous, so
+  // requests that came in during a job are all seen in the next event-loop turn and refused at once.
   let pending = 0;
   let chain: Promise<unknown> = Promise.resolve();
-  /** Runs `fn` after the work before it; refuses when the queue is full. */
-  function enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
+  function admit(): () => void {
     if (pending >= maxQueue + 1) throw new HttpError(429, `busy: ${pending} request(s) already waiting for the model (limit ${maxQueue + 1}); retry shortly`);
     pending++;
+    let done = false;
+    return () => {
+      if (!done) pending--;
+      done = true;
+    };
+  }
+  /** Runs `fn` after the model work before it (one at a time). */
+  function serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = chain.then(() => new Promise<T>((res, rej) => setImmediate(() => Promise.resolve().then(fn).then(res, rej))));
-    chain = run.catch(() => undefined).finally(() => pending--);
+    chain = run.catch(() => undefined);
     return run;
   }
 
@@ -296,24 +305,30 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       if (req.method === 'GET' && url.pathname === '/') return send(res, 200, page, 'text/html; charset=utf-8');
+      if (req.method === 'GET' && url.pathname === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
       if (req.method === 'GET' && url.pathname === '/api/info') {
         return send(res, 200, JSON.stringify({ model: { id: model.info.id, nLayers, nHeads, nCtx, maxTokens, maxChars }, samples: o.samples, results: listResults() }), 'application/json');
       }
+      const route = `${req.method} ${url.pathname}`;
+      const handlers: Record<string, () => Promise<unknown>> = {
+        'POST /api/attention': async () => attention(await readBody(req)),
+        'POST /api/intervene': async () => intervene(await readBody(req)),
+        'GET /api/report': async () => report(url.searchParams.get('file')),
+      };
+      const h = handlers[route];
+      if (!h) throw new HttpError(404, `no such endpoint: ${route}`);
+      const release = admit();
       let out: unknown;
-      if (req.method === 'POST' && url.pathname === '/api/attention') {
-        const body = await readBody(req);
-        out = await enqueue(() => attention(body));
-      } else if (req.method === 'POST' && url.pathname === '/api/intervene') {
-        const body = await readBody(req);
-        out = await enqueue(() => intervene(body));
-      } else if (req.method === 'GET' && url.pathname === '/api/report') {
-        const file = url.searchParams.get('file');
-        out = await enqueue(() => report(file));
-      } else throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
+      try {
+        out = await serial(h);
+      } finally {
+        release();
+      }
       send(res, 200, JSON.stringify(out), 'application/json');
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) process.stderr.write(`plip view: ${(e as Error).stack ?? e}\n`);
+      if (status === 429 || status === 413) res.setHeader('connection', 'close'); // the body is not read
       if (!res.headersSent) send(res, status, JSON.stringify({ error: (e as Error).message }), 'application/json');
       else res.end();
     }

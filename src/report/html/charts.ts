@@ -36,7 +36,7 @@ export function layerCurve(rows: Row[], opts: { y: string; nullRows?: Row[]; nul
   layers.push(
     {
       data: { values: rows },
-      mark: { type: 'errorbar', ticks: true },
+      mark: { type: 'errorbar', thickness: 1.5 },
       encoding: { x: { field: 'layer', type: 'ordinal' }, y: { field: 'lo', type: 'quantitative', scale: yScale, title: opts.y }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' } },
     },
     {
@@ -123,7 +123,7 @@ export function rates(rows: Row[], opts: { x: string; rowTitle: string; columnTi
       width: 240,
       height: 150,
       layer: [
-        { mark: { type: 'errorbar', ticks: true }, encoding: { x: xo, xOffset: { field: 'condition', sort: null }, y: { field: 'lo', type: 'quantitative', title: 'rate (95% Wilson CI)', scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color: { field: 'condition', type: 'nominal', sort: null } } },
+        { mark: { type: 'errorbar', thickness: 1.5 }, encoding: { x: xo, xOffset: { field: 'condition', sort: null }, y: { field: 'lo', type: 'quantitative', title: 'rate (95% Wilson CI)', scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color: { field: 'condition', type: 'nominal', sort: null } } },
         {
           mark: { type: 'point', filled: true, size: 40 },
           encoding: { x: xo, xOffset: { field: 'condition', sort: null }, y: { field: 'rate', type: 'quantitative' }, color: { field: 'condition', type: 'nominal', title: 'condition', sort: null }, tooltip: [{ field: 'condition' }, { field: 'x' }, { field: 'k' }, { field: 'n' }, { field: 'rate', format: '.3f' }, { field: 'lo', format: '.3f' }, { field: 'hi', format: '.3f' }] },

@@ -31,7 +31,7 @@ export interface RenderedFigure extends Figure {
 const CONFIG = {
   font: 'system-ui, sans-serif',
   axis: { labelFontSize: 10, titleFontSize: 11 },
-  legend: { labelFontSize: 10, titleFontSize: 11 },
+  legend: { labelFontSize: 10, titleFontSize: 11, labelLimit: 320 },
   title: { fontSize: 12 },
   view: { stroke: '#ccc' },
 };

@@ -1,0 +1,70 @@
+/**
+ * Reports in headless Chromium (Debian chromium via playwright-core; one browser for the file): the
+ * report of each committed organism result kind loads from file://, every figure is an SVG with drawn
+ * marks, there are no console errors, no request leaves the page, and a screenshot is saved to
+ * test-artifacts/report-<kind>.png (docs/img/report.png is the scan one).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { buildReport, readResults } from '../../src/report/html/build.ts';
+import { loadModel } from '../../src/model/load.ts';
+import { EXTERNAL_URL, KINDS, RESULTS } from './fixtures.ts';
+
+const CHROMIUM = process.env.PLIP_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = resolve('test-artifacts');
+let browser: Browser;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('each kind: figures render in Chromium, no console errors, no network, screenshot saved', async () => {
+  const model = await loadModel('models/plip-tiny-code');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-report-'));
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file://')) requests.push(r.url());
+  });
+  for (const kind of KINDS) {
+    const r = await buildReport([readResults(RESULTS[kind])], { model });
+    assert.equal(EXTERNAL_URL.exec(r.html), null, kind);
+    const file = join(dir, `${kind}.html`);
+    writeFileSync(file, r.html);
+    await page.goto(`file://${file}`);
+    const figures = page.locator('figure.figure');
+    const n = await figures.count();
+    assert.equal(n, r.parts[0]!.figures.length, kind);
+    for (let i = 0; i < n; i++) {
+      const f = figures.nth(i);
+      const id = await f.getAttribute('data-figure');
+      // the HTML parser put vega's SVG into the SVG namespace (no xmlns attribute in the report)
+      const ns = await f.locator('svg').first().evaluate((e) => e.namespaceURI);
+      assert.equal(ns, 'http://www.w3.org/2000/svg', `${kind}/${id}`);
+      const box = await f.locator('svg').first().boundingBox();
+      assert.ok(box && box.width > 100 && box.height > 100, `${kind}/${id} has a size`);
+      const marks = await f.locator('svg g.mark-rect path, svg g.mark-symbol path, svg g.mark-line path, svg g.mark-area path, svg g.mark-rule line, svg g.mark-rect rect').count();
+      assert.ok(marks >= 5, `${kind}/${id}: ${marks} marks drawn`);
+    }
+    if (kind !== 'patch' || (await page.locator('.tokseq').count()) > 0) assert.ok((await page.locator('.tokseq .tok').count()) > 5, `${kind}: token view drawn`);
+    await page.screenshot({ path: join(ARTIFACTS, `report-${kind}-full.png`), fullPage: true });
+    await page.locator('figure.figure h3').first().evaluate((e) => e.scrollIntoView());
+    await page.screenshot({ path: join(ARTIFACTS, `report-${kind}.png`) });
+  }
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, []);
+  await page.close();
+});
