@@ -84,10 +84,13 @@ if (r.status !== 0 || !existsSync(built)) {
 
 // 4. Smoke test in a child process through the engine's own loader (src/tensor/select.ts), so the
 //    OPENBLAS_CORETYPE policy is the one every run uses (it must be decided before libopenblas loads).
+// From a clone: the sources through tsx; in an installed package: the built dist/ (no tsx there).
+const fromSrc = existsSync(join(root, 'src', 'tensor', 'select.ts'));
 const smokeCode =
-  "const s=await import('./src/tensor/select.ts');const b=s.loadBlasBackend();if(!b)throw new Error(s.blasUnavailableReason());" +
+  `const s=await import('./${fromSrc ? 'src/tensor/select.ts' : 'dist/tensor/select.js'}');` +
+  "const b=s.loadBlasBackend();if(!b)throw new Error(s.blasUnavailableReason());" +
   "const o=new Float32Array(1);b.linear(new Float32Array([1,2]),new Float32Array([3,4]),null,1,2,1,o);if(o[0]!==11)throw new Error('bad result '+o[0]);console.log(s.blasConfig())";
-const smoke = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', smokeCode], { encoding: 'utf8', cwd: root });
+const smoke = spawnSync(process.execPath, [...(fromSrc ? ['--import', 'tsx'] : []), '--input-type=module', '-e', smokeCode], { encoding: 'utf8', cwd: root });
 if (smoke.status !== 0) {
   finish(false, `built ${built} but it fails to load: ${(smoke.stderr || '').trim().split('\n').slice(0, 3).join(' ')}`);
 }

@@ -11,7 +11,7 @@ export { selectBackend, loadBlasBackend, type BackendName } from './tensor/selec
 
 export type { ModelSpec, NormSpec, RotarySpec, RopeScaling, Activation } from './model/spec.ts';
 export { FAMILIES, SUPPORTED_MODEL_TYPES, resolveSpec } from './model/families.ts';
-export { loadModel, type LoadModelOptions } from './model/load.ts';
+export { loadModel, BUNDLED_MODEL, type LoadModelOptions } from './model/load.ts';
 export { HookedModel, type ModelInfo, type CacheSelection } from './model/model.ts';
 export { KVCache } from './model/kv-cache.ts';
 export { forward, type ForwardOptions, type ForwardResult } from './model/forward.ts';
@@ -19,12 +19,17 @@ export { randomModelFromConfig, randomWeights } from './model/random.ts';
 
 export type { Hook, HookFn, HookContext } from './hooks/types.ts';
 export { ActivationCache } from './hooks/cache.ts';
-export { MODEL_HOOKS, LAYER_HOOK_TEMPLATES, allHookNames, layerHook, parseHookName } from './hooks/names.ts';
+export { MODEL_HOOKS, LAYER_HOOK_TEMPLATES, HOOK_REQUIREMENTS, allHookNames, explainMissingHook, hookPointsOf, layerHook, parseHookName } from './hooks/names.ts';
+export type { HookFeatures, HookRequirement, LayerHookSuffix, LayerHookTemplate } from './hooks/names.ts';
 
 export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.ts';
 
 export * from './tokenize/index.ts';
-export { resolveModel } from './io/resolve.ts';
+export { resolveModel, hfCacheRoot, type ResolveOptions, type ResolvedModel } from './io/resolve.ts';
+export { PlipHubError, PlipOptionError, type PlipHubErrorKind } from './io/errors.ts';
+export { checkSnapshotFiles, type CacheProblem } from './io/cache-verify.ts';
+export { parseIndexList, parseIndexSelection, checkIndexListSyntax, IndexListError, INDEX_LIST_HELP } from './cli/indices.ts';
+export { progressBar, type Progress, type ProgressOptions } from './report/progress.ts';
 export { loadSafetensorsFile, loadSafetensorsDir, readSafetensorsHeader, writeSafetensorsFile, PlipFileError } from './io/safetensors.ts';
 
 export * as stats from './stats/index.ts';

@@ -3,9 +3,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadModel } from '../model/load.ts';
+import { BUNDLED_MODEL, loadModel } from '../model/load.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { BackendName } from '../tensor/select.ts';
 import { loadCopyingPrompts, type CopyingPrompt } from '../corpus/prompts.ts';
@@ -71,7 +70,7 @@ function asUsage<T>(f: () => T, flag: string): T {
  * Model used when --model is omitted: the bundled model organism `models/plip-tiny-code` (absolute
  * path inside this package, so it works from any working directory).
  */
-export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/plip-tiny-code', import.meta.url));
+export { BUNDLED_MODEL };
 
 export interface ModelCliOptions {
   model: string;

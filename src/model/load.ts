@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendName } from '../tensor/select.ts';
 import { loadSafetensorsDir } from '../io/safetensors.ts';
 import { resolveModel } from '../io/resolve.ts';
@@ -16,6 +17,12 @@ import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { RawTensor, TensorSource } from './weights.ts';
 import type { ModelSpec } from './spec.ts';
 import { assembleWeights } from './weights.ts';
+
+/**
+ * Directory of the bundled model organism `models/plip-tiny-code` (absolute, inside this package, so it
+ * works from any working directory and from an installed package): `loadModel(BUNDLED_MODEL)`.
+ */
+export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/plip-tiny-code', import.meta.url));
 
 export interface LoadModelOptions {
   backend?: BackendName;
