@@ -144,11 +144,16 @@ def real_rust():
 
 if __name__ == "__main__":
     organism()
+    py, rs = real_python(), real_rust()
     write(os.path.join(HERE, "real-python.json"), {
         "_description": "Python prompts for real code LMs in the roadmap's phase 3 form (prompts/README.md).",
-        "python": real_python()})
+        "python": py})
     write(os.path.join(HERE, "real-rust.json"), {
         "_description": "Rust prompts for real code LMs in the roadmap's phase 4 form, adapted from "
                         "../shared/corpus/generation_prompts_n50.json (prompts/README.md).",
         "_source": "../shared/corpus/generation_prompts_n50.json",
-        "rust": real_rust()})
+        "rust": rs})
+    write(os.path.join(HERE, "real.json"), {
+        "_description": "real-python.json and real-rust.json in one file (phase 4 calibrates on the Python group "
+                        "and steers the Rust group).",
+        "python": py, "rust": rs})

@@ -26,6 +26,11 @@ test('prompt files validate; >= 50 prompts per language in each set', () => {
   assert.equal(new Set(ids).size, ids.length, 'ids are unique across the sets');
 });
 
+test('prompts/real.json is real-python.json + real-rust.json', () => {
+  const both = loadPrompts('prompts/real.json');
+  assert.deepEqual(both.groups, { python: sets[1]!.groups.python, rust: sets[2]!.groups.rust });
+});
+
 test('params are the parameters of the reference function (tree-sitter)', async () => {
   for (const r of all) {
     const spec = await paramSpec(r.language, r.reference, r.name);
