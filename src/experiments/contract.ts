@@ -250,3 +250,12 @@ export function runExperiment<In, Opt, Cfg, Item extends WorkItem, R extends { k
     throw e;
   }
 }
+
+/** Run options that the library wrappers (`runScan`, `runKnockout`, …) accept next to the experiment's own options. */
+export type RunExtras = Omit<RunOptions<unknown>, 'options'>;
+
+/** Splits `{...experiment options, ...run options}` into the two (see {@link RunExtras}). */
+export function splitRunOptions<Opt>(o: Opt & RunExtras): { options: Opt; run: RunExtras } {
+  const { seed, out, restart, stopAfter, argv, onPlan, onProgress, ...options } = o;
+  return { options: options as Opt, run: { seed, out, restart, stopAfter, argv, onPlan, onProgress } };
+}

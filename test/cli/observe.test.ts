@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/load.ts';
-import { scanResultsSchema, type ScanRecord } from '../../src/experiments/scan-schema.ts';
+import { scanResultsSchema, type ScanRecord } from '../../src/experiments/scan/schema.ts';
 
 const REAL = '../shared/corpus/attention_samples_universal.json';
 const STORIES = '../shared/models/stories260K';

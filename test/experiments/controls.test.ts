@@ -1,68 +1,48 @@
 /**
- * Position-matched control selection and the --layers / --heads index-set syntax.
+ * The ONE matched-distance control rule (src/experiments/shared/controls.ts), used by scan, knockout,
+ * steer and copying.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectControls } from '../../src/experiments/scan-control.ts';
-import { expandIndexSpec, parseIndexList, parseIndexSpec } from '../../src/experiments/scan-args.ts';
+import { drawMatchedControls } from '../../src/experiments/shared/controls.ts';
 import { createRng } from '../../src/stats/rng.ts';
 
-test('controls: never BOS, a target, the marker or an excluded token; distance within the tolerance', () => {
+test('controls: never BOS, a target, the marker or an excluded token; distinct inside a draw; distance within the tolerance', () => {
   const marker = 60;
   const targets = [1, 4, 8, 30];
-  const exclude = new Set([58, 59, 61, 10]);
-  const sel = selectControls(marker, targets, exclude, createRng(3, 'scan-control/x'), { draws: 50 });
-  assert.equal(sel.tokens.length, 50);
-  for (const draw of sel.tokens) {
+  const exclude = [58, 59, 61, 10];
+  const sel = drawMatchedControls(marker, targets, exclude, 50, createRng(3, 'scan-control/x'));
+  assert.equal(sel.draws.length, 50);
+  assert.deepEqual(sel.notes, []);
+  for (const draw of sel.draws) {
     assert.equal(draw.length, targets.length);
+    assert.equal(new Set(draw).size, draw.length, 'distinct keys inside a draw (as many edges as the targets)');
     draw.forEach((k, i) => {
       assert.ok(k >= 1 && k < marker, `control ${k} is visible and not BOS`);
-      assert.ok(!targets.includes(k) && !exclude.has(k));
+      assert.ok(!targets.includes(k) && !exclude.includes(k));
       const d = marker - targets[i]!;
       const w = Math.max(2, Math.ceil(0.25 * d));
       assert.ok(Math.abs(marker - k - d) <= w, `control ${k} for target ${targets[i]} within ±${w} tokens of distance ${d}`);
     });
   }
-  assert.ok(sel.candidates.every((n) => n > 0));
   // Deterministic per (seed, stream); another seed draws other tokens.
-  assert.deepEqual(selectControls(marker, targets, exclude, createRng(3, 'scan-control/x'), { draws: 50 }), sel);
-  assert.notDeepEqual(selectControls(marker, targets, exclude, createRng(4, 'scan-control/x'), { draws: 50 }).tokens, sel.tokens);
+  assert.deepEqual(drawMatchedControls(marker, targets, exclude, 50, createRng(3, 'scan-control/x')), sel);
+  assert.notDeepEqual(drawMatchedControls(marker, targets, exclude, 50, createRng(4, 'scan-control/x')).draws, sel.draws);
 });
 
-test('controls: nearest distance when nothing is within the tolerance; none when no candidate exists', () => {
-  // Only token 2 is a candidate (1, 3 are targets; 4 is the marker).
-  const sel = selectControls(4, [1, 3], new Set(), createRng(0, 's'), { draws: 3, minWindow: 0, relWindow: 0 });
-  assert.deepEqual(sel.tokens, [
-    [2, 2],
-    [2, 2],
-    [2, 2],
-  ]);
-  const none = selectControls(3, [1, 2], new Set(), createRng(0, 's'));
-  assert.deepEqual(none.tokens, []);
-  assert.match(none.note!, /no candidate control tokens/);
-  // No visible targets: empty draws (the control of such a sample is 0, like its observed value).
-  const inv = selectControls(2, [], new Set(), createRng(0, 's'), { draws: 2 });
-  assert.deepEqual(inv.tokens, [[], []]);
-});
-
-test('index sets: single, list, inclusive ranges, open ranges, all; sorted and deduplicated', () => {
-  assert.deepEqual(parseIndexList('3', '--layers', 5, 'layer'), [3]);
-  assert.deepEqual(parseIndexList('4,0,2,2', '--layers', 5, 'layer'), [0, 2, 4]);
-  assert.deepEqual(parseIndexList('1..3', '--layers', 5, 'layer'), [1, 2, 3]);
-  assert.deepEqual(parseIndexList('1..=3', '--layers', 5, 'layer'), [1, 2, 3]);
-  assert.deepEqual(parseIndexList('3..', '--layers', 5, 'layer'), [3, 4]);
-  assert.deepEqual(parseIndexList('..1,4', '--layers', 5, 'layer'), [0, 1, 4]);
-  assert.deepEqual(parseIndexList('all', '--heads', 3, 'head'), [0, 1, 2]);
-  assert.deepEqual(parseIndexList(undefined, '--heads', 2, 'head'), [0, 1]);
-  assert.deepEqual(expandIndexSpec(parseIndexSpec(' 0 .. 1 ', '--x'), '--x', 4, 'layer'), [0, 1]);
-});
-
-test('index sets: clear errors for syntax and out-of-range values', () => {
-  assert.throws(() => parseIndexSpec('a', '--layers'), /--layers: cannot parse 'a' \(use e\.g\. 3, 0,3,5, 2\.\.5 \(inclusive\)/);
-  assert.throws(() => parseIndexSpec('-1', '--heads'), /--heads: cannot parse '-1'/);
-  assert.throws(() => parseIndexSpec('1,,2', '--heads'), /--heads: cannot parse ''/);
-  assert.throws(() => parseIndexSpec('3..1', '--layers'), /--layers: range '3\.\.1' is empty/);
-  assert.throws(() => parseIndexList('5', '--layers', 5, 'layer'), /--layers: layer 5 is out of range \(the model has layers 0\.\.4\)/);
-  assert.throws(() => parseIndexList('0,3,8', '--heads', 8, 'head'), /--heads: head 8 is out of range \(the model has heads 0\.\.7\)/);
-  assert.throws(() => parseIndexList('2..9', '--layers', 5, 'layer'), /layer 9 is out of range/);
+test('controls: nearest unused distance when nothing is within the tolerance; shorter draws with a note when the pool runs out', () => {
+  // candidates 2 and 5 (1, 3 targets; 4 excluded; 6 the marker); tolerance 0 → nearest distance, without replacement
+  const sel = drawMatchedControls(6, [1, 3], [4], 3, createRng(0, 's'), { tolerance: { rel: 0, min: 0 } });
+  for (const d of sel.draws) assert.deepEqual([...d].sort(), [2, 5]);
+  assert.deepEqual(sel.draws[0], [2, 5], 'target 1 (distance 5) takes 2 (distance 4), target 3 the remaining 5');
+  // one candidate (2) for two targets: each draw has one key, noted
+  const small = drawMatchedControls(4, [1, 3], [], 2, createRng(0, 's'));
+  assert.deepEqual(small.draws, [[2], [2]]);
+  assert.equal(small.pool, 1);
+  assert.match(small.notes[0]!, /only 1 control candidate\(s\) for 2 target\(s\)/);
+  // minKey keeps low keys out of the pool
+  const mk = drawMatchedControls(10, [5], [], 20, createRng(1, 's'), { minKey: 4 });
+  for (const d of mk.draws) assert.ok(d[0]! >= 4);
+  // no candidate at all
+  assert.deepEqual(drawMatchedControls(3, [1, 2], [], 2, createRng(0, 's')).draws, [[], []]);
 });

@@ -12,8 +12,9 @@ import { generate } from '../../src/generate/generate.ts';
 import { attentionEdit } from '../../src/interventions/attention.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
 import type { HookContext } from '../../src/hooks/types.ts';
-import { loadCopyingPrompts, locatePositions, scoreCall } from '../../src/experiments/copying-prompts.ts';
-import { runCopying } from '../../src/experiments/copying.ts';
+import { loadCopyingPrompts, locatePositions } from '../../src/corpus/prompts.ts';
+import { scoreCall } from '../../src/experiments/copying/score.ts';
+import { runCopying } from '../../src/experiments/copying/experiment.ts';
 
 const PROMPTS = {
   _description: 'test prompts',

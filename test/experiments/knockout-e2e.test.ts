@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { knockoutResultsSchema } from '../../src/experiments/knockout-schema.ts';
+import { knockoutResultsSchema } from '../../src/experiments/knockout/schema.ts';
 
 const MODEL = '../shared/models/stories260K';
 const CORPUS = '../shared/corpus/attention_samples_universal.json';

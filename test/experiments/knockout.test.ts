@@ -11,10 +11,11 @@ import { loadModel } from '../../src/model/load.ts';
 import { loadCorpus } from '../../src/corpus/index.ts';
 import { createRng } from '../../src/stats/index.ts';
 import { ResultsStore, modelProvenance, type Provenance } from '../../src/report/results.ts';
-import { continuationCharEnd, drawControls, prepareKnockoutSample, type KnockoutSample } from '../../src/experiments/knockout-samples.ts';
-import { knockoutSettings, knockoutUnits, runKnockout } from '../../src/experiments/knockout.ts';
-import { summarizeKnockout } from '../../src/experiments/knockout-stats.ts';
-import { knockoutSummarySchema, type KnockoutRecord, type OkRecord } from '../../src/experiments/knockout-schema.ts';
+import { continuationCharEnd, prepareMarkerSample, sampleControls as drawControls, type MarkerSample as KnockoutSample } from '../../src/experiments/shared/samples.ts';
+import { analysisUnits as knockoutUnits } from '../../src/experiments/shared/units.ts';
+import { knockoutSettings, runKnockout } from '../../src/experiments/knockout/experiment.ts';
+import { summarizeKnockout } from '../../src/experiments/knockout/stats.ts';
+import { knockoutSummarySchema, type KnockoutRecord, type OkRecord } from '../../src/experiments/knockout/schema.ts';
 
 const MODEL = '../shared/models/stories260K';
 const CORPUS = '../shared/corpus/attention_samples_universal.json';
@@ -34,13 +35,13 @@ test('continuation: rest of the doctest line; for a blank rest (Rust #[test]) th
 test('continuation in tokens on the real corpus (stories260K tokenizer)', async () => {
   const m = await loadModel(MODEL);
   const c = await loadCorpus(CORPUS);
-  const s = prepareKnockoutSample(m.tokenizer!, c.samples.find((x) => x.id === 'py_simple_add')!, m.spec.nCtx);
+  const s = prepareMarkerSample(m.tokenizer!, c.samples.find((x) => x.id === 'py_simple_add')!);
   assert.equal(s.continuationText.endsWith(' add(2, 3)'), true, JSON.stringify(s.continuationText));
   assert.ok(s.continuationEnd > s.marker.token);
   assert.deepEqual(s.futureTargets, []);
-  const r = prepareKnockoutSample(m.tokenizer!, c.samples.find((x) => x.id === 'rust_simple_add')!, m.spec.nCtx);
+  const r = prepareMarkerSample(m.tokenizer!, c.samples.find((x) => x.id === 'rust_simple_add')!);
   assert.ok(r.continuationText.endsWith('\nfn test_add() {'), JSON.stringify(r.continuationText));
-  const na = prepareKnockoutSample(m.tokenizer!, c.samples.find((x) => x.group === 'rust_baseline')!, m.spec.nCtx);
+  const na = prepareMarkerSample(m.tokenizer!, c.samples.find((x) => x.group === 'rust_baseline')!);
   assert.deepEqual(na.targets, [], 'Rust baseline: marker at 0, every target after it');
   assert.ok(na.futureTargets.length > 0);
 });
@@ -169,24 +170,20 @@ test('resume after a crash: no loss, no duplication, same records as an uninterr
   try {
     const full = runKnockout(m, corpus, opts);
     const out = join(dir, 'r.json');
-    const s1 = new ResultsStore<KnockoutRecord>(out, header);
     let n = 0;
     assert.throws(
       () =>
         runKnockout(m, corpus, {
           ...opts,
-          store: s1,
+          out,
           onProgress: () => {
             if (++n === 5) throw new Error('simulated crash');
           },
         }),
       /simulated crash/,
     );
-    s1.close();
-    const s2 = new ResultsStore<KnockoutRecord>(out, header);
-    assert.ok(s2.resumed >= 3 && s2.resumed < full.records.length, `resumed ${s2.resumed}`);
-    const resumed = runKnockout(m, corpus, { ...opts, store: s2 });
-    s2.finish(resumed.summary);
+    const resumed = runKnockout(m, corpus, { ...opts, out });
+    assert.ok(resumed.resumed >= 3 && resumed.resumed < full.records.length, `resumed ${resumed.resumed}`);
     assert.equal(resumed.records.length, full.records.length);
     assert.deepEqual(resumed.records, full.records);
     assert.deepEqual(resumed.summary, full.summary);

@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanResultsSchema } from '../../src/experiments/scan-schema.ts';
+import { scanResultsSchema } from '../../src/experiments/scan/schema.ts';
 import { loadModel } from '../../src/model/load.ts';
-import { loadCopyingPrompts } from '../../src/experiments/copying-prompts.ts';
-import { runCopying } from '../../src/experiments/copying.ts';
+import { loadCopyingPrompts } from '../../src/corpus/prompts.ts';
+import { runCopying } from '../../src/experiments/copying/experiment.ts';
 
 const MODEL = 'models/plip-tiny-code';
 const dir = mkdtempSync(join(tmpdir(), 'plip-organism-'));
@@ -34,7 +34,7 @@ test("README main command: a layer scan of the model organism on the real corpus
   const args = readmeMainCommand(out);
   assert.equal(args[0], 'scan');
   assert.equal(args[args.indexOf('--model') + 1], MODEL, 'the main command runs on the bundled model organism');
-  const r = spawnSync(process.execPath, ['bin/plip.mjs', ...args, '--n-perm', '999', '--n-boot', '999'], {
+  const r = spawnSync(process.execPath, ['bin/plip.mjs', ...args, '--n-permutations', '999', '--n-boot', '999'], {
     encoding: 'utf8', env: { ...process.env, PLIP_NO_PROGRESS: '1' },
   });
   assert.equal(r.status, 0, r.stderr);
@@ -85,7 +85,7 @@ test('copying under steering (--level, --factor): set(0) reproduces the knockout
   const s1 = runCopying(m, prompts, { ...base, factor: 1 });
   for (const r of s1.records) assert.equal(r.units.L3!.knockout.completion, r.baseline.completion);
   assert.deepEqual(s1.header.settings.edit, { scale: 1 });
-  assert.throws(() => runCopying(m, prompts, { ...base, level: 1.5 }), /--level must be an attention mass in \[0, 1\]/);
-  assert.throws(() => runCopying(m, prompts, { ...base, level: 0.5, factor: 2 }), /give --level or --factor, not both/);
-  assert.throws(() => runCopying(m, prompts, { ...base, heads: [9] }), /--heads: head 9 is out of range/);
+  assert.throws(() => runCopying(m, prompts, { ...base, level: 1.5 }), /level: must be an attention mass in \[0, 1\]/);
+  assert.throws(() => runCopying(m, prompts, { ...base, level: 0.5, factor: 2 }), /give level or factor, not both/);
+  assert.throws(() => runCopying(m, prompts, { ...base, heads: [9] }), /heads: head 9 is out of range/);
 });

@@ -11,9 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/load.ts';
-import { loadCopyingPrompts } from '../../src/experiments/copying-prompts.ts';
-import { makePair, runPatching, type PatchPair, type PatchRecord } from '../../src/experiments/patching.ts';
-import { patchRecordSchema, patchSummarySchema, resultsDocSchema, steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer-patch-schema.ts';
+import { loadCopyingPrompts } from '../../src/corpus/prompts.ts';
+import { makePair, runPatching, type PatchPair, type PatchRecord } from '../../src/experiments/patch/experiment.ts';
+import { patchRecordSchema, patchSummarySchema, resultsDocSchema } from '../../src/experiments/patch/schema.ts';
+import { steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer/schema.ts';
 import { ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../src/report/results.ts';
 
 const PROMPTS = 'training/eval/eval_prompts.json';
@@ -84,15 +85,12 @@ test('an interrupted run resumes without losing or duplicating records and gives
   const full = runPatching(model, sub, o);
   const header = { tool: { name: TOOL_NAME, version: TOOL_VERSION }, experiment: 'patch', schemaVersion: 1, model: { id: 'm' }, corpus: { path: PROMPTS, sha256: 'x', nSamples: 3 }, settings: o, seed: 2, argv: [], startedAt: 'x' } as unknown as Provenance;
   const out = join(dir, 'resume.json');
-  const s1 = new ResultsStore<PatchRecord>(out, header);
-  s1.add(full.records[0]!);
-  s1.close();
-  const s2 = new ResultsStore<PatchRecord>(out, header);
-  assert.equal(s2.resumed, 1);
-  const again = runPatching(model, sub, { ...o, store: s2 });
+  let n = 0;
+  assert.throws(() => runPatching(model, sub, { ...o, out, onProgress: () => { if (++n === 2) throw new Error('simulated crash'); } }), /simulated crash/);
+  const again = runPatching(model, sub, { ...o, out });
+  assert.equal(again.resumed, 1);
   assert.equal(again.records.length, full.records.length);
   assert.deepEqual(again.summary, full.summary);
-  s2.close();
 });
 
 test('the committed organism results (training/logs/plip_steer.json, plip_patch.json) match the record schemas', () => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCorpus, parseCorpus } from '../../src/corpus/index.ts';
-import { mapSample, summarizeMappings } from '../../src/experiments/positions.ts';
+import { mapSample, summarizeMappings } from '../../src/corpus/positions.ts';
 import { loadModel } from '../../src/model/load.ts';
 import { loadHfTokenizer } from '../../src/tokenize/index.ts';
 import { charToToken } from '../../src/tokenize/positions.ts';

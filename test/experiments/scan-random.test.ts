@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCorpus } from '../../src/corpus/index.ts';
-import { runScan } from '../../src/experiments/scan.ts';
+import { runScan } from '../../src/experiments/scan/experiment.ts';
 import { HookedModel } from '../../src/model/model.ts';
 import { randomModelFromConfig } from '../../src/model/random.ts';
 import { loadHfTokenizer } from '../../src/tokenize/index.ts';

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestLayer, correctAcrossLayers, metricValue, testTwoGroups, verdicts } from '../../src/experiments/scan-stats.ts';
-import type { ScanComparison, ScanRecord, ScanTestRow } from '../../src/experiments/scan-schema.ts';
+import { bestLayer, correctAcrossLayers, metricValue, testTwoGroups, verdicts } from '../../src/experiments/scan/stats.ts';
+import type { ScanComparison, ScanRecord, ScanTestRow } from '../../src/experiments/scan/schema.ts';
 
 const O = { seed: 7, nPermutations: 9999, nBoot: 999, alpha: 0.05 };
 const close = (a: number | null, b: number, rel = 1e-9, msg?: string) => {

@@ -9,9 +9,9 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus } from '../../src/corpus/index.ts';
-import { mapSample } from '../../src/experiments/positions.ts';
-import { runScan, scanSample, scanSettings } from '../../src/experiments/scan.ts';
-import { scanResultsSchema, type ScanRecord } from '../../src/experiments/scan-schema.ts';
+import { mapSample } from '../../src/corpus/positions.ts';
+import { runScan, scanSample, scanSettings } from '../../src/experiments/scan/experiment.ts';
+import { scanResultsSchema, type ScanRecord } from '../../src/experiments/scan/schema.ts';
 import { loadModel } from '../../src/model/load.ts';
 
 const REAL = '../shared/corpus/attention_samples_universal.json';

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/load.ts';
 import { loadCorpus } from '../../src/corpus/index.ts';
-import { runSteer, type SteerOkRecord, type SteerRecord } from '../../src/experiments/steer.ts';
-import { spearman } from '../../src/experiments/steer-stats.ts';
-import { resultsDocSchema, steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer-patch-schema.ts';
+import { runSteer, type SteerOkRecord, type SteerRecord } from '../../src/experiments/steer/experiment.ts';
+import { spearman } from '../../src/experiments/steer/stats.ts';
+import { resultsDocSchema, steerRecordSchema, steerSummarySchema } from '../../src/experiments/steer/schema.ts';
 import { ResultsStore, TOOL_NAME, TOOL_VERSION, type Provenance } from '../../src/report/results.ts';
 
 const CORPUS = '../shared/corpus/attention_samples_universal.json';
@@ -85,23 +85,20 @@ test('an interrupted run resumes without losing or duplicating records, and give
   const header: Provenance = { tool: { name: TOOL_NAME, version: TOOL_VERSION }, experiment: 'steer', schemaVersion: 1, model: { id: 't' } as never, corpus: { path: CORPUS, sha256: corpus.sha256, nSamples: 1 }, settings: OPTS, seed: 1, argv: [], startedAt: 'x' };
   const small = { ...OPTS, limit: 2 };
   const full = runSteer(model, corpus, small);
-  const s1 = new ResultsStore<SteerRecord>(out, header);
-  for (const r of full.records.slice(0, 3)) s1.add(r);
-  s1.close();
-  const s2 = new ResultsStore<SteerRecord>(out, header);
-  assert.equal(s2.resumed, 3);
-  const resumed = runSteer(model, corpus, { ...small, store: s2 });
+  let n = 0;
+  assert.throws(() => runSteer(model, corpus, { ...small, out, onProgress: () => { if (++n === 4) throw new Error('simulated crash'); } }), /simulated crash/);
+  const resumed = runSteer(model, corpus, { ...small, out });
+  assert.equal(resumed.resumed, 3);
   assert.equal(resumed.records.length, full.records.length);
   assert.equal(new Set(resumed.records.map((r) => r.key)).size, full.records.length);
   assert.deepEqual(resumed.summary, full.summary);
-  s2.close();
 });
 
 test('bad options fail with clear messages', () => {
-  assert.throws(() => runSteer(model, corpus, { levels: [0, 1.5] }), /--levels: 1\.5 is not an attention mass in \[0, 1\]/);
-  assert.throws(() => runSteer(model, corpus, { calibrateTo: 'nope' }), /--calibrate-to: corpus has no group 'nope'/);
-  assert.throws(() => runSteer(model, corpus, { layers: [9] }), /--layers: layer 9 is out of range/);
-  assert.throws(() => runSteer(model, corpus, { levels: [0.2, 0.2] }), /--levels: duplicate levels/);
+  assert.throws(() => runSteer(model, corpus, { levels: [0, 1.5] }), /levels: 1\.5 is not an attention mass in \[0, 1\]/);
+  assert.throws(() => runSteer(model, corpus, { calibrateTo: 'nope' }), /calibrateTo: corpus has no group 'nope'/);
+  assert.throws(() => runSteer(model, corpus, { layers: [9] }), /layers: layer 9 is out of range/);
+  assert.throws(() => runSteer(model, corpus, { levels: [0.2, 0.2] }), /levels: duplicate levels/);
 });
 
 test('plip steer CLI: writes the results file; bad input exits non-zero with a message naming the option', () => {

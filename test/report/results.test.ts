@@ -50,3 +50,40 @@ test('resuming with different settings is refused with a clear message; --restar
   assert.equal(lines[0].type, 'header');
   assert.equal(lines.at(-1).type, 'summary');
 });
+
+test('exclusive lock: a live writer is named by pid; a stale lock of a dead process is taken over; released at the end', async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-lock-'));
+  const out = join(dir, 'r.json');
+  const live = spawn('sleep', ['30']);
+  try {
+    writeFileSync(`${out}.lock`, `${live.pid}\n`);
+    assert.throws(() => new ResultsStore(out, header()), new RegExp(`another run \\(pid ${live.pid}\\) is writing this results file`));
+  } finally {
+    live.kill();
+  }
+  const dead = spawnSync('true').pid!;
+  writeFileSync(`${out}.lock`, `${dead}\n`);
+  const s = new ResultsStore<{ key: string }>(out, header());
+  assert.equal(readFileSync(`${out}.lock`, 'utf8').trim(), String(process.pid), 'stale lock taken over');
+  assert.throws(() => new ResultsStore(out, header()), /already has this results file open/);
+  s.add({ key: 'a' });
+  s.finish({});
+  assert.ok(!existsSync(`${out}.lock`), 'lock released');
+  // a directory as output is refused before anything is written
+  mkdirSync(join(dir, 'd'));
+  assert.throws(() => new ResultsStore(join(dir, 'd'), header()), /is a directory/);
+});
+
+test('no record, no progress file; a stray .tmp-PID of a killed run is removed', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-res-'));
+  const out = join(dir, 'r.json');
+  writeFileSync(`${out}.tmp-99999999`, 'half a file');
+  const s = new ResultsStore<{ key: string }>(out, header());
+  assert.ok(!existsSync(`${out}.tmp-99999999`), 'stray tmp removed');
+  s.close(); // e.g. the run failed before its first record
+  assert.ok(!existsSync(s.progressPath), 'no header-only progress file');
+  assert.ok(!existsSync(`${out}.lock`));
+});

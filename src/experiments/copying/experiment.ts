@@ -25,7 +25,7 @@ import type { ResolvedEdit } from '../../interventions/spec.ts';
 import { createRng, holm, pairedPermutationTest } from '../../stats/index.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
 import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type NameTargets, type PromptSet } from '../../corpus/prompts.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunOptions, type SkippedItem, checkContext, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, type SkippedItem, checkContext, runExperiment } from '../contract.ts';
 import { drawMatchedControls } from '../shared/controls.ts';
 import { COPYING_SCHEMA_VERSION, copyingRecordSchema, copyingSummarySchema, type CopyingRecord, type CopyingSummary, type GenOutcome, type UnitGroupStats } from './schema.ts';
 import { scoreCall } from './score.ts';
@@ -284,9 +284,9 @@ export interface CopyingRun extends ExperimentRun<CopyingRecord, CopyingSummary,
 }
 
 /** Runs the copying experiment (library entry point): {@link runExperiment} with {@link copyingExperiment}. */
-export function runCopying(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: CopyingOptions & { seed?: number }, run: Omit<RunOptions<CopyingOptions>, 'options' | 'seed'> = {}): CopyingRun {
-  const { seed, ...options } = opts;
+export function runCopying(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: CopyingOptions & RunExtras): CopyingRun {
+  const { options, run } = splitRunOptions<CopyingOptions>(opts);
   const set: PromptSet = Array.isArray(input) ? { path: '<memory>', sha256: '', groups: [...new Set((input as CopyingPrompt[]).map((p) => p.group))], selected: null, prompts: [...(input as CopyingPrompt[])] } : (input as PromptSet);
-  const r = runExperiment(copyingExperiment, model, set, { ...run, options, seed });
+  const r = runExperiment(copyingExperiment, model, set, { ...run, options });
   return { ...r, stats: r.summary?.stats ?? [] };
 }

@@ -20,7 +20,7 @@ import type { HookedModel } from '../../model/model.ts';
 import { createRng } from '../../stats/rng.ts';
 import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunOptions, checkContext, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, runExperiment } from '../contract.ts';
 import { prepareMarkerSample, sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
 import { analysisUnits, type UnitMode } from '../shared/units.ts';
 import { KNOCKOUT_SCHEMA_VERSION, knockoutRecordSchema, knockoutSummarySchema, type ConditionResult, type KnockoutRecord, type KnockoutSummary, type KnockoutUnit, type NaRecord, type OkRecord } from './schema.ts';
@@ -168,9 +168,9 @@ export interface KnockoutRun extends ExperimentRun<KnockoutRecord, KnockoutSumma
  * Runs the knockout experiment (library entry point): {@link runExperiment} with {@link knockoutExperiment}.
  * With `run.out` the records are written incrementally and an interrupted run resumes.
  */
-export function runKnockout(model: HookedModel, corpus: Corpus, opts: KnockoutOptions & { seed?: number } = {}, run: Omit<RunOptions<KnockoutOptions>, 'options' | 'seed'> = {}): KnockoutRun {
-  const { seed, ...options } = opts;
-  const r = runExperiment(knockoutExperiment, model, corpus, { ...run, options, seed });
+export function runKnockout(model: HookedModel, corpus: Corpus, opts: KnockoutOptions & RunExtras = {}): KnockoutRun {
+  const { options, run } = splitRunOptions<KnockoutOptions>(opts);
+  const r = runExperiment(knockoutExperiment, model, corpus, { ...run, options });
   return { ...r, units: r.config.units, summary: r.summary! };
 }
 

@@ -27,7 +27,7 @@ import type { Hook } from '../../hooks/types.ts';
 import { identityMap, patchActivation, patchPattern } from '../../interventions/patch.ts';
 import { bootstrapCI1, createRng, holm, median, wilcoxonSignedRank } from '../../stats/index.ts';
 import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type PromptSet } from '../../corpus/prompts.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunOptions, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, runExperiment } from '../contract.ts';
 import { limitPerGroup, planPrompts } from '../copying/experiment.ts';
 import { PATCH_SCHEMA_VERSION, patchRecordSchema, patchSummarySchema, type PatchConditionStats, type PatchRecord, type PatchSummary } from './schema.ts';
 import { renderPatch } from './render.ts';
@@ -209,10 +209,10 @@ export interface PatchRun extends ExperimentRun<PatchRecord, PatchSummary, Patch
 }
 
 /** Runs the name-swap patching experiment (library entry point): {@link runExperiment} with {@link patchExperiment}. */
-export function runPatching(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: PatchOptions & { seed?: number } = {}, run: Omit<RunOptions<PatchOptions>, 'options' | 'seed'> = {}): PatchRun {
-  const { seed, ...options } = opts;
+export function runPatching(model: HookedModel, input: PromptSet | readonly CopyingPrompt[], opts: PatchOptions & RunExtras = {}): PatchRun {
+  const { options, run } = splitRunOptions<PatchOptions>(opts);
   const set: PromptSet = Array.isArray(input) ? { path: '<memory>', sha256: '', groups: [...new Set((input as CopyingPrompt[]).map((p) => p.group))], selected: null, prompts: [...(input as CopyingPrompt[])] } : (input as PromptSet);
-  const r = runExperiment(patchExperiment, model, set, { ...run, options, seed });
+  const r = runExperiment(patchExperiment, model, set, { ...run, options });
   return { ...r, summary: r.summary!, conditions: r.config.conditions };
 }
 

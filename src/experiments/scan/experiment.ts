@@ -23,7 +23,7 @@ import type { Hook } from '../../hooks/types.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { createRng } from '../../stats/rng.ts';
 import { type MarkerTokenChoice, mapSample } from '../../corpus/positions.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunOptions, checkContext, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, runExperiment } from '../contract.ts';
 import { CONTROL_TOLERANCE, drawMatchedControls } from '../shared/controls.ts';
 import { SCAN_SCHEMA_VERSION, scanRecordSchema, scanSummarySchema, type ScanLayerValues, type ScanRecord, type ScanSettings, type ScanSummary } from './schema.ts';
 import { compareGroups, summarizeGroups, verdicts } from './stats.ts';
@@ -307,7 +307,7 @@ export const scanExperiment: Experiment<Corpus, ScanOptions, ScanSettings, ScanI
  * with {@link scanExperiment}. With `run.out` the records are written incrementally and a crashed or stopped
  * run resumes (no sample lost or duplicated); the final file is `{header, records, summary}` (docs/scan-schema.md).
  */
-export function runScan(model: HookedModel, corpus: Corpus, opts: ScanOptions & { seed?: number } = {}, run: Omit<RunOptions<ScanOptions>, 'options' | 'seed'> = {}): ScanResults {
-  const { seed, ...options } = opts;
-  return runExperiment(scanExperiment, model, corpus, { ...run, options, seed });
+export function runScan(model: HookedModel, corpus: Corpus, opts: ScanOptions & RunExtras = {}): ScanResults {
+  const { options, run } = splitRunOptions<ScanOptions>(opts);
+  return runExperiment(scanExperiment, model, corpus, { ...run, options });
 }

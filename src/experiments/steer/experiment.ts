@@ -28,7 +28,7 @@ import type { HookedModel } from '../../model/model.ts';
 import type { AttentionMaskSpec } from '../../interventions/spec.ts';
 import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
 import { createRng } from '../../stats/rng.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunOptions, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, runExperiment } from '../contract.ts';
 import { checkMarkerOptions, prepareCorpusItems } from '../knockout/experiment.ts';
 import { sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
 import { analysisUnits, type AnalysisUnit as KnockoutUnit, type UnitMode as KnockoutMode } from '../shared/units.ts';
@@ -230,9 +230,9 @@ export interface SteerRun extends ExperimentRun<SteerRecord, SteerSummary, Steer
 }
 
 /** Runs the steering experiment (library entry point): {@link runExperiment} with {@link steerExperiment}. */
-export function runSteer(model: HookedModel, corpus: Corpus, opts: SteerOptions & { seed?: number } = {}, run: Omit<RunOptions<SteerOptions>, 'options' | 'seed'> = {}): SteerRun {
-  const { seed, ...options } = opts;
-  const r = runExperiment(steerExperiment, model, corpus, { ...run, options, seed });
+export function runSteer(model: HookedModel, corpus: Corpus, opts: SteerOptions & RunExtras = {}): SteerRun {
+  const { options, run } = splitRunOptions<SteerOptions>(opts);
+  const r = runExperiment(steerExperiment, model, corpus, { ...run, options });
   return { ...r, units: r.config.units, summary: r.summary!, calibration: r.config.calibration };
 }
 
