@@ -2,6 +2,7 @@
  * `plip` command-line interface.
  */
 import { Command } from 'commander';
+import { TOOL_VERSION } from '../report/results.ts';
 import { registerCopyingCommand } from './commands/copying.ts';
 import { registerInferenceCommands } from './commands/infer.ts';
 import { registerKnockoutCommands } from './commands/knockout.ts';
@@ -15,7 +16,7 @@ import { registerScoreCommand } from './commands/score.ts';
 import { registerPreservationCommand } from './commands/preservation.ts';
 
 const program = new Command();
-program.name('plip').description('PLIP-TS: causal interpretability of code language models').version('0.1.0');
+program.name('plip').description('PLIP-TS: causal interpretability of code language models').version(TOOL_VERSION);
 program.showHelpAfterError();
 program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 2);
