@@ -36,13 +36,18 @@ test('knockout + set on one row: the knocked-out key stays 0, the remaining sele
   assert.deepEqual(rev, both);
 });
 
-test('a set whose visible selected keys were all knocked out is an error naming the layer, head and query', () => {
-  const hooks = attentionEdit(resolveSpecs([KO, { ...SET, edges: [{ sources: [4], targets: [1] }] }], llama, N));
+test('a set whose visible selected keys were all knocked out is an error: at validation for explicit rows, at run time otherwise', () => {
+  // explicit rows: found by validation, before any work
+  assert.throws(() => resolveSpecs([KO, { ...SET, edges: [{ sources: [4], targets: [1] }] }], llama, N), /spec\[1\]: kind "set" at layer 0, head 0, source 4: every target \(1\) is knocked out by another spec/);
+  const ctl = (sources: number[] | string, targets: number[], match: number[]): AttentionMaskSpec => ({ kind: 'set-control', level: 0.3, layers: 0, heads: [0], edges: [{ sources, targets, match }] });
+  assert.throws(() => resolveSpecs([KO, ctl([4], [3], [1])], llama, N), /spec\[1\]: kind "set-control" at layer 0, head 0, source 4: every match key \(1\) is knocked out/);
+  // a knockout of only some selected keys is fine
+  assert.doesNotThrow(() => resolveSpecs([KO, SET], llama, N));
+  // wildcard sources: the forward pass throws at the row, naming hook, head and query
+  const hooks = attentionEdit(resolveSpecs([KO, { ...SET, edges: [{ sources: '*', targets: [1] }] }], llama, N));
   assert.throws(() => llama.forward(PROMPT, { hooks }), /set\(0\.6\) at blocks\.0\.attn\.hook_pattern, head 0, query 4: every selected key visible from this query was knocked out/);
-  // the same for the control kind, and for its match keys
-  const ctl = (targets: number[], match: number[]): AttentionMaskSpec => ({ kind: 'set-control', level: 0.3, layers: 0, heads: [0], edges: [{ sources: [4], targets, match }] });
-  assert.throws(() => llama.forward(PROMPT, { hooks: attentionEdit(resolveSpecs([KO, ctl([1], [3])], llama, N)) }), /set-control\(0\.3\) at .*query 4: every target key visible/);
-  assert.throws(() => llama.forward(PROMPT, { hooks: attentionEdit(resolveSpecs([KO, ctl([3], [1])], llama, N)) }), /every match key visible/);
+  assert.throws(() => llama.forward(PROMPT, { hooks: attentionEdit(resolveSpecs([KO, ctl('*', [1], [3])], llama, N)) }), /set-control\(0\.3\) at .*query 4: every target key visible/);
+  assert.throws(() => llama.forward(PROMPT, { hooks: attentionEdit(resolveSpecs([KO, ctl('*', [3], [1])], llama, N)) }), /every match key visible/);
 });
 
 test('sliding window: an edit built without the window still gives no mass outside it (set, set-control, amplify)', () => {
