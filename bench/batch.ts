@@ -1,0 +1,123 @@
+/**
+ * Batching and incremental-recomputation benchmarks at Qwen2.5-Coder-0.5B dimensions (random weights),
+ * in one process, A/B interleaved, medians reported:
+ *   node --import tsx bench/batch.ts [backend]
+ * 1. generation throughput: 16 prompts (4..19 tokens), greedy, PLIP_BENCH_GEN_TOKENS (16) new tokens each —
+ *    `generate` one prompt after another vs `generateBatch` with batch size 16 (same tokens checked);
+ * 2. a per-layer knockout sweep of the study corpus (marker → its visible targets, one condition per layer,
+ *    as `plip knockout --mode per-layer`), PLIP_BENCH_SAMPLES (2) samples tokenized with the SmolLM2
+ *    tokenizer (ids fit Qwen's vocabulary) — full recomputation vs incremental (batched) recomputation.
+ * Prints one JSON line (bench/run.ts adds it to docs/benchmarks.md).
+ */
+import { cpus } from 'node:os';
+import { randomModelFromConfig } from '../src/model/random.ts';
+import type { BackendName } from '../src/tensor/select.ts';
+import { generate, generateBatch } from '../src/generate/generate.ts';
+import { forwardWithIntervention, forwardWithInterventions, runCondition } from '../src/interventions/forward.ts';
+import type { AttentionMaskSpec } from '../src/interventions/spec.ts';
+import { loadCorpus } from '../src/corpus/index.ts';
+import { mapSample } from '../src/corpus/positions.ts';
+import { loadHfTokenizer } from '../src/tokenize/index.ts';
+
+const backend = (process.argv[2] ?? 'auto') as BackendName;
+const CONFIG = '../shared/configs/Qwen--Qwen2.5-Coder-0.5B-Instruct';
+const reps = Number(process.env.PLIP_BENCH_REPS ?? 2);
+const genTokens = Number(process.env.PLIP_BENCH_GEN_TOKENS ?? 16);
+const nSamples = Number(process.env.PLIP_BENCH_SAMPLES ?? 2);
+const which = (process.env.PLIP_BENCH_BATCH_PARTS ?? 'gen,sweep').split(',');
+// PLIP_BENCH_LAYERS: fewer layers, for a quick smoke run only (figures are recorded with the real depth)
+const layersEnv = process.env.PLIP_BENCH_LAYERS;
+const m = randomModelFromConfig(CONFIG, { seed: 1, backend, overrides: layersEnv ? { nLayers: Number(layersEnv) } : {} });
+const nL = m.spec.nLayers;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const time = (f: () => void) => {
+  const t0 = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+const log = (s: string) => process.stderr.write(`bench/batch: ${s}\n`);
+const out: Record<string, unknown> = { backend: m.backend.name, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, nLayers: nL, reps };
+
+if (which.includes('gen')) {
+  const prompts = Array.from({ length: 16 }, (_, i) => Array.from({ length: 4 + i }, (_, t) => (i * 7919 + t * 104729 + 13) % m.spec.vocabSize));
+  const reqs = prompts.map((promptIds) => ({ promptIds, maxTokens: genTokens, stopAtEos: false }));
+  m.forward(prompts[0]!); // warm-up (JIT)
+  const seqMs: number[] = [], batMs: number[] = [];
+  let identical = true;
+  for (let r = 0; r < reps; r++) {
+    let seq: number[][] = [], bat: number[][] = [];
+    seqMs.push(time(() => (seq = reqs.map((q) => generate(m, q.promptIds, q).ids))));
+    batMs.push(time(() => (bat = generateBatch(m, reqs, { batchSize: 16 }).map((g) => g.ids))));
+    identical &&= JSON.stringify(seq) === JSON.stringify(bat);
+    log(`generation rep ${r}: sequential ${seqMs[r]!.toFixed(0)} ms, batched ${batMs[r]!.toFixed(0)} ms`);
+  }
+  const tokens = 16 * genTokens;
+  out.generation = {
+    prompts: 16,
+    newTokensEach: genTokens,
+    sequentialMs: median(seqMs),
+    batchedMs: median(batMs),
+    sequentialTokPerS: tokens / (median(seqMs) / 1000),
+    batchedTokPerS: tokens / (median(batMs) / 1000),
+    speedup: median(seqMs) / median(batMs),
+    identicalTokens: identical,
+    runsMs: { sequential: seqMs, batched: batMs },
+  };
+}
+
+if (which.includes('sweep')) {
+  const tok = loadHfTokenizer('../shared/tokenizers/smollm2-135m');
+  const corpus = await loadCorpus('../shared/corpus/attention_samples_universal.json');
+  const samples = corpus.samples
+    .map((s) => mapSample(tok, s))
+    .filter((mp) => mp.visibleTargetTokens.length > 0)
+    .slice(0, nSamples);
+  const enc = corpus.samples.map((s) => ({ id: s.id, ids: tok.encode(s.code) }));
+  const fullMs: number[] = [], incMs: number[] = [];
+  let maxDiff = 0;
+  let nTokens = 0;
+  for (let r = 0; r < reps; r++) {
+    let tf = 0, ti = 0;
+    for (const mp of samples) {
+      const ids = enc.find((e) => e.id === mp.id)!.ids;
+      const mk = mp.marker.token;
+      const prompt = ids.slice(0, mk + 1);
+      const continuation = ids.slice(mk + 1, mk + 9); // the experiment's teacher-forced continuation (8 tokens)
+      const tokens = [...prompt, ...continuation];
+      if (r === 0) nTokens += tokens.length;
+      const sweep: AttentionMaskSpec[][] = Array.from({ length: nL }, (_, L) => [{ kind: 'knockout', layers: L, heads: 'all', edges: [{ sources: [mk], targets: mp.visibleTargetTokens }] }]);
+      let full: number[] = [], inc: number[] = [];
+      // A then B, alternating which goes first between reps (load on a shared machine drifts)
+      const runFull = () => {
+        const baseline = runCondition(m, tokens, [], [], mk, 10);
+        full = sweep.map((s) => forwardWithIntervention(m, prompt, s, { continuation, baseline, capturePatterns: false, fullRecompute: true }).metrics.kl);
+      };
+      const runInc = () => {
+        const baseline = runCondition(m, tokens, [], [], mk, 10);
+        inc = forwardWithInterventions(m, prompt, sweep, { continuation, baseline, capturePatterns: false, batchSize: 8 }).map((x) => x.metrics.kl);
+      };
+      if (r % 2 === 0) {
+        tf += time(runFull);
+        ti += time(runInc);
+      } else {
+        ti += time(runInc);
+        tf += time(runFull);
+      }
+      full.forEach((k, i) => (maxDiff = Math.max(maxDiff, Math.abs(k - inc[i]!))));
+    }
+    fullMs.push(tf);
+    incMs.push(ti);
+    log(`sweep rep ${r}: full ${tf.toFixed(0)} ms, incremental ${ti.toFixed(0)} ms`);
+  }
+  out.knockoutSweep = {
+    samples: samples.map((s) => s.id),
+    tokens: nTokens,
+    conditionsPerSample: nL,
+    fullMs: median(fullMs),
+    incrementalMs: median(incMs),
+    speedup: median(fullMs) / median(incMs),
+    maxAbsKlDiff: maxDiff,
+    runsMs: { full: fullMs, incremental: incMs },
+  };
+}
+console.log(JSON.stringify(out));
