@@ -2,8 +2,16 @@
  * Shared inputs of the report tests: the committed organism results of each kind, and the pattern of
  * what counts as an external URL in a report.
  */
-export const KINDS = ['scan', 'knockout', 'copying', 'steer', 'patch'] as const;
-export const RESULTS: Record<(typeof KINDS)[number], string> = Object.fromEntries(KINDS.map((k) => [k, `training/logs/plip_${k}.json`])) as never;
+export const KINDS = ['scan', 'knockout', 'copying', 'steer', 'patch', 'preservation'] as const;
+/**
+ * The committed organism results; preservation (no committed organism run yet) is a real small run:
+ * `plip preservation --prompts prompts/organism.json --n 6 --layers 2,3 --mode per-layer --no-execute
+ * --max-new-tokens 24 --seed 1`.
+ */
+export const RESULTS: Record<(typeof KINDS)[number], string> = {
+  ...(Object.fromEntries(KINDS.slice(0, 5).map((k) => [k, `training/logs/plip_${k}.json`])) as Record<string, string>),
+  preservation: 'test/report-html/fixtures/preservation-organism.json',
+} as never;
 
 /**
  * Anything a browser could fetch or follow: http(s) URLs, protocol-relative `//host` in src/href/url(),

@@ -39,6 +39,7 @@ test('a report of each kind: schema-valid, figures rendered by vega, tables, pro
     copying: ['copying-rates', 'copying-logprob-distribution'],
     steer: ['steer-dose-kl', 'steer-dose-dMeanNll', 'steer-calibrated-distribution'],
     patch: ['patch-resid-heatmap', 'patch-head-heatmap', 'patch-pattern-layer-curve', 'patch-effect-distribution'],
+    preservation: ['preservation-rates', 'preservation-relative-change'],
   };
   for (const kind of KINDS) {
     const doc = readResults(RESULTS[kind]);
@@ -69,6 +70,19 @@ test('success criteria: met / not met as the results say (organism)', async () =
   assert.equal(drop.met, true, drop.detail);
   assert.equal(cp.parts[0]!.section.criteria.find((x) => /2\+ models/.test(x.name))!.met, null);
   assert.match(cp.html, /class="met">met</);
+});
+
+test('preservation: the results\' Wilson intervals are the report\'s Wilson; criteria as the experiment evaluated them', async () => {
+  const doc = readResults(RESULTS.preservation);
+  const s = doc.summary as { comparisons: Array<{ baseline: { k: number; n: number; lo: number; hi: number } }>; criteria: Array<{ met: boolean }> };
+  for (const c of s.comparisons) {
+    const w = wilson(c.baseline.k, c.baseline.n);
+    assert.ok(Math.abs(w.lo! - c.baseline.lo) < 1e-12 && Math.abs(w.hi! - c.baseline.hi) < 1e-12);
+  }
+  const r = await buildReport([doc]);
+  const crit = r.parts[0]!.section.criteria;
+  assert.deepEqual(crit.slice(0, s.criteria.length).map((c) => c.met), s.criteria.map((c) => c.met));
+  assert.match(r.parts[0]!.section.intro, /^Caveat: with n = 6 prompts/);
 });
 
 test('token view (--model): attention from the marker recomputed equals the engine pattern', async () => {

@@ -9,17 +9,23 @@
 import { existsSync } from 'node:fs';
 import { loadCorpus } from '../../corpus/load.ts';
 import { loadCopyingPrompts } from '../../corpus/prompts.ts';
+import { loadPrompts } from '../../score/prompts-schema.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { sha256File } from '../results.ts';
 import type { ResultsDoc, TokenAttention } from './types.ts';
 
-/** Text of sample `id` from the results' input file (corpus for scan/knockout/steer, prompts for copying/patch). */
+/** Text of sample `id` from the results' input file (corpus: scan/knockout/steer; copying prompts: copying/patch; scorer prompts: generation phases). */
 export async function sampleText(doc: ResultsDoc, id: string): Promise<string> {
   const c = doc.header.corpus;
   if (!c) throw new Error(`${doc.path}: header.corpus is missing, so the token view cannot find sample '${id}'`);
   if (!existsSync(c.path)) throw new Error(`${doc.path}: the input file '${c.path}' (header.corpus.path) does not exist from ${process.cwd()}; run plip report from the directory the experiment ran in`);
   const sha = sha256File(c.path);
   if (sha !== c.sha256) throw new Error(`${doc.path}: '${c.path}' has sha256 ${sha.slice(0, 12)}…, the results were made from ${c.sha256.slice(0, 12)}…; the token view would not show the sample that was measured`);
+  if (doc.header.experiment === 'preservation') {
+    const p = Object.values(loadPrompts(c.path).groups).flat().find((x) => x?.id === id);
+    if (!p) throw new Error(`${doc.path}: sample '${id}' is not in ${c.path}`);
+    return p.prompt;
+  }
   if (doc.header.experiment === 'copying' || doc.header.experiment === 'patch') {
     const p = loadCopyingPrompts(c.path).find((x) => x.id === id);
     if (!p) throw new Error(`${doc.path}: sample '${id}' is not in ${c.path}`);

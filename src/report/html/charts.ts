@@ -13,7 +13,7 @@ const W = 520;
  * Line per series over layers with a 95% CI error band, and an optional null-model band (its own lo/hi,
  * grey) and a dashed null line. Rows: {layer, series, mean, lo, hi}; nullRows: {layer, series, lo, hi, mean}.
  */
-export function layerCurve(rows: Row[], opts: { y: string; nullRows?: Row[]; nullLabel?: string; logY?: boolean }): TopLevelSpec {
+export function layerCurve(rows: Row[], opts: { y: string; x?: string; nullRows?: Row[]; logY?: boolean }): TopLevelSpec {
   const yScale = opts.logY ? { type: 'log' as const } : { zero: false };
   const layers: unknown[] = [];
   if (opts.nullRows?.length) {
@@ -43,7 +43,7 @@ export function layerCurve(rows: Row[], opts: { y: string; nullRows?: Row[]; nul
       data: { values: rows },
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'layer', type: 'ordinal', title: 'layer' },
+        x: { field: 'layer', type: 'ordinal', title: opts.x ?? 'layer', sort: null },
         y: { field: 'mean', type: 'quantitative', scale: yScale, title: opts.y },
         color: { field: 'series', type: 'nominal', title: 'series' },
         tooltip: [{ field: 'series' }, { field: 'layer' }, { field: 'mean', format: '.4g' }, { field: 'lo', format: '.4g' }, { field: 'hi', format: '.4g' }],

@@ -7,7 +7,8 @@ import { registerRenderer } from '../registry.ts';
 import { copyingRenderer } from './copying.ts';
 import { knockoutRenderer } from './knockout.ts';
 import { patchRenderer } from './patch.ts';
+import { preservationRenderer } from './preservation.ts';
 import { scanRenderer } from './scan.ts';
 import { steerRenderer } from './steer.ts';
 
-for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer]) registerRenderer(r);
+for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer]) registerRenderer(r);
