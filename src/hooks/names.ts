@@ -1,7 +1,7 @@
 /**
  * Hook points: one canonical name per tensor, declared once (TransformerLens naming).
  *
- * Shapes use: B = batch (always 1 in this engine), T = query positions in this forward call
+ * Shapes use: B = batch (1 for a single sequence; the rows of a `forwardBatch` for batch hooks, docs/batching.md), T = query positions in this forward call
  * (the new tokens; with a KV cache T can be 1), S = key positions visible to this call
  * (cached + new), H = query heads, Dh = head dimension, D = d_model, M = d_mlp, V = vocab.
  * Positions passed to hooks are ABSOLUTE token positions (index into the full token sequence,
