@@ -14,6 +14,7 @@ import { registerViewCommand } from './commands/view.ts';
 import { registerStudyCommands } from './commands/study.ts';
 import { registerScoreCommand } from './commands/score.ts';
 import { registerPreservationCommand } from './commands/preservation.ts';
+import { registerSteerGenerationCommands } from './commands/steer-generation.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version(TOOL_VERSION);
@@ -32,4 +33,5 @@ registerViewCommand(program);
 registerStudyCommands(program);
 registerScoreCommand(program);
 registerPreservationCommand(program);
+registerSteerGenerationCommands(program);
 await program.parseAsync(process.argv);

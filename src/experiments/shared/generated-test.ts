@@ -31,6 +31,11 @@ export interface CompletionScorer {
  * scores it. `preserved` = called ∧ arityOk.
  */
 export function generateScored(model: HookedModel, lp: LocatedPrompt, pos: PromptTokens, edits: readonly ResolvedEdit[], maxNewTokens: number, scorer: CompletionScorer, hooks: readonly Hook[] = []): Outcome {
+  return generateTest(model, lp, pos, edits, maxNewTokens, scorer, hooks).outcome;
+}
+
+/** {@link generateScored}, also returning the generated token ids (the test and at most the token that ended it). */
+export function generateTest(model: HookedModel, lp: LocatedPrompt, pos: PromptTokens, edits: readonly ResolvedEdit[], maxNewTokens: number, scorer: CompletionScorer, hooks: readonly Hook[] = []): { outcome: Outcome; ids: number[] } {
   const lang = lp.prompt.language;
   const open = lang === 'rust' ? Math.max(1, promptOpenBraces(lp.prompt.prompt)) : 1;
   let ended = false;
@@ -43,5 +48,5 @@ export function generateScored(model: HookedModel, lp: LocatedPrompt, pos: Promp
   const end = testEnd(lang, completion, open);
   if (end !== null) completion = completion.slice(0, end);
   const s = scorer.score(lp.prompt, completion);
-  return { completion, stop: ended ? 'test_end' : r.stop, ...s, preserved: s.called && s.arityOk };
+  return { outcome: { completion, stop: ended ? 'test_end' : r.stop, ...s, preserved: s.called && s.arityOk }, ids: r.ids };
 }
