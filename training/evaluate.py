@@ -145,6 +145,7 @@ def main():
     ap.add_argument("--skip-loss", action="store_true")
     ap.add_argument("--prompts", default=os.path.join(HERE, "eval", "eval_prompts.json"))
     ap.add_argument("--data-dir", default=DATA, help="token streams for the losses and unigram baselines")
+    ap.add_argument("--groups", help="comma-separated prompt sets (default: all six)")
     args = ap.parse_args()
     from model import tune_malloc
     tune_malloc()
@@ -160,8 +161,9 @@ def main():
            "copying": {}}
     if os.path.abspath(args.prompts) != os.path.abspath(os.path.join(HERE, "eval", "eval_prompts.json")):
         res["prompts"] = os.path.relpath(os.path.abspath(args.prompts), ROOT)
-    for key in ["python_doctest", "rust_test_mod", "rust_test_top", "rust_test_generic_name",
-                "rust_doc_attr_test", "python_doctest_distractor"]:
+    groups = ["python_doctest", "rust_test_mod", "rust_test_top", "rust_test_generic_name",
+              "rust_doc_attr_test", "python_doctest_distractor"]
+    for key in (args.groups.split(",") if args.groups else groups):
         ps = prompts[key][: args.n] if args.n else prompts[key]
         r = copy_eval(model, tok, ps)
         if args.model_is_default:

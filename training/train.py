@@ -50,7 +50,7 @@ PRESETS = {
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=0),
     # organism A, models/plip-tiny-qwen2: Qwen2 layout (q/k/v biases, untied lm_head), 3 layers, MQA
     "qwen2": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=3, num_attention_heads=5,
-                  num_key_value_heads=1, steps=3000, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                  num_key_value_heads=1, steps=2200, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                   drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                   model_type="qwen2", tie_word_embeddings=False, rms_norm_eps=1e-6, seed=4321,
@@ -213,6 +213,8 @@ def main():
     ap.add_argument("--data-dir", help="token streams; default training/data (preset asym: training/data/asym)")
     ap.add_argument("--ckpt-dir", help="checkpoints; default training/checkpoints[/<name>]")
     ap.add_argument("--eval-prompts", help="periodic-evaluation prompts (default training/eval/eval_prompts.json)")
+    ap.add_argument("--stop-after", type=int, default=0, metavar="N",
+                    help="run only the first N steps of the schedule (lr as for --steps), then evaluate and export")
     ap.add_argument("--check-determinism", type=int, default=0, metavar="N",
                     help="re-run the first N steps and compare with the logged losses")
     args = ap.parse_args()
@@ -225,7 +227,9 @@ def main():
     if args.data_dir is None:
         args.data_dir = os.path.join(DATA, "asym") if args.preset == "asym" else DATA
     if args.eval_prompts is None:
-        args.eval_prompts = os.path.join(HERE, "eval", "eval_prompts.json")
+        # plip-tiny-asym is watched on calibration prompts (held-out names outside the evaluation set)
+        args.eval_prompts = os.path.join(HERE, "eval", "plip-tiny-asym", "calib_prompts.json") if args.preset == "asym" \
+            else os.path.join(HERE, "eval", "eval_prompts.json")
     if args.ckpt_dir is None:
         args.ckpt_dir = os.path.join(HERE, "checkpoints", name) if name else os.path.join(HERE, "checkpoints")
     for k, v in preset.items():
@@ -310,9 +314,11 @@ def main():
             periodic_eval(step + 1)
 
     model.train()
-    train_steps(args, model, opt, batches, args.steps, on_step)
+    n_run = min(args.stop_after, args.steps) if args.stop_after else args.steps
+    train_steps(args, model, opt, batches, n_run, on_step)
     train_wall = time.time() - t0
-    periodic_eval(args.steps)
+    if n_run == args.steps or not args.eval_every or n_run % args.eval_every:
+        periodic_eval(n_run)
     log.close()
     elog.close()
     os.makedirs(args.ckpt_dir, exist_ok=True)
@@ -327,7 +333,8 @@ def main():
     summary = {"train_wall_s": round(train_wall, 1), "eval_wall_s": round(eval_time[0], 1),
                "train_only_wall_s": round(train_wall - eval_time[0], 1),
                "cpu_s": round(time.process_time() - c0, 1),
-               "steps": args.steps, "steps_per_s": round(args.steps / (train_wall - eval_time[0]), 4),
+               "steps": n_run, **({"schedule_steps": args.steps} if n_run != args.steps else {}),
+               "steps_per_s": round(n_run / (train_wall - eval_time[0]), 4),
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     with open(os.path.join(args.log_dir, "train_summary.json"), "w") as fh:
         json.dump(summary, fh, indent=1)

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Offline, deterministic rebuild of the two later organisms (run from the repo root, after the
+# plip-tiny-code corpus exists: training/gen_data.py; both reuse models/plip-tiny-code/tokenizer.json).
+#   models/plip-tiny-qwen2  second family (Qwen2 layout), trained from scratch on plip-tiny-code's corpus
+#   models/plip-tiny-asym   plip-tiny-code's weights trained further on a corpus where only half of the
+#                           synthetic Rust tests call the function (Python unchanged)
+set -eu
+PY=/usr/bin/python3
+$PY training/tokenize_data.py                                  # training/data/*.npy with the shipped BPE
+# --- organism A
+$PY training/train.py --preset qwen2 --threads 1 --eval-every 550 --save-every-eval          # 2200 steps
+$PY training/train.py --preset qwen2 --threads 1 --check-determinism 50
+EVAL_GROUPS=python_doctest,rust_test_mod,rust_test_top,rust_test_generic_name \
+  sh training/post_train_organism.sh plip-tiny-qwen2 training/eval/eval_prompts.json training/data \
+  python_doctest:py_000,python_doctest:py_001,rust_test_mod:rs_000,rust_test_top:rs_top_001
+# --- organism B
+mkdir -p training/data/asym training/eval/plip-tiny-asym
+$PY training/gen_data.py --rust-call-frac 0.5 --data-dir training/data/asym \
+  --eval-out training/data/asym/eval_prompts.json --manifest-out training/data/asym/data_manifest.json \
+  --n-calib 60 --calib-out training/eval/plip-tiny-asym/calib_prompts.json
+cmp training/data/asym/eval_prompts.json training/eval/eval_prompts.json   # same held-out prompts as plip-tiny-code
+cp training/data/real_train.npy training/data/real_heldout.npy training/data/asym/
+$PY training/tokenize_data.py --data-dir training/data/asym --only syn_train,syn_heldout
+$PY training/train.py --preset asym --threads 1 --eval-every 50 --save-every-eval            # 400 steps
+$PY training/train.py --preset asym --threads 1 --check-determinism 50
+EVAL_GROUPS=python_doctest,rust_test_mod,rust_test_top,rust_test_generic_name \
+  sh training/post_train_organism.sh plip-tiny-asym training/eval/eval_prompts.json training/data/asym PICKS_B
