@@ -21,7 +21,7 @@ function plip(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const FAST = ['--n-perm', '999', '--n-boot', '999'];
+const FAST = ['--n-permutations', '999', '--n-boot', '999'];
 
 test('plip scan on the real corpus: schema-valid JSON, invariants, the PLIP-rs table, best layer, warnings', async () => {
   const out = join(tmp, 'scan.json');
@@ -33,6 +33,7 @@ test('plip scan on the real corpus: schema-valid JSON, invariants, the PLIP-rs t
   assert.match(r.stdout, /observed \/ uniform causal null/);
   assert.match(r.stdout, /observed \/ position-matched control/);
   assert.match(r.stdout, /warning: group 'rust_baseline': 5\/5 sample\(s\) .* 0 by construction/);
+  assert.ok(r.stdout.indexOf("warning: group 'rust_baseline'") < r.stdout.indexOf('Attention marker → targets'), 'caveats come before the tables');
   assert.match(r.stdout, new RegExp(`wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   const doc = JSON.parse(readFileSync(out, 'utf8'));
   const v = scanResultsSchema.safeParse(doc);
@@ -96,7 +97,7 @@ test('plip scan on the real corpus: schema-valid JSON, invariants, the PLIP-rs t
   assert.ok(existsSync(`${out3}.progress.jsonl`));
   const p2 = plip('scan', '--model', STORIES, '--corpus', REAL, '--out', out3, '--seed', '5', '--quiet', ...FAST);
   assert.equal(p2.code, 0, p2.stderr);
-  assert.match(p2.stderr, /resumed 9 sample\(s\)/);
+  assert.match(p2.stderr, /resumed 9 record\(s\)/);
   const doc3 = JSON.parse(readFileSync(out3, 'utf8'));
   assert.deepEqual(doc3.records, doc.records);
   assert.deepEqual(doc3.summary, doc.summary);
@@ -104,16 +105,16 @@ test('plip scan on the real corpus: schema-valid JSON, invariants, the PLIP-rs t
 
 test('plip scan with --layers/--heads subsets and user errors without stack traces', () => {
   const out = join(tmp, 'sub.json');
-  const r = plip('scan', '--model', STORIES, '--corpus', REAL, '--out', out, '--layers', '2..3', '--heads', '0,3,5', '--quiet', ...FAST);
+  const r = plip('scan', '--model', STORIES, '--corpus', REAL, '--out', out, '--layers', '2..=3', '--heads', '0,3,5', '--quiet', ...FAST);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(readFileSync(out, 'utf8'));
   assert.deepEqual(doc.header.settings.layers, [2, 3]);
   assert.deepEqual(doc.header.settings.heads, [0, 3, 5]);
   assert.equal(doc.records[0].layers[0].observed.length, 3);
   const bad = [
-    [['--layers', '9'], /error: --layers: layer 9 is out of range \(the model has layers 0\.\.4\)/, 1],
-    [['--heads', '0,8'], /error: --heads: head 8 is out of range \(the model has heads 0\.\.7\)/, 1],
-    [['--compare', 'python_doctest,go_test'], /error: group 'go_test' is not in the corpus/, 1],
+    [['--layers', '9'], /error: --layers: index 9 in '9' is out of range/, 2],
+    [['--heads', '0,8'], /error: --heads: index 8 in '0,8' is out of range/, 2],
+    [['--compare', 'python_doctest,go_test'], /error: --compare: group 'go_test' is not in the corpus/, 2],
     [['--layers', 'x'], /--layers: cannot parse 'x'/, 2],
   ] as const;
   for (const [args, re, code] of bad) {
