@@ -28,5 +28,7 @@ export { patchActivation, patchPattern, patternCoverage, identityMap, alignByPre
 export type { PositionMap, ActivationPatch, PatternPatch } from './patch.ts';
 export { buildSemanticPositionMap, parseSemanticPositionMap, activationPositionMap, proportionalRegionMap, SemanticPositionMapSchema, POSITION_MAP_KINDS } from './position-map.ts';
 export type { SemanticPositionMap, SemanticKeyEntry, PositionMapKind, PromptStructure } from './position-map.ts';
-export { transplantPattern, transplantRow } from './transplant.ts';
+export { transplantPattern, transplantRow, transplantCoverage } from './transplant.ts';
 export type { PatternTransplant, CarriedKey } from './transplant.ts';
+export { matchedSteeringSpecs } from './steering.ts';
+export type { MatchedSteeringOptions } from './steering.ts';

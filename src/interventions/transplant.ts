@@ -108,3 +108,22 @@ export function transplantPattern(p: PatternTransplant): Hook[] {
   };
   return [...rec.before, edit];
 }
+
+/**
+ * Donor mass carried onto recipient keys for recipient query `q`, per transplanted head, before
+ * renormalising: Σ_e weight_e · D[donor_e] over entries whose recipient key is causally visible from q
+ * (k ≤ q, and q − k < `slidingWindow` when given). Empty when q takes no donor row. Knockouts are not
+ * known here (they are read at run time).
+ */
+export function transplantCoverage(p: PatternTransplant, q: number, slidingWindow: number | null = null): number[] {
+  const [, H, Td] = p.donor.shape as [number, number, number, number];
+  const dq = p.map.queries.find((x) => x.recipient === q)?.donor;
+  if (dq === undefined) return [];
+  const heads = p.heads ?? Array.from({ length: H }, (_, h) => h);
+  return heads.map((h) => {
+    let s = 0;
+    for (const e of p.map.keys) if (e.recipient <= q && (slidingWindow === null || q - e.recipient < slidingWindow)) s += e.weight * p.donor.data[(h * Td + dq) * Td + e.donor]!;
+    return s;
+  });
+}
+

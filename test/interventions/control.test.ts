@@ -98,3 +98,16 @@ test('set-control / hold specs: match required and disjoint from targets, hold o
   assert.deepEqual(r!.rules, [{ sources: [5], targets: [1, 4], match: [0, 2, 3] }, { sources: [6], targets: [1], match: [2, 3] }]);
   assert.equal(r!.onInfeasible, 'error');
 });
+
+test('matchedSteeringSpecs builds exactly the treatment/control pair (same rows as the hand-written specs)', async () => {
+  const { matchedSteeringSpecs } = await import('../../src/interventions/index.ts');
+  const model = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
+  const PROMPT = [29, 87, 76, 87, 95, 7, 13, 83, 7];
+  const q = PROMPT.length - 1;
+  const names = ['blocks.1.attn.hook_pattern'];
+  const run = (specs: AttentionMaskSpec[]) => model.runWithCache(PROMPT, { names }, { hooks: attentionEdit(resolveSpecs(specs, model, PROMPT.length)) }).cache.pattern(1).data;
+  const { treatment, control } = matchedSteeringSpecs({ layers: 1, sources: [q], functionKeys: [1, 2], controlKeys: [4, 6], level: 0.5 });
+  assert.deepEqual(run([treatment]), run([{ kind: 'set', level: 0.5, layers: 1, heads: 'all', edges: [{ sources: [q], targets: [1, 2], hold: [4, 6] }] }]));
+  assert.deepEqual(run([control]), run([{ kind: 'set-control', level: 0.5, layers: 1, heads: 'all', edges: [{ sources: [q], targets: [4, 6], match: [1, 2] }] }]));
+  assert.throws(() => matchedSteeringSpecs({ layers: 1, sources: [q], functionKeys: [1, 2], controlKeys: [2, 6], level: 0.5 }), /control keys 2 are also function keys/);
+});

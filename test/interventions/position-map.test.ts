@@ -16,7 +16,7 @@ import {
   proportionalRegionMap,
   SemanticPositionMapSchema,
 } from '../../src/interventions/position-map.ts';
-import { transplantPattern, transplantRow } from '../../src/interventions/transplant.ts';
+import { transplantCoverage, transplantPattern, transplantRow } from '../../src/interventions/transplant.ts';
 import { attentionEdit, resolveSpecs, KEY_MASKED, KEY_VISIBLE, KEY_KNOCKED_OUT } from '../../src/interventions/index.ts';
 
 /** Letters in chunks of ≤ 4 (leading whitespace attached), digit runs, single other characters; BOS = 0. */
@@ -163,6 +163,13 @@ test('transplantPattern on the tiny llama fixture: marker rows = hand formula; K
         assert.ok(Math.abs(g - want) < 1e-6, `h${h} q${q} k${k}: ${g} vs ${want}`);
       }
     }
+  // coverage: donor mass carried onto the mapped recipient keys visible from q, before renormalising
+  const cov = transplantCoverage({ layer: L, donor, map, heads: [0, 2] }, 28);
+  [0, 2].forEach((h, i) => {
+    const want = [1, 2, 3, 4, 6, 11, 25, 26, 27, 28].reduce((s, kk) => s + map.keys.filter((e) => e.recipient === kk).reduce((a, e) => a + e.weight * donor.data[(h * Td + 19) * Td + e.donor]!, 0), 0);
+    assert.ok(Math.abs(cov[i]! - want) < 1e-9 && want > 0 && want <= 1 + 1e-9, `coverage h${h}: ${cov[i]} vs ${want}`);
+  });
+  assert.deepEqual(transplantCoverage({ layer: L, donor, map }, 5), [], 'row 5 takes no donor row');
   // every decoding step: cached step-by-step decoding with the hooks equals the uncached forward
   const seq = [...rIds, 5, 9, 13];
   const full = m.forward(seq, { hooks }).logits!.data;
