@@ -22,7 +22,7 @@ function plip(args: string[]) {
   return spawnSync(process.execPath, ['bin/plip.mjs', ...args], { encoding: 'utf8', env: { ...process.env, PLIP_NO_PROGRESS: '1' } });
 }
 
-const ARGS = ['knockout', '--model', MODEL, '--corpus', CORPUS, '--layers', '0..1', '--mode', 'per-layer,all-layers,window', '--controls', '3', '--seed', '7', '--n-boot', '300'];
+const ARGS = ['knockout', '--model', MODEL, '--corpus', CORPUS, '--layers', '0..=1', '--mode', 'per-layer,all-layers,window', '--controls', '3', '--seed', '7', '--n-boot', '300'];
 
 test('plip knockout on the real corpus: schema, invariants, summary, determinism', () => {
   const a = join(dir, 'a.json');
@@ -81,16 +81,16 @@ test('plip knockout on the real corpus: schema, invariants, summary, determinism
   for (const x of doc2.records) assert.deepEqual(x, byKey.get(x.key), x.key);
 });
 
-test('plip knockout: user errors are one line, exit 1, no stack trace', () => {
+test('plip knockout: usage errors are one line naming the flag, exit 2, no stack trace', () => {
   const cases: [string[], RegExp][] = [
-    [['--layers', '9'], /--layers: layer 9 is out of range \(the model has layers 0\.\.4\)/],
-    [['--heads', '0,12'], /--heads: head 12 is out of range/],
+    [['--layers', '9'], /--layers: index 9 in '9' is out of range/],
+    [['--heads', '0,12'], /--heads: index 12 in '0,12' is out of range/],
     [['--mode', 'sideways'], /--mode: 'sideways' is not a mode/],
     [['--groups', 'go_test'], /--groups: corpus has no group 'go_test'/],
   ];
   for (const [extra, re] of cases) {
     const r = plip(['knockout', '--model', MODEL, '--corpus', CORPUS, '--out', join(dir, 'err.json'), ...extra]);
-    assert.equal(r.status, 1, `${extra.join(' ')}: ${r.stderr}`);
+    assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.match(r.stderr, /^error: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadModel } from '../../src/model/load.ts';
-import { loadCopyingPrompts } from '../../src/experiments/copying-prompts.ts';
-import { runCopying } from '../../src/experiments/copying.ts';
+import { loadCopyingPrompts } from '../../src/corpus/prompts.ts';
+import { runCopying } from '../../src/experiments/copying/experiment.ts';
 
 const LEVELS = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1];
 const GROUPS = ['python_doctest', 'rust_test_mod'];
