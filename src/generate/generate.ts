@@ -8,6 +8,7 @@ import type { Hook } from '../hooks/types.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { KVCache } from '../model/kv-cache.ts';
 import { createRng, type Rng } from '../stats/rng.ts';
+import type { BaselineState, EditScope } from '../interventions/incremental.ts';
 
 export interface GenerateOptions {
   /** Number of new tokens to generate (upper bound; stops early at EOS unless `stopAtEos` is false). */
@@ -48,6 +49,13 @@ export interface GenerateResult {
 export interface GenerateRequest extends GenerateOptions {
   /** Prompt token ids (already tokenized, BOS included if the model wants it). */
   promptIds: readonly number[];
+  /**
+   * Incremental prefill (src/interventions/incremental.ts): a baseline run without hooks over a sequence that
+   * starts with this prompt, and the scope of this request's `hooks`. The prompt's positions < scope.position
+   * and its layers < scope.layer are taken from the baseline; only the rest of the prompt is recomputed.
+   * Decoding then proceeds as usual. Exact (the hooks cannot change what is reused).
+   */
+  reuse?: { state: BaselineState; scope: EditScope };
 }
 
 export interface BatchGenerateOptions {
@@ -72,6 +80,9 @@ interface RowState {
   logprobs: number[];
   /** Tokens to feed at the next forward call (the prompt, then the last generated token). */
   input: number[];
+  /** Incremental prefill: the first call starts at this layer with this residual stream. */
+  startLayer?: number;
+  residIn?: Float32Array;
 }
 
 function checkRequest(model: HookedModel, r: GenerateRequest, i: number, n: number): void {
@@ -82,6 +93,28 @@ function checkRequest(model: HookedModel, r: GenerateRequest, i: number, n: numb
   if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) throw new Error(`top-p must be in (0, 1] (got ${r.topP})${where}`);
   if (r.promptIds.length === 0) throw new Error(`generate: empty prompt (no tokens); prompts need at least one token (e.g. BOS)${where}`);
   if (((r.stopSequences ?? []).length > 0 || r.stopWhen) && !model.tokenizer) throw new Error(`stop sequences need the model tokenizer${where}`);
+  if (r.reuse) {
+    const t = r.reuse.state.tokens, s = r.reuse.scope;
+    if (t.length < r.promptIds.length || r.promptIds.some((x, j) => t[j] !== x)) throw new Error(`generate: the reused baseline's tokens do not start with the prompt${where}`);
+    if (!Number.isInteger(s.layer) || s.layer < 0 || s.layer >= model.spec.nLayers || !Number.isInteger(s.position) || s.position < 0) throw new Error(`generate: invalid reuse scope (layer ${s.layer}, position ${s.position})${where}`);
+  }
+}
+
+/** Cache and first input of a request: the whole prompt, or (reuse) only its positions ≥ p from layer L on. */
+function prefillOf(model: HookedModel, req: GenerateRequest): Pick<RowState, 'cache' | 'input' | 'startLayer' | 'residIn'> {
+  const n = req.promptIds.length;
+  if (!req.reuse) return { cache: model.newKVCache(n + req.maxTokens), input: [...req.promptIds] };
+  const { state, scope } = req.reuse;
+  // at least the last prompt position is recomputed: its logits give the first token
+  const p = Math.min(scope.position, n - 1);
+  const L = scope.layer;
+  const D = model.spec.dModel;
+  return {
+    cache: state.kv.fork(p, L, n - p + req.maxTokens, n),
+    input: req.promptIds.slice(p),
+    startLayer: L,
+    residIn: L > 0 ? state.residPre[L]!.subarray(p * D, n * D) : undefined,
+  };
 }
 
 /**
@@ -127,9 +160,10 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
   const run = (rows: RowState[]): RowState[] => {
     if (rows.length === 0) return rows;
     const { logits } = model.forwardBatch(
-      rows.map((r) => ({ tokens: r.input, kvCache: r.cache, hooks: r.req.hooks })),
+      rows.map((r) => ({ tokens: r.input, kvCache: r.cache, hooks: r.req.hooks, startLayer: r.startLayer, residIn: r.residIn })),
       { logits: 'last' },
     );
+    for (const r of rows) r.startLayer = r.residIn = undefined; // incremental prefill only
     const V = model.spec.vocabSize;
     return rows.filter((r, b) => step(r, logits!.data.subarray(b * V, (b + 1) * V)));
   };
@@ -143,12 +177,11 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
       const row: RowState = {
         index: next++,
         req,
-        cache: model.newKVCache(req.promptIds.length + req.maxTokens),
+        ...prefillOf(model, req),
         rng: createRng(req.seed ?? 0, 'sampling'),
         eos: new Set(baseEos),
         ids: [],
         logprobs: [],
-        input: [...req.promptIds],
       };
       if (ready(row)) fresh.push(row);
     }

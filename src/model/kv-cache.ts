@@ -76,18 +76,22 @@ export class KVCache {
   }
 
   /**
-   * A new cache holding this one's first `length` positions of layers ≥ `fromLayer` (earlier layers are
-   * left empty: a row that starts at `fromLayer` never reads them), with room for `extra` more positions.
+   * A new cache holding this one's first `length` positions of layers ≥ `fromLayer`, with room for `extra`
+   * more positions. Layers < `fromLayer` get this cache's first `earlierUpTo` positions (default none: a row
+   * that starts at `fromLayer` never reads them; pass the row's final length to keep decoding from the fork).
    * Incremental recomputation forks a baseline's cache so each edited condition appends its own keys.
    */
-  fork(length: number, fromLayer = 0, extra = 0): KVCache {
+  fork(length: number, fromLayer = 0, extra = 0, earlierUpTo = 0): KVCache {
     if (!Number.isInteger(length) || length < 0 || length > this.length) throw new Error(`KVCache.fork(${length}): cache holds ${this.length} positions`);
-    const out = new KVCache(this.nLayers, this.nHeads, this.dHead, Math.max(1, length + extra));
+    if (earlierUpTo > this.length) throw new Error(`KVCache.fork: earlier layers up to ${earlierUpTo}, but the cache holds ${this.length} positions`);
+    const out = new KVCache(this.nLayers, this.nHeads, this.dHead, Math.max(1, length + extra, earlierUpTo));
     const { nHeads: H, dHead: Dh } = this;
-    for (let l = fromLayer; l < this.nLayers; l++) {
+    for (let l = 0; l < this.nLayers; l++) {
+      const n = l < fromLayer ? earlierUpTo : length;
+      if (n === 0) continue;
       for (let h = 0; h < H; h++) {
-        out.k[l]!.set(this.k[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + length) * Dh), h * out.capacity * Dh);
-        out.v[l]!.set(this.v[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + length) * Dh), h * out.capacity * Dh);
+        out.k[l]!.set(this.k[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + n) * Dh), h * out.capacity * Dh);
+        out.v[l]!.set(this.v[l]!.subarray(h * this.capacity * Dh, (h * this.capacity + n) * Dh), h * out.capacity * Dh);
       }
     }
     out.length = length;
