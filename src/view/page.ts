@@ -3,7 +3,7 @@
  * API of server.ts; every error response is shown in the red banner (#error) and the page keeps working.
  *
  * Interaction: click a token to make it the QUERY (the row whose attention is shown and edited);
- * shift-click (or "targets" mode) toggles TARGET keys. Apply runs knockout / scale (amplify) / set(ℓ) on
+ * shift-click (or "targets" mode) toggles TARGET keys. Apply runs knockout / amplify(f) / scale(f) / set(ℓ) on
  * the edges query → targets at the chosen layer(s) and head(s) and shows the engine's top-k, KL and
  * greedy continuation against the baseline.
  *
@@ -94,7 +94,7 @@ async function apply() {
     const L = Number($('layer').value), hv = $('head').value;
     const body = { text: $('text').value, kind, layers: $('scope-layers').value === 'all' ? 'all' : [L], heads: hv === 'mean' || $('scope-heads').value === 'all' ? 'all' : [Number(hv)],
       edges: [{ sources: [state.query], targets: [...state.targets].sort((a, b) => a - b) }], topK: 10, maxNewTokens: 12 };
-    if (kind === 'scale') body.factor = v; if (kind === 'set') body.level = v;
+    if (kind === 'scale' || kind === 'amplify') body.factor = v; if (kind === 'set') body.level = v;
     $('status').textContent = 'running...';
     const r = await api('/api/intervene', body);
     predTable($('predictions'), r.baseline.topk, r.intervened.topk);
@@ -113,7 +113,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('analyze').onclick = () => { state.query = null; state.targets.clear(); analyze(); };
   $('layer').onchange = analyze; $('head').onchange = analyze;
   $('apply').onclick = apply; $('open').onclick = openReport;
-  $('kind').onchange = () => { const k = $('kind').value; $('value').disabled = k === 'knockout'; $('value').value = k === 'scale' ? '2' : k === 'set' ? '0.5' : ''; };
+  $('kind').onchange = () => { const k = $('kind').value; $('value').disabled = k === 'knockout'; $('value').value = k === 'scale' || k === 'amplify' ? '2' : k === 'set' ? '0.5' : ''; };
   init().then(() => { if ($('text').value) analyze(); });
 });
 `;
@@ -133,7 +133,7 @@ export function viewerPage(): string {
 <div class="row"><div class="heat" id="heat-query"></div><div class="heat" id="heat-pattern"></div></div></fieldset>
 <fieldset><legend>Intervention</legend>
 edges <code id="edges">none</code>
-<label>kind <select id="kind"><option value="knockout">knockout</option><option value="scale">amplify / scale(f)</option><option value="set">set(ℓ)</option></select></label>
+<label>kind <select id="kind"><option value="knockout">knockout</option><option value="amplify">amplify(f) (logit basis)</option><option value="scale">scale(f) (mass)</option><option value="set">set(ℓ)</option></select></label>
 <label>value <input id="value" size="5" disabled></label>
 <label>layers <select id="scope-layers"><option value="one">selected layer</option><option value="all">all layers</option></select></label>
 <label>heads <select id="scope-heads"><option value="one">selected head</option><option value="all">all heads</option></select></label>

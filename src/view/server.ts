@@ -6,7 +6,7 @@
  * - `GET  /api/info`         model dims, the samples (corpus / prompts), the results files that may be opened
  * - `POST /api/attention`    `{text, query?, layer, head}` → tokens, attention from `query` at every layer × head,
  *                            and heatmaps (inline SVG, vega) of that and of the (layer, head) pattern
- * - `POST /api/intervene`    `{text, kind, factor?, level?, layers, heads, edges, topK?, maxNewTokens?}` → baseline and
+ * - `POST /api/intervene`    `{text, kind, factor?, basis?, level?, layers, heads, edges, topK?, maxNewTokens?}` → baseline and
  *                            intervened top-k, KL(baseline ‖ intervened) in nats and greedy continuations
  * - `GET  /api/report?file=` the HTML report of a results file inside the allowed directory
  *
@@ -73,8 +73,9 @@ const sel = z.union([z.literal('all'), z.int().min(0), z.array(z.int().min(0)).m
 const attentionReq = z.strictObject({ text: z.string(), query: z.int().min(0).optional(), layer: z.int(), head: z.union([z.int(), z.literal('mean')]) });
 const interveneReq = z.strictObject({
   text: z.string(),
-  kind: z.enum(['knockout', 'scale', 'set']),
+  kind: z.enum(['knockout', 'amplify', 'scale', 'set']),
   factor: z.number().optional(),
+  basis: z.enum(['logit', 'mass']).optional(),
   level: z.number().optional(),
   layers: sel,
   heads: sel,
@@ -208,7 +209,8 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     const ids = encode(r.text);
     const spec: AttentionMaskSpec = {
       kind: r.kind,
-      ...(r.kind === 'scale' ? { factor: r.factor } : {}),
+      ...(r.kind === 'scale' || r.kind === 'amplify' ? { factor: r.factor } : {}),
+      ...(r.kind === 'amplify' && r.basis ? { basis: r.basis } : {}),
       ...(r.kind === 'set' ? { level: r.level } : {}),
       layers: r.layers,
       heads: r.heads,

@@ -30,6 +30,7 @@ test('each kind: figures render in Chromium, no console errors, no network, scre
   const model = await loadModel('models/plip-tiny-code');
   const dir = mkdtempSync(join(tmpdir(), 'plip-report-'));
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.setDefaultTimeout(120_000);
   const errors: string[] = [];
   const requests: string[] = [];
   page.on('console', (m) => {

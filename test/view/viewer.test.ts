@@ -58,6 +58,7 @@ async function tableRows(page: Page) {
 
 test('viewer: pick a sample, choose layer and head, knock out edges; the table is what the engine computes', async () => {
   const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+  page.setDefaultTimeout(120_000); // the machine is shared: waits are generous, nothing asserts on time
   const errors: string[] = [];
   const external: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -108,6 +109,21 @@ test('viewer: pick a sample, choose layer and head, knock out edges; the table i
   assert.deepEqual(errors, []);
   assert.deepEqual(external, []);
 
+  // amplify ×4 of the same edges, then set(0.9): the table follows the engine again
+  for (const [kind, v, extra] of [['amplify', '4', { factor: 4 }], ['set', '0.9', { level: 0.9 }]] as const) {
+    await page.selectOption('#kind', kind);
+    await page.fill('#value', v);
+    await page.click('#apply');
+    await page.locator('#status').getByText(`applied ${kind}`).waitFor();
+    const w = forwardWithIntervention(model, ids, { ...spec(head), kind, ...extra }, { topK: 10 });
+    assert.deepEqual(
+      await tableRows(page),
+      w.metrics.topkBaseline.map((b, i) => ({ baseId: b.id, baseP: b.prob.toFixed(6), editId: w.metrics.topkIntervened[i]!.id, editP: w.metrics.topkIntervened[i]!.prob.toFixed(6) })),
+      kind,
+    );
+    assert.equal(await page.locator('#kl').textContent(), w.metrics.kl.toExponential(4), kind);
+  }
+
   // a results file opened in the page: its report, rendered in the iframe
   await page.selectOption('#results', 'plip_knockout.json');
   await page.click('#open');
@@ -119,6 +135,7 @@ test('viewer: pick a sample, choose layer and head, knock out edges; the table i
 
 test('viewer: bad requests show an error in the page and the server keeps serving', async () => {
   const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  page.setDefaultTimeout(120_000);
   await page.goto(viewer.url);
   await page.locator('#tokens .tok').first().waitFor();
   const shown = async (call: string) => {
