@@ -96,8 +96,28 @@ const header = [
 ];
 const table = lines.join('\n');
 process.stdout.write(table + '\n');
+// batched generation and incremental recomputation (bench/batch.ts; PLIP_BENCH_BATCH=0 skips it)
+const batchTable = process.env.PLIP_BENCH_BATCH === '0' ? '' : runBatchBench(blas ? 'blas' : 'ts');
+if (batchTable) process.stdout.write(batchTable + '\n');
 mkdirSync('docs', { recursive: true });
 const prev = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
 const notes = prev.includes('\n## Notes') ? prev.slice(prev.indexOf('\n## Notes')) : '';
-writeFileSync('docs/benchmarks.md', header.join('\n') + table + '\n' + notes);
+writeFileSync('docs/benchmarks.md', header.join('\n') + table + '\n' + (batchTable ? '\n' + batchTable + '\n' : '') + notes);
 process.stderr.write('wrote docs/benchmarks.md\n');
+
+/** Runs bench/batch.ts in its own process and formats its rows (see that file for what is measured). */
+function runBatchBench(backend: string): string {
+  process.stderr.write('bench: batched generation and incremental knockout sweep (Qwen2.5-Coder-0.5B dims) …\n');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/batch.ts', backend], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  let j: { generation?: Record<string, number>; knockoutSweep?: Record<string, number>; backend?: string };
+  try {
+    j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    return `Batched generation / incremental recomputation: bench/batch.ts failed (exit ${r.status})`;
+  }
+  const g = j.generation, k = j.knockoutSweep;
+  const rows = ['| Qwen2.5-Coder-0.5B dims (' + (j.backend ?? backend) + ') | sequential / one | batched / incremental | ratio | target |', '|---|---:|---:|---:|---|'];
+  if (g) rows.push(`| generation, 16 prompts × ${g.newTokensEach} new tokens (tok/s) | ${g.sequentialTokPerS!.toFixed(2)} | ${g.batchedTokPerS!.toFixed(2)} (batch 16) | ${g.speedup!.toFixed(2)}× | ≥ 4× |`);
+  if (k) rows.push(`| per-layer knockout sweep, ${k.conditionsPerSample} layers × corpus samples (ms) | ${k.fullMs!.toFixed(0)} (full) | ${k.incrementalMs!.toFixed(0)} (incremental) | ${k.speedup!.toFixed(2)}× | ≥ 5× |`);
+  return rows.join('\n');
+}
