@@ -303,9 +303,14 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     res.end(body);
   }
 
+  let port = 0;
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
+      // only pages served from this address may talk to it (no DNS rebinding, no cross-site form posts)
+      const host = req.headers.host ?? '';
+      if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) throw new HttpError(403, `Host '${host}' refused: open the viewer as http://127.0.0.1:${port}/`);
+      if (req.method === 'POST' && !/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'POST bodies must be sent as content-type application/json');
       if (req.method === 'GET' && url.pathname === '/') return send(res, 200, page, 'text/html; charset=utf-8');
       if (req.method === 'GET' && url.pathname === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
       if (req.method === 'GET' && url.pathname === '/api/info') {
@@ -339,7 +344,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     server.once('error', rej);
     server.listen(o.port ?? 0, '127.0.0.1', () => res());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/`,
     port,

@@ -28,6 +28,12 @@ test('plip report: HTML + --figures SVG/PNG; errors exit 1 naming the file; usag
   assert.deepEqual(files.filter((f) => f.endsWith('.svg')).map((f) => f.replace('.svg', '')), files.filter((f) => f.endsWith('.png')).map((f) => f.replace('.png', '')));
   for (const f of files.filter((x) => x.endsWith('.png'))) assert.deepEqual([...readFileSync(join(figs, f)).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], f);
 
+  // no browser: SVG only, and the command says why
+  const noBrowser = spawnSync(process.execPath, ['bin/plip.mjs', 'report', RESULTS.scan, '-o', out, '--figures', join(dir, 'svg-only')], { encoding: 'utf8', env: { ...process.env, PLIP_CHROMIUM: '/nonexistent/chromium' } });
+  assert.equal(noBrowser.status, 0, noBrowser.stderr);
+  assert.match(noBrowser.stdout, /wrote 4 SVG and 0 PNG figure\(s\) .*\(no PNG: no Chromium at \$PLIP_CHROMIUM or \/usr\/bin\/chromium/);
+  assert.deepEqual(readdirSync(join(dir, 'svg-only')).filter((f) => !f.endsWith('.svg')), []);
+
   const bad = plip('report', 'no/such.json', '-o', out);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /error: no\/such\.json: file not found/);

@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadModel } from '../../src/model/load.ts';
@@ -181,7 +182,23 @@ test('viewer: bad requests show an error in the page and the server keeps servin
   await page.close();
 });
 
-test('viewer: bound to 127.0.0.1 only', () => {
+test('viewer: bound to 127.0.0.1 only; a foreign Host header or a non-JSON POST is refused', async () => {
   const a = viewer.server.address();
   assert.ok(a && typeof a === 'object' && a.address === '127.0.0.1', JSON.stringify(a));
+  const raw = (headers: Record<string, string>, method = 'GET', body = '') =>
+    new Promise<{ status: number; body: string }>((res, rej) => {
+      const req = request({ host: '127.0.0.1', port: viewer.port, path: method === 'GET' ? '/api/info' : '/api/attention', method, headers }, (r) => {
+        let b = '';
+        r.on('data', (d) => (b += d));
+        r.on('end', () => res({ status: r.statusCode!, body: b }));
+      });
+      req.on('error', rej);
+      req.end(body);
+    });
+  const rebound = await raw({ host: `attacker.example:${viewer.port}` });
+  assert.equal(rebound.status, 403);
+  assert.match(rebound.body, /Host 'attacker\.example:\d+' refused/);
+  const form = await raw({ host: `127.0.0.1:${viewer.port}`, 'content-type': 'text/plain' }, 'POST', JSON.stringify({ text: 'x', layer: 0, head: 0 }));
+  assert.equal(form.status, 415);
+  assert.equal((await raw({ host: `localhost:${viewer.port}` })).status, 200);
 });
