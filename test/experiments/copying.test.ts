@@ -158,3 +158,11 @@ test('callLogprob equals a direct teacher-forced computation, and the knockout c
   assert.notEqual(rec.units['L0+1+2+3+4']!.knockout.callLogprob, rec.baseline.callLogprob);
   assert.equal(r.stats[0]!.nLogprob, 1);
 });
+
+test('the committed organism results (training/logs/plip_copying.json) match the copying results schema', async () => {
+  const { copyingResultsSchema } = await import('../../src/experiments/copying/schema.ts');
+  const doc = copyingResultsSchema.parse(JSON.parse(readFileSync('training/logs/plip_copying.json', 'utf8')));
+  assert.equal(doc.header.experiment, 'copying');
+  assert.ok(doc.records.length >= 50);
+  assert.deepEqual(doc.summary.skipped, [], 'written before skipped prompts were reported: read as none');
+});

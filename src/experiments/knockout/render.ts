@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { fmt, renderTable } from '../../report/table.ts';
+import { fmt, foldRepeated, renderTable } from '../../report/table.ts';
 import type { BootstrapInterval, KnockoutSummary } from './schema.ts';
 
 function ciText(c: BootstrapInterval | null): string {
@@ -17,6 +17,15 @@ function pText(p: number | null): string {
 /** The summary as text: per-unit paired tests, Python vs Rust, not-applicable samples, verdict. */
 export function renderKnockoutSummary(s: KnockoutSummary): string {
   const out: string[] = [];
+  out.push(`samples: ${s.nSamples}, applicable: ${s.nApplicable}, not applicable: ${s.notApplicable.length}`);
+  for (const na of s.notApplicable) out.push(`  - ${na.id} (${na.group}): ${na.reason.split(':')[0]}`);
+  const notes = foldRepeated(s.units.flatMap((u) => u.notes.map((n) => `${u.unit.id}: ${n}`)));
+  if (notes.length) {
+    out.push('notes:');
+    for (const n of notes.slice(0, 12)) out.push(`  - ${n}`);
+    if (notes.length > 12) out.push(`  … ${notes.length - 12} more in the results file`);
+  }
+  out.push('');
   out.push(`KL(P_baseline ‖ P_intervened) at the marker position, nats; knockout vs mean of matched controls; groups: ${s.primaryGroups.join(', ')}`);
   out.push(
     renderTable(
@@ -61,15 +70,6 @@ export function renderKnockoutSummary(s: KnockoutSummary): string {
       ]),
     ),
   );
-  out.push('');
-  out.push(`samples: ${s.nSamples}, applicable: ${s.nApplicable}, not applicable: ${s.notApplicable.length}`);
-  for (const na of s.notApplicable) out.push(`  - ${na.id} (${na.group}): ${na.reason.split(':')[0]}`);
-  const notes = s.units.flatMap((u) => u.notes.map((n) => `${u.unit.id}: ${n}`));
-  if (notes.length) {
-    out.push('notes:');
-    for (const n of [...new Set(notes)].slice(0, 12)) out.push(`  - ${n}`);
-    if (notes.length > 12) out.push(`  … ${notes.length - 12} more in the results file`);
-  }
   out.push('');
   out.push(`success criterion (${s.correction}): ${s.verdict.statement}`);
   return out.join('\n');

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { fmt, renderTable } from '../../report/table.ts';
-import type { SteerSummary } from './stats.ts';
+import { fmt, foldRepeated, renderTable } from '../../report/table.ts';
+import type { SteerSummary } from './schema.ts';
 
 function pText(p: number | null): string {
   return p === null ? '—' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
@@ -13,6 +13,9 @@ function pText(p: number | null): string {
 /** The summary as text: dose-response per group × unit, trend, calibrated condition, mass check. */
 export function renderSteerSummary(s: SteerSummary): string {
   const out: string[] = [];
+  out.push(`samples: ${s.nSamples}, applicable: ${s.nApplicable}, not applicable: ${s.notApplicable.length}`);
+  for (const line of foldRepeated(s.notApplicable.map((na) => `${na.group}: ${na.reason.split(' (')[0]}`))) out.push(`  - ${line}`);
+  out.push('');
   out.push('Steering marker → function attention to level ℓ (attention mass at the marker row, all selected heads) vs the same ℓ on matched random keys.');
   out.push('ΔNLL = change of the mean NLL of the real continuation (nats/token; negative = the real test line becomes more likely). KL at the marker in nats.');
   for (const c of s.cells) {
@@ -43,11 +46,9 @@ export function renderSteerSummary(s: SteerSummary): string {
         `calibrated to ${k.to} (median level ${fmt(k.medianLevel, 3)} vs natural ${fmt(k.medianNaturalMass, 3)}): ΔNLL steer ${fmt(k.medianDNllSteer)}, control ${fmt(k.medianDNllControl)}; ` +
           `p vs baseline ${pText(k.pVsBaseline)} (Holm ${pText(k.pVsBaselineHolm)}), p vs control ${pText(k.pVsControl)} (Holm ${pText(k.pVsControlHolm)})`,
       );
-    for (const n of [...new Set(c.notes)].slice(0, 4)) out.push(`  note: ${n}`);
+    for (const n of foldRepeated(c.notes).slice(0, 4)) out.push(`  note: ${n}`);
   }
   out.push('');
-  out.push(`samples: ${s.nSamples}, applicable: ${s.nApplicable}, not applicable: ${s.notApplicable.length}`);
-  for (const na of s.notApplicable) out.push(`  - ${na.id} (${na.group}): ${na.reason.split(' (')[0]}`);
   out.push(`attention mass check: max |measured − intended| = ${s.maxMassError === null ? '—' : s.maxMassError.toExponential(2)} over every steered and control condition`);
   out.push(`correction: ${s.correction}`);
   return out.join('\n');
