@@ -243,6 +243,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
     const walk = (d: string, depth: number) => {
       if (depth > 3 || out.length >= 200) return;
       for (const name of readdirSync(d).sort()) {
+        if (name.startsWith('.') || name === 'node_modules') continue; // listed for picking only; any file below the root can still be opened
         const p = join(d, name);
         let st;
         try {
