@@ -5,6 +5,16 @@
 //   linear(x, w, bias|null, m, k, n, out)  out[m,n] = x[m,k] · w[n,k]^T (+ bias[n])
 //                                          sgemm(NoTrans, Trans), or sgemv when m == 1
 //   matmul(a, b, m, k, n, out)             out[m,n] = a[m,k] · b[k,n]   sgemm(NoTrans, NoTrans)
+//   linearHalf(x, w16, kind, bias|null, m, k, n, out)
+//                                          out[m,n] = x[m,k] · w[n,k]^T (+ bias[n]) with w stored as 16-bit
+//                                          patterns (Uint16Array; kind 0 = bf16, 1 = f16). m > 1: tiles of
+//                                          w rows are widened (exactly) into a float32 scratch and fed to
+//                                          the same sgemm as linear (bit-identical results); m == 1: a GEMV
+//                                          reading the 16-bit weights directly (float32 accumulation).
+//                                          AVX-512 kernels when the CPU has avx512f+bw+vl (runtime check),
+//                                          else portable C++.
+//   halfKernel([name])                     "avx512" | "portable" (the kernels in use); with a name, selects
+//                                          it ("portable" always; "avx512" only when the CPU supports it)
 //   config()                               "<openblas_get_config()> | core=<corename> | threads=<n>"
 //   numThreads()                           openblas_get_num_threads()
 //   setNumThreads(n)                       openblas_set_num_threads(n)
@@ -17,11 +27,28 @@
 
 #include <cblas.h>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PLIP_X86 1
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -165,6 +192,391 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// ---------------------------------------------------------------------------------------------------
+// Half-precision weights (bf16 / f16), float32 accumulation.
+
+struct U16View {
+  const uint16_t* data = nullptr;
+  size_t length = 0;  // elements
+};
+
+U16View GetU16(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[idx];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+    ThrowType(env, std::string(fn) + ": argument '" + name + "' must be a Uint16Array");
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_status st = napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+  if (st != napi_ok) ThrowType(env, std::string(fn) + ": cannot read Uint16Array '" + name + "'");
+  return U16View{static_cast<const uint16_t*>(data), length};
+}
+
+inline float Bf16ToF32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Exact f16 -> f32 (subnormals, inf; NaN payload kept in the top mantissa bits like src/io/dtype.ts).
+inline float F16ToF32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t u;
+  if (exp == 0) {
+    float f = float(mant) * 5.9604644775390625e-8f;  // mant * 2^-24, exact
+    std::memcpy(&u, &f, 4);
+    u |= sign;
+  } else if (exp == 31) {
+    u = sign | 0x7f800000u | (mant << 13);
+  } else {
+    u = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+void WidenPortable(const uint16_t* s, float* d, size_t n, int kind) {
+  if (kind == 0) {
+    for (size_t i = 0; i < n; i++) d[i] = Bf16ToF32(s[i]);
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = F16ToF32(s[i]);
+  }
+}
+
+// y[j] = sum_p x[p] * w[j, p] (+ y[j] when accumulate), rows [j0, j1).
+void GemvPortable(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+  for (int j = j0; j < j1; j++) {
+    const uint16_t* row = w + size_t(j) * k;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int p = 0;
+    if (kind == 0) {
+      for (; p + 4 <= k; p += 4) {
+        s0 += x[p] * Bf16ToF32(row[p]);
+        s1 += x[p + 1] * Bf16ToF32(row[p + 1]);
+        s2 += x[p + 2] * Bf16ToF32(row[p + 2]);
+        s3 += x[p + 3] * Bf16ToF32(row[p + 3]);
+      }
+      for (; p < k; p++) s0 += x[p] * Bf16ToF32(row[p]);
+    } else {
+      for (; p + 4 <= k; p += 4) {
+        s0 += x[p] * F16ToF32(row[p]);
+        s1 += x[p + 1] * F16ToF32(row[p + 1]);
+        s2 += x[p + 2] * F16ToF32(row[p + 2]);
+        s3 += x[p + 3] * F16ToF32(row[p + 3]);
+      }
+      for (; p < k; p++) s0 += x[p] * F16ToF32(row[p]);
+    }
+    y[j] += (s0 + s1) + (s2 + s3);
+  }
+}
+
+#ifdef PLIP_X86
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 Load16(const uint16_t* p, int kind) {
+  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(h);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 LoadMasked16(const uint16_t* p, __mmask16 m, int kind) {
+  __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(h);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const uint16_t* s, float* d, size_t n, int kind) {
+  if (kind == 1) {
+    // vcvtph2ps quiets signalling NaNs; keep the exact bit-for-bit portable path for f16 tiles.
+    WidenPortable(s, d, n, kind);
+    return;
+  }
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    _mm512_storeu_ps(d + i, Load16(s + i, 0));
+    _mm512_storeu_ps(d + i + 16, Load16(s + i + 16, 0));
+  }
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, Load16(s + i, 0));
+  for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
+}
+
+// Four rows of w per pass share each 16-wide load of x; two accumulators per row hide FMA latency.
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const float* x, const uint16_t* w, int k, int j0,
+                                                                             int j1, float* y, int kind) {
+  const int k32 = k & ~31;
+  const int k16 = k & ~15;
+  const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
+  int j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    const uint16_t* r1 = r0 + k;
+    const uint16_t* r2 = r1 + k;
+    const uint16_t* r3 = r2 + k;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    int p = 0;
+    for (; p < k32; p += 32) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      __m512 xw = _mm512_loadu_ps(x + p + 16);
+      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
+      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
+      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
+      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
+      b0 = _mm512_fmadd_ps(xw, Load16(r0 + p + 16, kind), b0);
+      b1 = _mm512_fmadd_ps(xw, Load16(r1 + p + 16, kind), b1);
+      b2 = _mm512_fmadd_ps(xw, Load16(r2 + p + 16, kind), b2);
+      b3 = _mm512_fmadd_ps(xw, Load16(r3 + p + 16, kind), b3);
+    }
+    for (; p < k16; p += 16) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
+      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
+      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
+      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
+    }
+    if (tail) {
+      __m512 xv = _mm512_maskz_loadu_ps(tail, x + p);
+      b0 = _mm512_fmadd_ps(xv, LoadMasked16(r0 + p, tail, kind), b0);
+      b1 = _mm512_fmadd_ps(xv, LoadMasked16(r1 + p, tail, kind), b1);
+      b2 = _mm512_fmadd_ps(xv, LoadMasked16(r2 + p, tail, kind), b2);
+      b3 = _mm512_fmadd_ps(xv, LoadMasked16(r3 + p, tail, kind), b3);
+    }
+    y[j] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+    y[j + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+    y[j + 2] += _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+    y[j + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+  }
+  for (; j < j1; j++) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    __m512 a0 = _mm512_setzero_ps();
+    int p = 0;
+    for (; p < k16; p += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), Load16(r0 + p, kind), a0);
+    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + p), LoadMasked16(r0 + p, tail, kind), a0);
+    y[j] += _mm512_reduce_add_ps(a0);
+  }
+}
+
+bool CpuHasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("f16c");
+}
+#else
+bool CpuHasAvx512() { return false; }
+#endif
+
+std::atomic<bool> g_useAvx512{CpuHasAvx512()};
+
+void Widen(const uint16_t* s, float* d, size_t n, int kind) {
+#ifdef PLIP_X86
+  if (g_useAvx512.load(std::memory_order_relaxed)) return WidenAvx512(s, d, n, kind);
+#endif
+  WidenPortable(s, d, n, kind);
+}
+
+void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+#ifdef PLIP_X86
+  if (g_useAvx512.load(std::memory_order_relaxed)) return GemvAvx512(x, w, k, j0, j1, y, kind);
+#endif
+  GemvPortable(x, w, k, j0, j1, y, kind);
+}
+
+// ---- a small persistent worker pool for the GEMV (OpenBLAS's own pool is not reachable from here).
+// Workers sleep on a condition variable between calls; the calling thread takes the first share.
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      gen_++;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  // Runs fn(part, parts) for part in [0, parts) on up to `parts` threads (the caller included); returns
+  // when all are done.
+  void Run(int parts, const std::function<void(int, int)>& fn) {
+    if (parts <= 1) {
+      fn(0, 1);
+      return;
+    }
+    Ensure(parts - 1);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      job_ = &fn;
+      parts_ = parts;
+      pending_ = parts - 1;
+      gen_++;
+    }
+    cv_.notify_all();
+    fn(0, parts);
+    std::unique_lock<std::mutex> lk(mu_);
+    done_.wait(lk, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Ensure(int workers) {
+    while (int(threads_.size()) < workers) {
+      int id = int(threads_.size()) + 1;
+      uint64_t start;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        start = gen_;
+      }
+      // The generation is read here, before Run() publishes the next job, so a worker that starts late
+      // still sees that job as new.
+      threads_.emplace_back([this, id, start] { Loop(id, start); });
+    }
+  }
+  void Loop(int id, uint64_t seen) {
+    for (;;) {
+      const std::function<void(int, int)>* job;
+      int parts;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_) return;
+        job = job_;
+        parts = parts_;
+      }
+      if (job && id < parts) {
+        (*job)(id, parts);
+        std::lock_guard<std::mutex> lk(mu_);
+        if (--pending_ == 0) done_.notify_one();
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  std::vector<std::thread> threads_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  uint64_t gen_ = 0;
+  bool stop_ = false;
+};
+
+Pool& GemvPool() {
+  static Pool* pool = new Pool();  // never destroyed: workers may outlive static destruction order
+  return *pool;
+}
+
+// Float32 scratch for widened tiles of w (reused; grows to the largest tile seen).
+std::vector<float>& TileScratch() {
+  static std::vector<float> tile;
+  return tile;
+}
+
+// Widened rows per sgemm call: about L2-sized, but large enough that m·rows·k stays above OpenBLAS's
+// small-matrix cut-offs (see below).
+size_t TileFloats(int m) {
+  static const size_t forced = [] {
+    const char* e = std::getenv("PLIP_HALF_TILE_FLOATS");
+    return e ? size_t(std::strtoull(e, nullptr, 10)) : size_t(0);
+  }();
+  if (forced) return forced;
+  return std::clamp<size_t>((size_t(1) << 22) / size_t(std::max(1, m)), size_t(1) << 19, size_t(1) << 20);
+}
+
+// linearHalf(x, w16, kind, bias|null, m, k, n, out)
+Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
+  static const char* fn = "linearHalf";
+  Napi::Env env = info.Env();
+  RequireArgc(info, 8, fn, "(x, w16, kind, bias|null, m, k, n, out)");
+  F32View x = GetF32(info, 0, fn, "x");
+  U16View w = GetU16(info, 1, fn, "w16");
+  const int kind = GetDim(info, 2, fn, "kind");
+  if (kind != 0 && kind != 1) ThrowRange(env, std::string(fn) + ": kind must be 0 (bf16) or 1 (f16)");
+  F32View bias;
+  bool hasBias = !(info[3].IsNull() || info[3].IsUndefined());
+  if (hasBias) bias = GetF32(info, 3, fn, "bias");
+  const int m = GetDim(info, 4, fn, "m");
+  const int k = GetDim(info, 5, fn, "k");
+  const int n = GetDim(info, 6, fn, "n");
+  F32View out = GetF32(info, 7, fn, "out");
+
+  const uint64_t mk = uint64_t(m) * uint64_t(k), nk = uint64_t(n) * uint64_t(k), mn = uint64_t(m) * uint64_t(n);
+  RequireLen(env, fn, "x", x, mk, "m*k");
+  if (w.length < nk) {
+    ThrowRange(env, std::string(fn) + ": 'w16' has " + std::to_string(w.length) + " elements but n*k needs " + std::to_string(nk));
+  }
+  RequireLen(env, fn, "out", out, mn, "m*n");
+  if (hasBias) RequireLen(env, fn, "bias", bias, uint64_t(n), "n");
+  RequireNoOverlap(env, fn, out, mn, x, mk, "x");
+  {
+    auto o0 = reinterpret_cast<uintptr_t>(out.data), w0 = reinterpret_cast<uintptr_t>(w.data);
+    if (mn && nk && o0 < w0 + nk * 2 && w0 < o0 + mn * sizeof(float)) ThrowRange(env, std::string(fn) + ": 'out' must not overlap 'w16'");
+  }
+  if (hasBias) RequireNoOverlap(env, fn, out, mn, bias, uint64_t(n), "bias");
+
+  if (mn == 0) return env.Undefined();
+  if (hasBias) {
+    for (int i = 0; i < m; i++) std::memcpy(out.data + size_t(i) * n, bias.data, size_t(n) * sizeof(float));
+  } else {
+    std::memset(out.data, 0, size_t(mn) * sizeof(float));
+  }
+  if (k == 0) return env.Undefined();
+
+  if (m == 1) {
+    // Memory-bound: split rows of w over the worker pool (OpenBLAS's thread count), 64-row granules.
+    int threads = std::max(1, openblas_get_num_threads());
+    if (nk < (uint64_t(1) << 16)) threads = 1;
+    const float* xp = x.data;
+    const uint16_t* wp = w.data;
+    float* yp = out.data;
+    GemvPool().Run(threads, [=](int part, int parts) {
+      const int granules = (n + 63) / 64;
+      const int g0 = int(int64_t(granules) * part / parts), g1 = int(int64_t(granules) * (part + 1) / parts);
+      const int j0 = std::min(n, g0 * 64), j1 = std::min(n, g1 * 64);
+      if (j0 < j1) GemvRows(xp, wp, k, j0, j1, yp, kind);
+    });
+    return env.Undefined();
+  }
+
+  // Tiles of w rows, equal sizes (multiples of 16 rows), each holding at least TileFloats(m) elements
+  // unless w is smaller. Never a small tile: OpenBLAS routes small products (M·N·K below ~1e6) to other
+  // kernels whose summation order differs, which would break bit-equality with one sgemm over all of w.
+  const size_t tiles = std::max<size_t>(1, nk / TileFloats(m));
+  auto edge = [&](size_t t) { return t >= tiles ? size_t(n) : std::min(size_t(n), (size_t(n) * t / tiles + 15) / 16 * 16); };
+  size_t rows = 0;
+  for (size_t t = 0; t < tiles; t++) rows = std::max(rows, edge(t + 1) - edge(t));
+  std::vector<float>& tile = TileScratch();
+  if (tile.size() < rows * size_t(k)) tile.resize(rows * size_t(k));
+  for (size_t t = 0; t < tiles; t++) {
+    const size_t j0 = edge(t), nb = edge(t + 1) - j0;
+    if (nb == 0) continue;
+    // Widening on this thread only: splitting it over the pool measured slower (the pool's threads then
+    // compete with OpenBLAS's for the same cores).
+    Widen(w.data + j0 * size_t(k), tile.data(), nb * size_t(k), kind);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(nb), k, 1.0f, x.data, k, tile.data(), k, 1.0f, out.data + j0,
+                n);
+  }
+  return env.Undefined();
+}
+
+Napi::Value HalfKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() >= 1 && info[0].IsString()) {
+    std::string want = info[0].As<Napi::String>().Utf8Value();
+    if (want == "portable") {
+      g_useAvx512 = false;
+    } else if (want == "avx512") {
+      if (!CpuHasAvx512()) ThrowRange(env, "halfKernel: this CPU lacks avx512f/bw/vl; only 'portable' is available");
+      g_useAvx512 = true;
+    } else {
+      ThrowRange(env, "halfKernel: expected 'avx512' or 'portable', got '" + want + "'");
+    }
+  }
+  return Napi::String::New(env, g_useAvx512 ? "avx512" : "portable");
+}
+
 Napi::Value Config(const Napi::CallbackInfo& info) {
   std::string s = openblas_get_config();
   // Trailing spaces in the config string are common; trim them.
@@ -191,6 +603,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
+  exports.Set("halfKernel", Napi::Function::New(env, HalfKernel, "halfKernel"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

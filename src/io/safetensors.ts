@@ -9,7 +9,8 @@
  * tensor data is read, so a corrupt or truncated file yields a {@link PlipFileError}, never NaN
  * weights, a hang, a giant allocation or a raw exception. Loading reads tensor by tensor with
  * positioned reads (F32 straight into the destination, F16/BF16/F64/I* through a bounded chunk), so
- * the whole file is never held in memory and no tensor exists twice.
+ * the whole file is never held in memory and no tensor exists twice. {@link loadSafetensorsDirStored}
+ * keeps F16/BF16 tensors as their raw 16-bit patterns (half the memory), read straight into place.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -66,6 +67,22 @@ export interface LoadedTensor {
   data: Float32Array;
 }
 
+/**
+ * A tensor loaded in its storage dtype: F16/BF16 as raw 16-bit patterns (`half` names the format),
+ * everything else widened to float32. Satisfies the model loader's `RawTensor`.
+ */
+export interface StoredTensor {
+  name: string;
+  /** The dtype stored in the file. */
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Float32Array | Uint16Array;
+  /** Set for F16/BF16 tensors: `data` is a Uint16Array of their bit patterns. */
+  half?: 'bf16' | 'f16';
+  /** The file it was read from. */
+  file: string;
+}
+
 /** Options for {@link loadSafetensorsFile} and {@link loadSafetensorsDir}. */
 export interface LoadOptions {
   /** Load only the tensors for which this returns true (others are never read). */
@@ -76,7 +93,12 @@ export interface LoadOptions {
 export interface TensorToWrite {
   dtype: WritableDtype;
   shape: number[];
-  data: Float32Array;
+  /**
+   * float32 values (narrowed to F16/BF16 as needed), or for F16/BF16 the raw 16-bit patterns, or a
+   * function producing either when the tensor is written (so a large checkpoint can be written one tensor
+   * at a time without holding it in memory).
+   */
+  data: Float32Array | Uint16Array | (() => Float32Array | Uint16Array);
 }
 
 function fail(file: string, what: string, opts?: { field?: string; cause?: unknown; fix?: string }): never {
@@ -276,6 +298,47 @@ function readTensor(fd: number, file: string, h: SafetensorsHeader, name: string
   return out;
 }
 
+function readTensorStored(fd: number, file: string, h: SafetensorsHeader, name: string, t: SafetensorsTensorInfo): StoredTensor {
+  if (t.dtype !== 'F16' && t.dtype !== 'BF16') {
+    return { name, dtype: t.dtype, shape: [...t.shape], data: readTensor(fd, file, h, name, t), file };
+  }
+  const field = `tensor "${name}"`;
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  let out: Uint16Array;
+  try {
+    out = new Uint16Array(n);
+  } catch (e) {
+    fail(file, `cannot allocate ${n} 16-bit values (${e instanceof Error ? e.message : String(e)})`, { field, cause: e, fix: 'free memory or load fewer tensors' });
+  }
+  readFully(fd, file, new Uint8Array(out.buffer, 0, n * 2), h.dataStart + t.dataOffsets[0], field);
+  return { name, dtype: t.dtype, shape: [...t.shape], data: out, half: t.dtype === 'BF16' ? 'bf16' : 'f16', file };
+}
+
+function loadFileWith<T>(path: string, opts: LoadOptions | undefined, read: (fd: number, h: SafetensorsHeader, name: string, t: SafetensorsTensorInfo) => T): Map<string, T> {
+  checkPlatform();
+  const fd = openForRead(path);
+  try {
+    const h = parseHeader(fd, path);
+    const entries = Object.entries(h.tensors).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
+    const out = new Map<string, T>();
+    for (const [name, t] of entries) {
+      if (opts?.filter && !opts.filter(name)) continue;
+      out.set(name, read(fd, h, name, t));
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Loads one safetensors file keeping F16/BF16 tensors in their 16-bit form (see {@link StoredTensor}).
+ * @throws PlipFileError on any validation or read failure.
+ */
+export function loadSafetensorsFileStored(path: string, opts?: LoadOptions): Map<string, StoredTensor> {
+  return loadFileWith(path, opts, (fd, h, name, t) => readTensorStored(fd, path, h, name, t));
+}
+
 /**
  * Loads the tensors of one safetensors file, each widened to a fresh `Float32Array`.
  * Tensors are read one at a time (file-offset order) with positioned reads; memory peaks at the
@@ -283,20 +346,7 @@ function readTensor(fd: number, file: string, h: SafetensorsHeader, name: string
  * @throws PlipFileError on any validation or read failure.
  */
 export function loadSafetensorsFile(path: string, opts?: LoadOptions): Map<string, LoadedTensor> {
-  checkPlatform();
-  const fd = openForRead(path);
-  try {
-    const h = parseHeader(fd, path);
-    const entries = Object.entries(h.tensors).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
-    const out = new Map<string, LoadedTensor>();
-    for (const [name, t] of entries) {
-      if (opts?.filter && !opts.filter(name)) continue;
-      out.set(name, { name, dtype: t.dtype, shape: [...t.shape], data: readTensor(fd, path, h, name, t) });
-    }
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  return loadFileWith(path, opts, (fd, h, name, t) => ({ name, dtype: t.dtype, shape: [...t.shape], data: readTensor(fd, path, h, name, t) }));
 }
 
 /** Parsed `model.safetensors.index.json`: tensor name → shard file name. */
@@ -340,8 +390,20 @@ function isFile(p: string): boolean {
  * @throws PlipFileError naming the directory, index or shard on any problem.
  */
 export function loadSafetensorsDir(dir: string, opts?: LoadOptions): Map<string, LoadedTensor> {
+  return loadDirWith(dir, opts, loadSafetensorsFile);
+}
+
+/**
+ * {@link loadSafetensorsDir} keeping F16/BF16 tensors in their 16-bit form (see {@link StoredTensor}):
+ * what the model loader uses, so a bf16 checkpoint occupies its own size in memory.
+ */
+export function loadSafetensorsDirStored(dir: string, opts?: LoadOptions): Map<string, StoredTensor> {
+  return loadDirWith(dir, opts, loadSafetensorsFileStored);
+}
+
+function loadDirWith<T>(dir: string, opts: LoadOptions | undefined, loadFile: (path: string, opts?: LoadOptions) => Map<string, T>): Map<string, T> {
   const single = join(dir, 'model.safetensors');
-  if (isFile(single)) return loadSafetensorsFile(single, opts);
+  if (isFile(single)) return loadFile(single, opts);
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (!isFile(indexPath)) {
     const hint = existsSync(join(dir, 'pytorch_model.bin'))
@@ -356,7 +418,7 @@ export function loadSafetensorsDir(dir: string, opts?: LoadOptions): Map<string,
     if (list) list.push(name);
     else byShard.set(shard, [name]);
   }
-  const out = new Map<string, LoadedTensor>();
+  const out = new Map<string, T>();
   for (const [shard, names] of byShard) {
     const shardPath = join(dir, shard);
     if (!isFile(shardPath)) {
@@ -373,7 +435,7 @@ export function loadSafetensorsDir(dir: string, opts?: LoadOptions): Map<string,
       }
     }
     const wanted = new Set(names);
-    const loaded = loadSafetensorsFile(shardPath, { filter: (n) => wanted.has(n) && (!opts?.filter || opts.filter(n)) });
+    const loaded = loadFile(shardPath, { filter: (n) => wanted.has(n) && (!opts?.filter || opts.filter(n)) });
     for (const [n, t] of loaded) out.set(n, t);
   }
   return out;
@@ -394,11 +456,19 @@ export function writeSafetensorsFile(path: string, tensors: Record<string, Tenso
   if (metadata) header['__metadata__'] = metadata;
   let offset = 0;
   const order: [string, TensorToWrite][] = Object.entries(tensors);
+  const checkData = (name: string, t: TensorToWrite, data: Float32Array | Uint16Array) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (!t.shape.every(isNonNegInt) || n !== data.length) {
+      throw new PlipFileError(path, `${path} (tensor "${name}"): data has ${data.length} elements but shape [${t.shape.join(', ')}] needs ${n}; fix the caller.`, { field: `tensor "${name}"` });
+    }
+    if (data instanceof Uint16Array && t.dtype === 'F32') {
+      throw new PlipFileError(path, `${path} (tensor "${name}"): 16-bit data cannot be written as F32; pass a Float32Array.`, { field: `tensor "${name}"` });
+    }
+  };
   for (const [name, t] of order) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (!t.shape.every(isNonNegInt) || n !== t.data.length) {
-      throw new PlipFileError(path, `${path} (tensor "${name}"): data has ${t.data.length} elements but shape [${t.shape.join(', ')}] needs ${n}; fix the caller.`, { field: `tensor "${name}"` });
-    }
+    if (typeof t.data !== 'function') checkData(name, t, t.data);
+    else if (!t.shape.every(isNonNegInt)) checkData(name, t, new Float32Array(0));
     if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
       throw new PlipFileError(path, `${path} (tensor "${name}"): cannot write dtype ${String(t.dtype)}; use F32, F16 or BF16.`, { field: `tensor "${name}"` });
     }
@@ -417,12 +487,14 @@ export function writeSafetensorsFile(path: string, tensors: Record<string, Tenso
     writeAll(fd, len);
     writeAll(fd, json);
     const buf = scratchBuffer();
-    for (const [, t] of order) {
-      if (t.dtype === 'F32') {
-        writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    for (const [name, t] of order) {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      checkData(name, t, data);
+      if (t.dtype === 'F32' || data instanceof Uint16Array) {
+        writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         continue;
       }
-      const src = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+      const src = new Uint32Array(data.buffer, data.byteOffset, data.length);
       const narrow = t.dtype === 'F16' ? f32BitsToF16 : f32BitsToBf16;
       const per = CHUNK_BYTES / 2;
       const dst = new Uint16Array(buf);

@@ -21,6 +21,7 @@ import { HookRunner } from '../hooks/registry.ts';
 import { hookPointsOf } from '../hooks/names.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
+import { widenInto, type WeightArray } from '../tensor/weight.ts';
 import { KVCache } from './kv-cache.ts';
 import { activate, applyRotary, normalize, rotaryTables, softmaxRow } from './ops.ts';
 
@@ -183,10 +184,9 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     for (let t = 0; t < Tb[b]!; t++) {
       const id = toks[t]!;
       if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} at position ${past[b]! + t} is outside the vocabulary [0, ${V})` + (NB > 1 ? ` (batch row ${b})` : ''));
-      const row = W.embed.subarray(id * D, id * D + D);
       const o = (b * Tmax + t) * D;
-      if (s.embedScale !== 1) for (let i = 0; i < D; i++) resid[o + i] = row[i]! * s.embedScale;
-      else resid.set(row, o);
+      widenInto(W.embed, id * D, D, resid, o);
+      if (s.embedScale !== 1) for (let i = 0; i < D; i++) resid[o + i] = resid[o + i]! * s.embedScale;
     }
   }
   const anyEmbed = start.some((x) => x === 0);
@@ -195,7 +195,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     let pe: Float32Array = new Float32Array(R * D);
     for (let b = 0; b < NB; b++) {
       if (start[b]! > 0) continue;
-      for (let t = 0; t < Tb[b]!; t++) pe.set(W.posEmbed.subarray(qPos[b]![t]! * D, qPos[b]![t]! * D + D), (b * Tmax + t) * D);
+      for (let t = 0; t < Tb[b]!; t++) widenInto(W.posEmbed, qPos[b]![t]! * D, D, pe, (b * Tmax + t) * D);
     }
     pe = runRows('hook_pos_embed', pe, [D], null, 0);
     for (let b = 0; b < NB; b++) {
@@ -273,8 +273,8 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       }
     }
   };
-  const lin = (x: Float32Array, w: Float32Array, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) =>
-    B.linear(x, w, b, m, k, n, out);
+  const lin = (x: Float32Array, w: WeightArray, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) =>
+    B.linearWeight(x, w, b, m, k, n, out);
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
 
@@ -421,10 +421,10 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
   let logits: Float32Array = new Float32Array(NB * w * V);
   if (NB === 1 || packed === NB * w) {
     const src = mode === 'last' && NB === 1 ? fin.subarray(firstRow(0) * D, (firstRow(0) + 1) * D) : mode === 'last' ? gather(fin, D, nb, firstRow) : fin;
-    B.linear(src, W.unembed, W.unembedBias, NB * w, D, V, logits);
+    B.linearWeight(src, W.unembed, W.unembedBias, NB * w, D, V, logits);
   } else {
     const out = new Float32Array(packed * V);
-    B.linear(gather(fin, D, nb, firstRow), W.unembed, W.unembedBias, packed, D, V, out);
+    B.linearWeight(gather(fin, D, nb, firstRow), W.unembed, W.unembedBias, packed, D, V, out);
     let o = 0;
     for (let b = 0; b < NB; b++) {
       logits.set(out.subarray(o * V, (o + nb[b]!) * V), b * w * V);

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendName } from '../tensor/select.ts';
-import { loadSafetensorsDir } from '../io/safetensors.ts';
+import { loadSafetensorsDirStored } from '../io/safetensors.ts';
 import { resolveModel } from '../io/resolve.ts';
 import { loadHfTokenizer, loadLlama2cTokenizer } from '../tokenize/index.ts';
 import { resolveSpec } from './families.ts';
@@ -76,14 +76,12 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
   }
   const { spec, family } = resolveSpec(config, configPath);
   applyGenerationConfig(spec, dir);
-  const tensors = loadSafetensorsDir(dir);
+  // F16/BF16 tensors stay 16-bit: the model holds its checkpoint's size, not a float32 copy.
+  const tensors = loadSafetensorsDirStored(dir);
   const source: TensorSource = {
     origin: dir,
     names: () => [...tensors.keys()],
-    get: (name): RawTensor | undefined => {
-      const t = tensors.get(name);
-      return t ? { shape: t.shape, data: t.data } : undefined;
-    },
+    get: (name): RawTensor | undefined => tensors.get(name),
   };
   const dtypes = new Set([...tensors.values()].map((t) => t.dtype));
   spec.weightDtype = [...dtypes].join('+') || spec.weightDtype;

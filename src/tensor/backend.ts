@@ -1,3 +1,5 @@
+import type { WeightArray } from './weight.ts';
+
 /**
  * Pluggable matrix-multiply backend.
  *
@@ -14,6 +16,17 @@ export interface MatmulBackend {
    * `out` must not alias `x` or `w`.
    */
   linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
+  /**
+   * out[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]) with `w` in its storage dtype (float32, bf16 or f16),
+   * accumulated in float32 or wider; a half-precision `w` is never widened as a whole.
+   *
+   * Equality with {@link linear} on the float32 widening of `w` (half values are exact in float32):
+   * - 'ts': bit-identical for every shape (same kernel on widened tiles).
+   * - 'blas', m > 1: bit-identical (widened tiles of w go through the same sgemm).
+   * - 'blas', m === 1: a bf16/f16 GEMV reading the 16-bit weights directly; differs from sgemv only by
+   *   float32 summation order (|Δ| ≤ ~1e-6 · Σ|x·w| in practice, tested at 1e-5).
+   */
+  linearWeight(x: Float32Array, w: WeightArray, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
   /**
    * out[m, n] = a[m, k] · b[k, n]   (row-major, float32, no transposes). Used for attention (pattern · V).
    */

@@ -11,12 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { MatmulBackend } from './backend.ts';
 import { tsBackend } from './ts-backend.ts';
+import type { WeightArray } from './weight.ts';
 
 export type BackendName = 'auto' | 'ts' | 'blas';
 
 interface NativeAddon {
   linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
+  /** Half-precision weights (kind 0 = bf16, 1 = f16); absent in addons built before it existed. */
+  linearHalf?(x: Float32Array, w: Uint16Array, kind: number, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
+  halfKernel?(name?: string): string;
   config?(): string;
   numThreads?(): number;
   setNumThreads?(n: number): number;
@@ -26,8 +30,9 @@ let cachedBlas: MatmulBackend | null | undefined;
 let cachedAddon: NativeAddon | undefined;
 let blasLoadError: string | undefined;
 
-/** Path of the compiled addon (built by `npm run build:native`). */
+/** Path of the compiled addon (built by `npm run build:native`; `PLIP_NATIVE_ADDON` overrides it). */
 export function nativeAddonPath(): string {
+  if (process.env.PLIP_NATIVE_ADDON) return process.env.PLIP_NATIVE_ADDON;
   const here = dirname(fileURLToPath(import.meta.url));
   return join(here, '..', '..', 'native', 'build', 'Release', 'plip_blas.node');
 }
@@ -72,9 +77,16 @@ export function loadBlasBackend(): MatmulBackend | null {
     const req = createRequire(import.meta.url);
     const addon = req(p) as NativeAddon;
     cachedAddon = addon;
+    const linearHalf = addon.linearHalf;
+    if (!linearHalf) throw new Error(`${p} predates half-precision weights (no linearHalf); rebuild it with \`npm run build:native\``);
+    const linearWeight = (x: Float32Array, w: WeightArray, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array) => {
+      if (w.dtype === 'f32') addon.linear(x, w.data, bias, m, k, n, out);
+      else linearHalf(x, w.data, w.dtype === 'bf16' ? 0 : 1, bias, m, k, n, out);
+    };
     cachedBlas = {
       name: 'blas',
       linear: (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out),
+      linearWeight,
       matmul: (a, b, m, k, n, out) => addon.matmul(a, b, m, k, n, out),
     };
   } catch (e) {
@@ -96,6 +108,15 @@ export function blasUnavailableReason(): string | undefined {
 export function blasConfig(): string | undefined {
   loadBlasBackend();
   return cachedAddon?.config?.();
+}
+
+/**
+ * The addon's half-precision kernels: 'avx512' (runtime-detected avx512f/bw/vl) or 'portable' C++.
+ * With `name`, selects them (tests and benchmarks compare both); undefined without the addon.
+ */
+export function halfKernel(name?: 'avx512' | 'portable'): string | undefined {
+  loadBlasBackend();
+  return cachedAddon?.halfKernel?.(name);
 }
 
 /** Sets OpenBLAS's thread count (returns the count now in effect), or undefined without the addon. */

@@ -5,6 +5,7 @@
  * Accumulation happens in float64 (JS numbers); results are rounded to float32 once, on store.
  */
 import type { MatmulBackend } from './backend.ts';
+import { widenInto, type WeightArray } from './weight.ts';
 
 /** Rows of x kept hot (L2) while every 4-row block of w streams past once per chunk. */
 const ROW_CHUNK = 64;
@@ -17,6 +18,25 @@ const ROW_CHUNK = 64;
  * Edges (m or n not a multiple of 4) use 1×4 and 1×1 kernels; m === 1 is the 1×4 gemv kernel.
  */
 function linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void {
+  linearStrided(x, w, bias, m, k, n, out, 0, n);
+}
+
+/**
+ * The kernel behind {@link linear}, writing out[outOff + i·ldo + j]. Column blocks of w computed with
+ * this kernel give bit-identical results to one call over all of w as long as every block but the last
+ * has a multiple of 4 rows (the 4-row blocking of w is then the same).
+ */
+function linearStrided(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  m: number,
+  k: number,
+  n: number,
+  out: Float32Array,
+  outOff: number,
+  ldo: number,
+): void {
   const n4 = n - (n % 4);
   for (let ic = 0; ic < m; ic += ROW_CHUNK) {
     const iEnd = Math.min(m, ic + ROW_CHUNK);
@@ -42,13 +62,13 @@ function linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: 
           const a3 = x[x3 + p]!;
           s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
         }
-        let o = i * n + j;
+        let o = outOff + i * ldo + j;
         out[o] = s00 + c0; out[o + 1] = s01 + c1; out[o + 2] = s02 + c2; out[o + 3] = s03 + c3;
-        o += n;
+        o += ldo;
         out[o] = s10 + c0; out[o + 1] = s11 + c1; out[o + 2] = s12 + c2; out[o + 3] = s13 + c3;
-        o += n;
+        o += ldo;
         out[o] = s20 + c0; out[o + 1] = s21 + c1; out[o + 2] = s22 + c2; out[o + 3] = s23 + c3;
-        o += n;
+        o += ldo;
         out[o] = s30 + c0; out[o + 1] = s31 + c1; out[o + 2] = s32 + c2; out[o + 3] = s33 + c3;
       }
       // Leftover rows (1–3, or m === 1: the gemv case): one x row against 4 w rows.
@@ -66,7 +86,7 @@ function linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: 
           const a = x[xo + p]!;
           s0 += a * w[w0 + p]!; s1 += a * w[w1 + p]!; s2 += a * w[w2 + p]!; s3 += a * w[w3 + p]!;
         }
-        const o = i * n + j;
+        const o = outOff + i * ldo + j;
         out[o] = s0 + t0 + c0; out[o + 1] = s1 + t1 + c1; out[o + 2] = s2 + t2 + c2; out[o + 3] = s3 + t3 + c3;
       }
     }
@@ -83,7 +103,7 @@ function linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: 
           s1 += x[xo + p + 1]! * w[wo + p + 1]!;
         }
         if (p < k) s0 += x[xo + p]! * w[wo + p]!;
-        out[i * n + j] = s0 + s1 + c;
+        out[outOff + i * ldo + j] = s0 + s1 + c;
       }
     }
   }
@@ -116,4 +136,26 @@ function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: numbe
   }
 }
 
-export const tsBackend: MatmulBackend = { name: 'ts', linear, matmul };
+/** Bytes of widened weight rows kept in the scratch tile of {@link linearWeight} (L2-sized). */
+const TILE_BYTES = 256 * 1024;
+let tile = new Float32Array(0);
+
+/**
+ * out[m,n] = x[m,k] · w[n,k]ᵀ (+ bias) for a weight in any storage dtype. Half-precision weights are
+ * widened (exactly) a tile of rows at a time into a reused scratch buffer and multiplied by the same
+ * kernel as {@link linear}; tiles hold a multiple of 4 rows, so the result is bit-identical to `linear`
+ * on the float32 widening of `w`.
+ */
+function linearWeight(x: Float32Array, w: WeightArray, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void {
+  if (w.dtype === 'f32') return linear(x, w.data, bias, m, k, n, out);
+  if (w.data.length < n * k) throw new RangeError(`linearWeight: weight has ${w.data.length} elements but n*k = ${n * k}`);
+  const rows = Math.max(4, Math.floor(TILE_BYTES / 4 / Math.max(1, k) / 4) * 4);
+  if (tile.length < rows * k) tile = new Float32Array(rows * k);
+  for (let j0 = 0; j0 < n; j0 += rows) {
+    const nb = Math.min(rows, n - j0);
+    widenInto(w, j0 * k, nb * k, tile, 0);
+    linearStrided(x, tile, bias ? bias.subarray(j0, j0 + nb) : null, m, k, nb, out, j0, n);
+  }
+}
+
+export const tsBackend: MatmulBackend = { name: 'ts', linear, linearWeight, matmul };

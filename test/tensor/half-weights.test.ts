@@ -1,0 +1,211 @@
+/**
+ * Half-precision weights (bf16 / f16 kept as stored): `linearWeight` on both backends against `linear` on
+ * the exact float32 widening of the same weights.
+ *
+ * - ts: bit-identical on every shape (including tile edges).
+ * - blas, m > 1: bit-identical (widened tiles go through the same sgemm).
+ * - blas, m = 1: the direct bf16/f16 GEMV; float32 summation order differs from sgemv, so the bound is
+ *   |Δ| ≤ 1e-5 · Σ|x·w| per output (the float32 rounding bound of a length-k sum is ~k·2⁻²⁴ · Σ|x·w|).
+ * Both native kernel sets (AVX-512 where the CPU has it, and the portable C++) are exercised.
+ * With CI=true an unloadable addon is a failure, as in backend.test.ts.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { tsBackend } from '../../src/tensor/ts-backend.ts';
+import { blasUnavailableReason, halfKernel, loadBlasBackend } from '../../src/tensor/select.ts';
+import { f32Weight, firstNonFinite, halfWeight, widenWeight, weightSubarray, type WeightArray } from '../../src/tensor/weight.ts';
+import { f32BitsToBf16, f32BitsToF16 } from '../../src/io/dtype.ts';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randF32(n: number, r: () => number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (r() * 2 - 1) * scale;
+  return a;
+}
+
+/** Random half weights: values in [-1, 1] with a spread of exponents, plus some subnormals and zeros. */
+function randHalf(dtype: 'bf16' | 'f16', n: number, r: () => number): WeightArray {
+  const bits = new Uint16Array(n);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  const narrow = dtype === 'bf16' ? f32BitsToBf16 : f32BitsToF16;
+  for (let i = 0; i < n; i++) {
+    const c = r();
+    f[0] = c < 0.02 ? 0 : c < 0.04 ? (r() - 0.5) * 1e-7 : (r() * 2 - 1) * 2 ** -Math.floor(r() * 8);
+    bits[i] = narrow(u[0]!);
+  }
+  return halfWeight(dtype, bits);
+}
+
+interface Shape {
+  m: number;
+  k: number;
+  n: number;
+}
+const SHAPES: Shape[] = [
+  { m: 1, k: 1, n: 1 },
+  { m: 1, k: 17, n: 5 },
+  { m: 1, k: 33, n: 130 },
+  { m: 1, k: 896, n: 700 },
+  { m: 1, k: 1000, n: 3 },
+  { m: 2, k: 5, n: 3 },
+  { m: 3, k: 64, n: 4 },
+  { m: 5, k: 31, n: 9 },
+  { m: 7, k: 1, n: 23 },
+  { m: 16, k: 64, n: 1001 },
+  { m: 70, k: 45, n: 38 },
+  { m: 3, k: 300, n: 3500 },
+  { m: 0, k: 5, n: 3 },
+  { m: 3, k: 0, n: 5 },
+  { m: 3, k: 5, n: 0 },
+];
+/** Shapes where the native path splits w into several tiles (bit-equality across tile edges). */
+const TILED: Shape[] = [
+  { m: 2, k: 896, n: 3000 },
+  { m: 9, k: 512, n: 2500 },
+  { m: 33, k: 64, n: 20000 },
+  { m: 130, k: 1100, n: 1000 },
+];
+
+function identical(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+function run(B: typeof tsBackend, x: Float32Array, w: WeightArray, bias: Float32Array | null, s: Shape): Float32Array {
+  const out = new Float32Array(s.m * s.n).fill(Number.NaN); // every element must be written
+  B.linearWeight(x, w, bias, s.m, s.k, s.n, out);
+  return out;
+}
+
+describe('ts backend: half weights equal the float32 path bit for bit', () => {
+  for (const dtype of ['bf16', 'f16'] as const) {
+    for (const s of [...SHAPES, { m: 2, k: 700, n: 203 }, { m: 65, k: 90, n: 777 }]) {
+      for (const withBias of [false, true]) {
+        test(`${dtype} [${s.m}×${s.k}]·[${s.n}×${s.k}]ᵀ${withBias ? ' + bias' : ''}`, () => {
+          const r = rng(s.m * 7919 + s.k * 31 + s.n);
+          const x = randF32(s.m * s.k, r);
+          const w = randHalf(dtype, s.n * s.k, r);
+          const bias = withBias ? randF32(s.n, r) : null;
+          const want = new Float32Array(s.m * s.n);
+          tsBackend.linear(x, widenWeight(w), bias, s.m, s.k, s.n, want);
+          identical(run(tsBackend, x, w, bias, s), want, 'ts half vs ts f32');
+        });
+      }
+    }
+  }
+  test('an f32 weight goes through linear unchanged; a zero-copy subarray view works', () => {
+    const r = rng(5);
+    const x = randF32(3 * 8, r);
+    const wf = randF32(6 * 8, r);
+    const a = new Float32Array(3 * 6), b = new Float32Array(3 * 6);
+    tsBackend.linear(x, wf, null, 3, 8, 6, a);
+    tsBackend.linearWeight(x, f32Weight(wf), null, 3, 8, 6, b);
+    identical(a, b, 'f32 weight');
+    const big = randHalf('bf16', 10 * 8, r);
+    const view = weightSubarray(big, 2 * 8, 8 * 8);
+    const c = new Float32Array(3 * 6), d = new Float32Array(3 * 6);
+    tsBackend.linearWeight(x, view, null, 3, 8, 6, c);
+    tsBackend.linear(x, widenWeight(big).subarray(16, 64), null, 3, 8, 6, d);
+    identical(c, d, 'subarray view');
+  });
+  test('a weight shorter than n·k is an error, not an out-of-bounds read', () => {
+    assert.throws(() => tsBackend.linearWeight(new Float32Array(4), halfWeight('bf16', new Uint16Array(7)), null, 1, 4, 2, new Float32Array(2)), /n\*k/);
+  });
+});
+
+describe('firstNonFinite', () => {
+  test('finds NaN and ±Inf in f32, bf16 and f16 data at any position (odd offsets too)', () => {
+    for (const pos of [0, 1, 2, 5, 6, 9]) {
+      const f = new Float32Array(10).fill(0.5);
+      f[pos] = pos % 2 ? Number.NaN : -Infinity;
+      assert.equal(firstNonFinite(f, 'f32'), pos);
+      const b = new Uint16Array(10).fill(0x3f00);
+      b[pos] = pos % 2 ? 0x7fc0 : 0xff80;
+      assert.equal(firstNonFinite(b, 'bf16'), pos);
+      assert.equal(firstNonFinite(b.subarray(1), 'bf16'), pos - 1 >= 0 ? pos - 1 : -1);
+      const h = new Uint16Array(10).fill(0x3c00);
+      h[pos] = pos % 2 ? 0x7e00 : 0x7c00;
+      assert.equal(firstNonFinite(h, 'f16'), pos);
+    }
+    assert.equal(firstNonFinite(new Uint16Array([0x7f7f, 0xff7f, 0x0001]), 'bf16'), -1, 'largest finite bf16 values and subnormals are finite');
+    assert.equal(firstNonFinite(new Uint16Array([0x7bff, 0xfbff]), 'f16'), -1, 'largest finite f16 values are finite');
+    assert.equal(firstNonFinite(new Float32Array([3.4e38, -3.4e38, 1e-45]), 'f32'), -1);
+  });
+});
+
+const blas = loadBlasBackend();
+const inCI = process.env.CI === 'true';
+function blasTest(name: string, fn: () => void): void {
+  if (blas) test(name, fn);
+  else if (inCI) test(name, () => assert.fail(`OpenBLAS addon must load in CI: ${blasUnavailableReason()}`));
+  else test(name, { skip: `OpenBLAS addon unavailable: ${blasUnavailableReason()}` }, () => {});
+}
+
+const kernels: Array<'avx512' | 'portable'> = ['portable'];
+if (blas && halfKernel() === 'avx512') kernels.unshift('avx512');
+
+describe('blas backend: half weights vs the float32 path', () => {
+  for (const kernel of kernels) {
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const s of [...SHAPES, ...TILED]) {
+        for (const withBias of [false, true]) {
+          blasTest(`${kernel} ${dtype} [${s.m}×${s.k}]·[${s.n}×${s.k}]ᵀ${withBias ? ' + bias' : ''}`, () => {
+            halfKernel(kernel);
+            try {
+              const r = rng(s.m * 131 + s.k * 17 + s.n * 3 + (withBias ? 1 : 0));
+              const x = randF32(s.m * s.k, r);
+              const w = randHalf(dtype, s.n * s.k, r);
+              const wf = widenWeight(w);
+              const bias = withBias ? randF32(s.n, r) : null;
+              const want = new Float32Array(s.m * s.n);
+              blas!.linear(x, wf, bias, s.m, s.k, s.n, want);
+              const got = run(blas!, x, w, bias, s);
+              if (s.m !== 1) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
+              for (let j = 0; j < s.n; j++) {
+                let scale = bias ? Math.abs(bias[j]!) : 0;
+                for (let p = 0; p < s.k; p++) scale += Math.abs(x[p]! * wf[j * s.k + p]!);
+                const d = Math.abs(got[j]! - want[j]!);
+                assert.ok(d <= 1e-5 * scale + 1e-30, `gemv output ${j}: |${got[j]} - ${want[j]}| = ${d} > 1e-5 · Σ|x·w| = ${1e-5 * scale}`);
+              }
+            } finally {
+              halfKernel(kernels[0]);
+            }
+          });
+        }
+      }
+    }
+  }
+  blasTest('argument validation: wrong array types, short arrays, overlap, bad kind', () => {
+    const x = new Float32Array(4), out = new Float32Array(2);
+    const w = halfWeight('bf16', new Uint16Array(8));
+    assert.throws(() => blas!.linearWeight(x, halfWeight('bf16', new Uint16Array(7)), null, 1, 4, 2, out), /w16/);
+    assert.throws(() => blas!.linearWeight(x, w, null, 1, 4, 2, new Float32Array(1)), /out/);
+    assert.throws(() => blas!.linearWeight(x, w, new Float32Array(1), 1, 4, 2, out), /bias/);
+    assert.throws(() => blas!.linearWeight(x, { dtype: 'bf16', data: new Float32Array(8) as unknown as Uint16Array }, null, 1, 4, 2, out), /Uint16Array/);
+    const shared = new Float32Array(16);
+    const u16 = new Uint16Array(shared.buffer, 0, 8);
+    assert.throws(() => blas!.linearWeight(x, halfWeight('bf16', u16), null, 1, 4, 2, shared.subarray(2, 4)), /overlap/);
+    assert.throws(() => halfKernel('sse9' as 'portable'), /expected/);
+  });
+  blasTest('repeated GEMV calls on the worker pool give identical results (no race)', () => {
+    const r = rng(99);
+    const k = 512, n = 4096;
+    const x = randF32(k, r);
+    const w = randHalf('bf16', n * k, r);
+    const first = run(blas!, x, w, null, { m: 1, k, n });
+    for (let i = 0; i < 20; i++) identical(run(blas!, x, w, null, { m: 1, k, n }), first, `call ${i}`);
+  });
+});
