@@ -60,7 +60,8 @@ test('each kind: figures render in Chromium, no console errors, no network, scre
       const marks = await f.locator('svg g.mark-rect path, svg g.mark-symbol path, svg g.mark-line path, svg g.mark-area path, svg g.mark-rule line, svg g.mark-rect rect').count();
       assert.ok(marks >= 5, `${kind}/${id}: ${marks} marks drawn`);
     }
-    if (kind !== 'patch' || (await page.locator('.tokseq').count()) > 0) assert.ok((await page.locator('.tokseq .tok').count()) > 5, `${kind}: token view drawn`);
+    assert.ok((await page.locator('.tokseq .tok').count()) > 5, `${kind}: token view drawn`);
+    assert.equal(await page.locator('.tokseq .tok.query').count(), 1, `${kind}: one query token marked`);
     await page.screenshot({ path: join(ARTIFACTS, `report-${kind}-full.png`), fullPage: true });
     await page.locator('figure.figure h3').first().evaluate((e) => e.scrollIntoView());
     await page.screenshot({ path: join(ARTIFACTS, `report-${kind}.png`) });
