@@ -1,0 +1,137 @@
+/**
+ * bf16/f16 checkpoints stay 16-bit in memory and compute the same numbers as the float32-resident path.
+ *
+ * For every family's parity fixture, the weights are rounded to bf16 and written to disk; the model loaded
+ * from that checkpoint (bf16-resident) is compared with the same weights widened to float32
+ * (`widenModelWeights`, the old float32-resident path):
+ * - ts backend: logits and every resid_post bit-identical, prefill and cached decoding;
+ * - blas backend: prefill bit-identical (m > 1 goes through the same sgemm on widened tiles); cached
+ *   decode steps (m = 1, the direct bf16 GEMV) within 1e-5 of the float32 path.
+ * The fixtures stored as BF16/F16 (qwen2, gemma) also pass the PyTorch parity test in parity.test.ts,
+ * now bf16/f16-resident.
+ *
+ * Load-time rejection of non-finite weights: a checkpoint with one NaN (or Inf) is an error naming the
+ * file and the tensor, from the library and from the CLI (exit 1), never a run with null logits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSafetensorsFile, writeSafetensorsFile, type TensorToWrite } from '../../src/io/safetensors.ts';
+import { loadModel } from '../../src/model/load.ts';
+import { HookedModel } from '../../src/model/model.ts';
+import { widenModelWeights, modelWeightBytes } from '../../src/model/weights.ts';
+import { loadBlasBackend } from '../../src/tensor/select.ts';
+
+const INDEX = JSON.parse(readFileSync('fixtures/tiny/index.json', 'utf8')) as { models: Array<{ dir: string; family: string }> };
+const GOLDEN_PROMPT = (dir: string) => {
+  const g = JSON.parse(readFileSync(`fixtures/tiny/${dir}/golden.json`, 'utf8')) as { prompts: number[][] };
+  return g.prompts[g.prompts.length - 1]!;
+};
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'plip-half-'));
+process.on('exit', () => rmSync(tmpRoot, { recursive: true, force: true }));
+
+/** Copies a fixture with every tensor rewritten as `dtype` (round-to-nearest-even), optionally poisoned. */
+function rewrite(dir: string, dtype: 'BF16' | 'F16' | 'F32', poison?: { tensor: (names: string[]) => string; index: number; value: number }): string {
+  const out = mkdtempSync(join(tmpRoot, `${dir}-`));
+  copyFileSync(`fixtures/tiny/${dir}/config.json`, join(out, 'config.json'));
+  const tensors = loadSafetensorsFile(`fixtures/tiny/${dir}/model.safetensors`);
+  const write: Record<string, TensorToWrite> = {};
+  for (const [name, t] of tensors) write[name] = { dtype, shape: t.shape, data: t.data };
+  if (poison) {
+    const name = poison.tensor([...tensors.keys()]);
+    (write[name]!.data as Float32Array)[poison.index] = poison.value;
+  }
+  writeSafetensorsFile(join(out, 'model.safetensors'), write);
+  return out;
+}
+
+function identical(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
+}
+
+function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  assert.ok(m <= tol, `${what}: max |diff| ${m} > ${tol}`);
+}
+
+const backends: Array<'ts' | 'blas'> = ['ts'];
+if (loadBlasBackend() || process.env.CI === 'true') backends.push('blas');
+
+for (const { dir } of INDEX.models) {
+  for (const backend of backends) {
+    test(`bf16-resident ${dir} (${backend}) equals the float32 path of the same rounded weights`, async () => {
+      const path = rewrite(dir, 'BF16');
+      const half = await loadModel(path, { noTokenizer: true, backend });
+      // Every matrix is 16-bit in memory; norms and biases (O(d_model)) are float32.
+      const W = half.weights;
+      for (const w of [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])]) {
+        assert.equal(w.dtype, 'bf16');
+        assert.ok(w.data instanceof Uint16Array);
+      }
+      const wide = new HookedModel(half.spec, widenModelWeights(W), half.backend, null, half.info);
+      assert.equal(wide.weights.embed.dtype, 'f32');
+      assert.ok(modelWeightBytes(W) < 0.6 * modelWeightBytes(wide.weights), 'the bf16 model holds about half the bytes');
+
+      const ids = GOLDEN_PROMPT(dir);
+      const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
+      const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
+      identical(a.logits!.data, b.logits!.data, `${dir} prefill logits`);
+      for (let l = 0; l < half.spec.nLayers; l++) identical(a.cache.residPost(l).data, b.cache.residPost(l).data, `${dir} resid_post ${l}`);
+
+      // cached decoding: m = 1 linears (the GEMV path on blas)
+      const ka = half.newKVCache(ids.length), kb = wide.newKVCache(ids.length);
+      half.forward(ids.slice(0, 2), { kvCache: ka });
+      wide.forward(ids.slice(0, 2), { kvCache: kb });
+      for (let t = 2; t < ids.length; t++) {
+        const sa = half.forward([ids[t]!], { kvCache: ka }).logits!.data;
+        const sb = wide.forward([ids[t]!], { kvCache: kb }).logits!.data;
+        if (backend === 'ts') identical(sa, sb, `${dir} decode step ${t}`);
+        else close(sa, sb, 1e-5, `${dir} decode step ${t}`);
+      }
+    });
+  }
+}
+
+test('f16 checkpoints are f16-resident too and equal the float32 path (ts, bit for bit)', async () => {
+  const path = rewrite('llama', 'F16');
+  const half = await loadModel(path, { noTokenizer: true, backend: 'ts' });
+  assert.equal(half.weights.layers[0]!.Wq.dtype, 'f16');
+  const wide = new HookedModel(half.spec, widenModelWeights(half.weights), half.backend, null, half.info);
+  const ids = GOLDEN_PROMPT('llama');
+  identical(half.forward(ids).logits!.data, wide.forward(ids).logits!.data, 'f16 logits');
+});
+
+for (const [dtype, value, label] of [
+  ['BF16', Number.NaN, 'NaN'],
+  ['F32', Number.POSITIVE_INFINITY, 'Infinity'],
+  ['F16', 1e6, 'Infinity'], // overflows f16 to +Inf when written
+] as const) {
+  test(`a ${dtype} checkpoint with a ${label} weight is rejected at load, naming the file and the tensor`, async () => {
+    const path = rewrite('llama', dtype, { tensor: (names) => names.find((n) => n.endsWith('layers.1.mlp.down_proj.weight'))!, index: 37, value });
+    await assert.rejects(
+      loadModel(path, { noTokenizer: true, backend: 'ts' }),
+      (e: Error) => {
+        assert.match(e.message, new RegExp(`${join(path, 'model.safetensors').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+        assert.match(e.message, /tensor 'model\.layers\.1\.mlp\.down_proj\.weight'/);
+        assert.match(e.message, new RegExp(`non-finite value \\(${label}\\) at element \\[0, 37\\]`));
+        return true;
+      },
+    );
+  });
+}
+
+test('plip logits on a checkpoint with a NaN weight exits 1 with the error, writing nothing', () => {
+  const path = rewrite('llama', 'BF16', { tensor: (names) => names.find((n) => n === 'model.embed_tokens.weight')!, index: 5, value: Number.NaN });
+  const out = join(tmpRoot, 'nan-logits.json');
+  const r = spawnSync(process.execPath, ['bin/plip.mjs', 'logits', '--model', path, '--text', 'def f', '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  assert.match(r.stderr, /tensor 'model\.embed_tokens\.weight' holds a non-finite value \(NaN\)/);
+  assert.equal(existsSync(out), false);
+});
