@@ -15,6 +15,7 @@ import { registerStudyCommands } from './commands/study.ts';
 import { registerScoreCommand } from './commands/score.ts';
 import { registerPreservationCommand } from './commands/preservation.ts';
 import { registerSteerGenerationCommands } from './commands/steer-generation.ts';
+import { registerTransplantCommand } from './commands/transplant.ts';
 
 const program = new Command();
 program.name('plip').description('PLIP-TS: causal interpretability of code language models').version(TOOL_VERSION);
@@ -34,4 +35,5 @@ registerStudyCommands(program);
 registerScoreCommand(program);
 registerPreservationCommand(program);
 registerSteerGenerationCommands(program);
+registerTransplantCommand(program);
 await program.parseAsync(process.argv);
