@@ -84,7 +84,7 @@ test('plip knockout on the real corpus: schema, invariants, summary, determinism
 test('plip knockout: usage errors are one line naming the flag, exit 2, no stack trace', () => {
   const cases: [string[], RegExp][] = [
     [['--layers', '9'], /--layers: index 9 in '9' is out of range/],
-    [['--heads', '0,12'], /--heads: index 12 in '0,12' is out of range/],
+    [['--heads', '0,12'], /--heads: index 12 in '12' is out of range/],
     [['--mode', 'sideways'], /--mode: 'sideways' is not a mode/],
     [['--groups', 'go_test'], /--groups: corpus has no group 'go_test'/],
   ];
@@ -98,7 +98,7 @@ test('plip knockout: usage errors are one line naming the flag, exit 2, no stack
 });
 
 test('plip intervene: flags, future edges reported, spec files', () => {
-  const r = plip(['intervene', '--model', MODEL, '--text', 'Once upon a time there was', '--kind', 'knockout', '--layers', '0..2', '--sources', '6', '--targets', '1,2', '--continuation', ' a cat', '--top-k', '3', '--out', join(dir, 'iv.json')]);
+  const r = plip(['intervene', '--model', MODEL, '--text', 'Once upon a time there was', '--kind', 'knockout', '--layers', '0..=2', '--sources', '6', '--targets', '1,2', '--continuation', ' a cat', '--top-k', '3', '--out', join(dir, 'iv.json')]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /KL\(baseline ‖ intervened\) = .* nats/);
   assert.match(r.stdout, /continuation \(\d+ tokens\): ppl/);

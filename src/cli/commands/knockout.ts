@@ -7,11 +7,11 @@ import { Command, Option } from 'commander';
 import { loadCorpus } from '../../corpus/index.ts';
 import { knockoutExperiment } from '../../experiments/knockout/experiment.ts';
 import { parseModes } from '../../experiments/shared/units.ts';
-import { forwardWithIntervention, parseListArg, parseSpecJson, parseSpecs, type AttentionMaskSpec } from '../../interventions/index.ts';
+import { forwardWithIntervention, parseSpecJson, parseSpecs, type AttentionMaskSpec } from '../../interventions/index.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { fmt, renderTable } from '../../report/table.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
-import { action, addModelOptions, indexSelectionArg, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
+import { action, addModelOptions, indexListSyntaxArg, indexSelectionArg, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
 import { addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface KnockoutCli extends ModelCliOptions, RunCliOptions {
@@ -73,7 +73,8 @@ interface IntervenCli extends ModelCliOptions {
   out?: string;
 }
 
-function specFromFlags(o: IntervenCli): AttentionMaskSpec[] {
+/** The spec from --spec, or from the flags; index lists use the one CLI grammar (counts: the model's layers/heads, the input's tokens). */
+function specFromFlags(o: IntervenCli, m: HookedModel, nTokens: number): AttentionMaskSpec[] {
   if (o.spec) {
     let text: string;
     try {
@@ -86,11 +87,18 @@ function specFromFlags(o: IntervenCli): AttentionMaskSpec[] {
   if (!o.kind || o.layers === undefined || o.sources === undefined || o.targets === undefined) {
     throw new Error('give --spec FILE, or --kind, --layers, --sources and --targets (and --factor for scale, --level for set)');
   }
-  const sel = (v: string, name: string) => {
-    const x = parseListArg(v, name);
+  const sel = (v: string, count: number, flag: string) => {
+    const x = indexSelectionArg(v, count, flag);
     return x === 'all' ? '*' : x;
   };
-  return parseSpecs({ kind: o.kind, ...(o.factor !== undefined ? { factor: o.factor } : {}), ...(o.level !== undefined ? { level: o.level } : {}), layers: sel(o.layers, '--layers'), heads: sel(o.heads, '--heads'), edges: [{ sources: sel(o.sources, '--sources'), targets: sel(o.targets, '--targets') }] });
+  return parseSpecs({
+    kind: o.kind,
+    ...(o.factor !== undefined ? { factor: o.factor } : {}),
+    ...(o.level !== undefined ? { level: o.level } : {}),
+    layers: sel(o.layers, m.spec.nLayers, '--layers'),
+    heads: sel(o.heads, m.spec.nHeads, '--heads'),
+    edges: [{ sources: sel(o.sources, nTokens, '--sources'), targets: sel(o.targets, nTokens, '--targets') }],
+  });
 }
 
 function intervene(m: HookedModel, o: IntervenCli): void {
@@ -102,7 +110,7 @@ function intervene(m: HookedModel, o: IntervenCli): void {
     ids = tok.encode(o.text);
   } else throw new Error('give --text or --ids');
   const cont = o.continuation !== undefined ? (tok ? tok.encode(o.continuation, { addSpecialTokens: false }) : []) : [];
-  const specs = specFromFlags(o);
+  const specs = specFromFlags(o, m, ids.length);
   const r = forwardWithIntervention(m, ids, specs, { topK: o.topK, continuation: cont, onMaskedEdges: o.dropFutureEdges ? 'drop' : 'error', capturePatterns: !!o.out });
   const text = (id: number) => (tok ? JSON.stringify(tok.tokenText(id)) : String(id));
   const lines = [`tokens: ${r.tokens.map((id, i) => `${i}:${text(id)}`).join(' ')}`, `prediction position ${r.position}`];
@@ -157,10 +165,10 @@ export function registerKnockoutCommands(program: Command): void {
     .option('--kind <kind>', 'knockout | scale | scale(F) | set | set(L)')
     .option('--factor <f>', 'scale factor (≥ 0)', parseFloatArg('--factor', 0))
     .option('--level <l>', 'set: attention mass of the selected edges of each row, in [0, 1]', parseFloatArg('--level', 0))
-    .option('--layers <list>', 'layers: all, 3, 0,2 or 0..4')
-    .option('--heads <list>', 'query heads', 'all')
-    .option('--sources <list>', 'query token positions (BOS included), or all')
-    .option('--targets <list>', 'key token positions, or all (= every visible key)')
+    .option('--layers <list>', `layers: ${INDEX_LIST_HELP}`, indexListSyntaxArg('--layers'))
+    .option('--heads <list>', `query heads: ${INDEX_LIST_HELP}`, indexListSyntaxArg('--heads'), 'all')
+    .option('--sources <list>', `query token positions (BOS included): ${INDEX_LIST_HELP}`, indexListSyntaxArg('--sources'))
+    .option('--targets <list>', `key token positions (all = every visible key): ${INDEX_LIST_HELP}`, indexListSyntaxArg('--targets'))
     .option('--continuation <text>', 'teacher-forced continuation scored at every position')
     .option('--drop-future-edges', 'drop edges to future tokens (listed) instead of failing')
     .option('--top-k <k>', 'top-k size', parseIntArg('--top-k', 1), 10)
