@@ -98,3 +98,23 @@ test('usage errors exit 2 with the flag named; --out is required by every experi
   assert.equal(k.status, 2);
   assert.match(k.stderr, /--groups: corpus has no group 'nope'/);
 });
+
+test('two processes writing the same --out: the second fails at once naming the first one\'s pid; the first finishes intact', async () => {
+  const out = join(dir, 'twice.json');
+  const args = ['copying', '--prompts', PROMPTS, '--groups', 'python_doctest', '--limit', '6', '--layers', '3', '--controls', '2', '--max-tokens', '16', '--out', out];
+  const first = spawn(process.execPath, ['bin/plip.mjs', ...args], { env, stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => first.on('exit', (code) => res(code)));
+  const t0 = Date.now();
+  while (!existsSync(`${out}.lock`)) {
+    if (Date.now() - t0 > 120_000) assert.fail('the first run never took the lock');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const second = plip(args);
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(second.stderr, new RegExp(`another run \\(pid ${first.pid}\\) is writing this results file`));
+  assert.equal(await exited, 0);
+  const doc = copyingResultsSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+  assert.equal(doc.records.length, 6);
+  assert.equal(new Set(doc.records.map((r) => r.key)).size, 6);
+  assert.ok(!existsSync(`${out}.lock`));
+});
