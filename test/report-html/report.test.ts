@@ -85,6 +85,29 @@ test('preservation: the results\' Wilson intervals are the report\'s Wilson; cri
   assert.match(r.parts[0]!.section.intro, /^Caveat: with n = 6 prompts/);
 });
 
+test('replication across models: decided when one report holds results of 2+ models', async () => {
+  const doc = readResults(RESULTS.copying);
+  const other = structuredClone(doc);
+  other.path = 'other.json';
+  other.header.model = { ...other.header.model, id: 'other-model' };
+  const both = await buildReport([doc, other]);
+  for (const p of both.parts) {
+    const c = p.section.criteria.find((x) => x.name === 'Effect replicates across 2+ models')!;
+    assert.equal(c.met, true, c.detail);
+    assert.match(c.detail, /2 models .*models\/plip-tiny-code shows the drop; other-model shows the drop/);
+  }
+  // the second model without the effect (every unit's effect flag off): not replicated
+  const none = structuredClone(other);
+  for (const s of (none.summary as { stats: Array<{ effect: boolean }> }).stats) s.effect = false;
+  const mixed = await buildReport([doc, none]);
+  const c = mixed.parts[0]!.section.criteria.find((x) => x.name === 'Effect replicates across 2+ models')!;
+  assert.equal(c.met, false, c.detail);
+  assert.match(c.detail, /other-model does not show the drop/);
+  // one model twice is still one model
+  const same = await buildReport([doc, { ...doc, path: 'again.json' }]);
+  assert.equal(same.parts[0]!.section.criteria.find((x) => x.name === 'Effect replicates across 2+ models')!.met, null);
+});
+
 test('token view (--model): attention from the marker recomputed equals the engine pattern', async () => {
   const model = await loadModel('models/plip-tiny-code');
   const doc = readResults(RESULTS.scan);

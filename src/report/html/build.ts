@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { renderFigures, type RenderedFigure } from './figure.ts';
 import { reportHtml } from './page.ts';
 import { rendererFor } from './registry.ts';
+import { decideReplication } from './replication.ts';
 import type { RenderContext, ReportSection, ResultsDoc } from './types.ts';
 import './kinds/index.ts';
 
@@ -88,6 +89,7 @@ export async function buildReport(docs: readonly ResultsDoc[], ctx: RenderContex
     const section = await r.render(doc, ctx);
     parts.push({ doc, section, figures: await renderFigures(section.figures) });
   }
+  decideReplication(parts);
   const t = title ?? (parts.length === 1 ? `PLIP report: ${parts[0]!.section.title}` : `PLIP report (${parts.length} results)`);
   return { html: reportHtml(parts, t), parts };
 }

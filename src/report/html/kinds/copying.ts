@@ -12,6 +12,7 @@ import { distribution, jitter, rates } from '../charts.ts';
 import type { Figure } from '../figure.ts';
 import { wilson } from '../stats.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
+import { REPLICATION } from '../replication.ts';
 import { zodCheck } from './validate.ts';
 
 // The copying experiment has TS interfaces, not a zod schema; this checks the fields the report reads.
@@ -117,7 +118,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
         perGroup.map((x) => `${x.g}: ${x.hits.length ? x.hits.map((t) => `${t.unit} ${(100 * t.rateBaseline).toFixed(0)}% → ${(100 * t.rateKnockout).toFixed(0)}% (Holm p ${t.pHolmBaseline.toExponential(1)} vs baseline, ${t.pHolmControl.toExponential(1)} vs control)`).join(', ') : 'no unit with a significant relative drop > 20%'}`).join('; ') +
         '. Read as: relative drop of the copying rate > 20% with Holm p < 0.05 against both baseline and controls, in every group.',
     },
-    { name: 'Effect replicates across 2+ models', source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); replication needs copying results of other models` },
+    { name: REPLICATION, source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); pass results of other models to the same plip report to decide it` },
   ];
 
   const tokenViews: TokenAttention[] = [];

@@ -13,6 +13,7 @@ import { attentionFrom, sampleText } from '../attention.ts';
 import { layerCurve, rates } from '../charts.ts';
 import type { Figure } from '../figure.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
+import { REPLICATION } from '../replication.ts';
 import { zodCheck } from './validate.ts';
 
 const schema = resultsDocSchema(preservationRecordSchema, preservationSummarySchema);
@@ -73,7 +74,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
     met: c.met,
     detail: `${c.unit ? `unit ${c.unit}: ` : ''}relative change ${pct(c.value) ?? '—'}${c.ci ? ` [${pct(c.ci.lo)}, ${pct(c.ci.hi)}]` : ''}, Holm p ${c.p ?? '—'}, n = ${c.n}. ${c.note}`,
   }));
-  criteria.push({ name: 'Effect replicates across 2+ models', source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); replication needs results of other models` });
+  criteria.push({ name: REPLICATION, source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); pass results of other models to the same plip report to decide it` });
 
   const notes = [...s.caveats.map((c) => `caveat: ${c}`)];
   const tokenViews: TokenAttention[] = [];
