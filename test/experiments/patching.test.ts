@@ -86,7 +86,7 @@ test('an interrupted run resumes without losing or duplicating records and gives
   const header = { tool: { name: TOOL_NAME, version: TOOL_VERSION }, experiment: 'patch', schemaVersion: 1, model: { id: 'm' }, corpus: { path: PROMPTS, sha256: 'x', nSamples: 3 }, settings: o, seed: 2, argv: [], startedAt: 'x' } as unknown as Provenance;
   const out = join(dir, 'resume.json');
   let n = 0;
-  assert.throws(() => runPatching(model, sub, { ...o, out, onProgress: () => { if (++n === 2) throw new Error('simulated crash'); } }), /simulated crash/);
+  assert.throws(() => runPatching(model, sub, { ...o, out, onProgress: () => { if (++n === 1) throw new Error('simulated crash'); } }), /simulated crash/);
   const again = runPatching(model, sub, { ...o, out });
   assert.equal(again.resumed, 1);
   assert.equal(again.records.length, full.records.length);
