@@ -131,6 +131,11 @@ export interface RunOptions<Opt> {
   restart?: boolean;
   /** Run at most this many items that produce new records, then stop leaving a resumable progress file. */
   stopAfter?: number;
+  /**
+   * Run only the items for which this is true (one shard of a larger run, see src/study/shard.ts). The
+   * run then stops without a summary, its records left in `<out>.progress.jsonl` for a merge.
+   */
+  select?: (index: number, item: WorkItem) => boolean;
   /** Command line, recorded in the header. */
   argv?: string[];
   /** Called once the plan is known, before any work (e.g. to print caveats and skipped items). */
@@ -162,6 +167,18 @@ export function checkContext(model: HookedModel, id: string, nTokens: number, wh
   if (nTokens > model.spec.nCtx) {
     throw new Error(`sample '${id}': ${nTokens} ${what} exceed the model's context of ${model.spec.nCtx} tokens; shorten the sample or remove it from the input`);
   }
+}
+
+/**
+ * Records in the order of the plan's item keys (items without keys keep insertion order), so that a run
+ * resumed after a crash, or merged from shards, lists its records exactly as an uninterrupted run does.
+ */
+export function planOrder<R extends { key: string }>(records: R[], plan: Plan<WorkItem>): R[] {
+  const rank = new Map<string, number>();
+  for (const it of plan.items) for (const k of it.keys ?? []) if (!rank.has(k)) rank.set(k, rank.size);
+  if (rank.size === 0) return records;
+  const at = (r: R) => rank.get(r.key) ?? Number.MAX_SAFE_INTEGER;
+  return records.map((r, i) => ({ r, i })).sort((a, b) => at(a.r) - at(b.r) || a.i - b.i).map((x) => x.r);
 }
 
 /** Validates a seed (any safe integer). @throws OptionError('seed') */
@@ -225,7 +242,8 @@ export function runExperiment<In, Opt, Cfg, Item extends WorkItem, R extends { k
   let stopped = false;
   try {
     let fresh = 0;
-    for (const item of plan.items) {
+    for (const [index, item] of plan.items.entries()) {
+      if (o.select && !o.select(index, item)) continue;
       const pending = !item.keys || item.keys.some((k) => !ctx.has(k));
       if (pending && o.stopAfter !== undefined && fresh >= o.stopAfter) {
         stopped = true;
@@ -236,9 +254,9 @@ export function runExperiment<In, Opt, Cfg, Item extends WorkItem, R extends { k
       if (added > before) fresh++;
     }
     let records = store ? store.records() : [...mem.values()];
-    if (exp.orderRecords) records = exp.orderRecords(records, plan);
+    records = exp.orderRecords ? exp.orderRecords(records, plan) : planOrder(records, plan);
     const resumed = store?.resumed ?? 0;
-    if (stopped) {
+    if (stopped || o.select) {
       store?.close();
       return { header: store?.header ?? header, records, summary: null, complete: false, resumed, skipped: plan.skipped, caveats: plan.caveats, config };
     }
