@@ -1,7 +1,7 @@
 /**
  * Attention-edge interventions: specs (JSON/zod), validation, hook factories, and
  * forwardWithIntervention; amplify, steering (kinds "set", "set-control") and patching (patch.ts). See docs/interventions.md,
- * docs/steering.md and docs/patching.md.
+ * docs/experiments/steer.md and docs/experiments/patch.md.
  *
  * @module
  */

@@ -156,7 +156,7 @@ export function registerKnockoutCommands(program: Command): void {
     .option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05)
     .option('--n-boot <n>', 'bootstrap resamples', parseIntArg('--n-boot', 1), 2000);
   addPermutationsOption(ko, 9999);
-  addRunOptions(ko, { seed: 'the control and statistics streams', out: 'docs/knockout-schema.md' }).action(action(knockoutAction));
+  addRunOptions(ko, { seed: 'the control and statistics streams', out: 'docs/experiments/knockout.md' }).action(action(knockoutAction));
 
   addModelOptions(program.command('intervene').description('one forward pass with attention-edge edits: baseline vs intervened next-token distribution'))
     .option('--text <text>', 'input text (tokenized with the model tokenizer)')

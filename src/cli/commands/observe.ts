@@ -115,7 +115,7 @@ export function registerObserveCommands(program: Command): void {
     .option('--n-boot <n>', 'bootstrap resamples for the CI of Hedges g', parseIntArg('--n-boot', 1), 4999)
     .option('--alpha <a>', 'significance level of the verdicts', parseFloatArg('--alpha', 0), 0.05)
     .option('--stop-after <n>', 'process at most N new samples, then exit leaving a resumable progress file', parseIntArg('--stop-after', 0));
-  addRunOptions(scan, { seed: 'control draws, permutations and bootstrap', out: 'docs/scan-schema.md' }).action(
+  addRunOptions(scan, { seed: 'control draws, permutations and bootstrap', out: 'docs/experiments/scan.md' }).action(
     action(
       async (
         o: ModelCliOptions &

@@ -23,7 +23,7 @@ export function registerPatchCommand(program: Command): void {
     .option('--layers <list>', `layers: ${INDEX_LIST_HELP}`, 'all')
     .option('--no-heads', 'skip the per-head hook_z conditions');
   addSelectionOptions(cmd, 'prompt').option('--min-gap <nats>', 'exclude pairs whose recipient and donor logit differences are closer than this', parseFloatArg('--min-gap', 0), 1);
-  addRunOptions(cmd, { seed: 'the donor choice and the bootstrap', out: 'docs/patching.md' }).action(
+  addRunOptions(cmd, { seed: 'the donor choice and the bootstrap', out: 'docs/experiments/patch.md' }).action(
     action(async (o: PatchCli) => {
       const m = await openModel(o);
       const input = asUsage(() => loadPromptSet(o.prompts, groupList(o.groups)));

@@ -71,5 +71,5 @@ export function registerSteerCommand(program: Command): void {
     .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source').choices(['first', 'last']).default('first'))
     .option('--min-key <k>', 'never steer or use as controls keys below this token position', parseIntArg('--min-key', 0), 1);
   addSelectionOptions(cmd, 'corpus sample').option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05);
-  addRunOptions(cmd, { seed: 'the control draws', out: 'docs/steering.md' }).action(action(steerAction));
+  addRunOptions(cmd, { seed: 'the control draws', out: 'docs/experiments/steer.md' }).action(action(steerAction));
 }

@@ -1,5 +1,5 @@
 /**
- * zod schemas of the `plip copying` results records and summary (documented in docs/copying.md), the only
+ * zod schemas of the `plip copying` results records and summary (documented in docs/experiments/copying.md), the only
  * source of their TypeScript types. Strict: an unknown or missing field fails. UNITS: token positions
  * (BOS included); log-probabilities in nats; rates in [0, 1].
  *

@@ -1,5 +1,5 @@
 /**
- * Schema of the `plip knockout` results file (zod), documented field by field in docs/knockout-schema.md.
+ * Schema of the `plip knockout` results file (zod), documented field by field in docs/experiments/knockout.md.
  * Record and summary types are inferred from it, so file, docs and code cannot drift apart silently (the
  * e2e test validates real output against {@link knockoutResultsSchema}).
  *

@@ -1,5 +1,5 @@
 /**
- * zod schemas of the `plip patch` results records and summary (documented in docs/patching.md), the only
+ * zod schemas of the `plip patch` results records and summary (documented in docs/experiments/patch.md), the only
  * source of their TypeScript types. Strict; LD and effects in nats / unitless.
  *
  * @module

@@ -2,7 +2,7 @@
  * Layer scan (GitHub issue #3, "Observe"): attention from a test marker (`>>>`, `#[test]`) to the tokens of
  * the function it tests, for every layer and head, from ONE forward pass per sample; null models for
  * distance dilution; per-layer statistics with multiple-comparison correction. Results schema:
- * docs/scan-schema.md (zod: ./scan-schema.ts).
+ * docs/experiments/scan.md (zod: ./schema.ts).
  *
  * Definitions (m = marker token index, A = the marker's attention row A[k], k = 0..m, keys after m are 0):
  * - observed = (1/|T|) Σ_{t∈T, t≤m} A[t], T = unique target tokens (targets after the marker contribute 0).
@@ -305,7 +305,7 @@ export const scanExperiment: Experiment<Corpus, ScanOptions, ScanSettings, ScanI
 /**
  * Runs the layer scan over every sample of the corpus (all groups), then the statistics: {@link runExperiment}
  * with {@link scanExperiment}. With `run.out` the records are written incrementally and a crashed or stopped
- * run resumes (no sample lost or duplicated); the final file is `{header, records, summary}` (docs/scan-schema.md).
+ * run resumes (no sample lost or duplicated); the final file is `{header, records, summary}` (docs/experiments/scan.md).
  */
 export function runScan(model: HookedModel, corpus: Corpus, opts: ScanOptions & RunExtras = {}): ScanResults {
   const { options, run } = splitRunOptions<ScanOptions>(opts);

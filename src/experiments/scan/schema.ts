@@ -1,5 +1,5 @@
 /**
- * Schema of the `plip scan` results file (zod), documented field by field in docs/scan-schema.md.
+ * Schema of the `plip scan` results file (zod), documented field by field in docs/experiments/scan.md.
  * The TypeScript types of the records and the summary are inferred from it, so the file, the docs and the
  * code cannot drift apart silently (the e2e test validates real output against {@link scanResultsSchema}).
  *

@@ -1,5 +1,5 @@
 /**
- * zod schemas of the `plip steer` results records and summary (documented in docs/steering.md), the only
+ * zod schemas of the `plip steer` results records and summary (documented in docs/experiments/steer.md), the only
  * source of their TypeScript types. Strict: an unknown or missing field fails, so the tests that validate
  * real output against them keep code and docs from drifting apart. UNITS: token positions (BOS included),
  * KL and NLL in nats, attention mass in [0, 1].
