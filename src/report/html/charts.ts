@@ -55,11 +55,13 @@ export function layerCurve(rows: Row[], opts: { y: string; x?: string; nullRows?
 
 /** Heatmap of `value` over (x, y) with the value printed in each cell; optional facet column. Rows: {x, y, value, label?, facet?}. */
 export function heatmap(rows: Row[], opts: { x: string; y: string; value: string; facet?: string; scheme?: string; diverging?: boolean }): TopLevelSpec {
+  // diverging: a symmetric domain, so white is 0 and equal magnitudes get equal strength on both sides
+  const m = Math.max(1e-12, ...rows.map((r) => Math.abs(typeof r.value === 'number' ? r.value : 0)));
   const color = {
     field: 'value',
     type: 'quantitative' as const,
     title: opts.value,
-    scale: opts.diverging ? { scheme: opts.scheme ?? 'redblue', domainMid: 0, reverse: true } : { scheme: opts.scheme ?? 'blues' },
+    scale: opts.diverging ? { scheme: opts.scheme ?? 'redblue', domain: [-m, m], reverse: true } : { scheme: opts.scheme ?? 'blues' },
   };
   const inner = {
     layer: [
@@ -68,7 +70,7 @@ export function heatmap(rows: Row[], opts: { x: string; y: string; value: string
     ],
     encoding: { x: { field: 'x', type: 'ordinal', title: opts.x, sort: null }, y: { field: 'y', type: 'ordinal', title: opts.y, sort: null } },
   };
-  if (opts.facet) return { data: { values: rows }, facet: { column: { field: 'facet', type: 'nominal', title: opts.facet } }, spec: { width: 180, height: 150, ...inner } } as TopLevelSpec;
+  if (opts.facet) return { data: { values: rows }, facet: { column: { field: 'facet', type: 'nominal', title: opts.facet, sort: [...new Set(rows.map((r) => String(r.facet)))] } }, spec: { width: 180, height: 150, ...inner } } as TopLevelSpec;
   return { data: { values: rows }, width: 300, height: 180, ...inner } as TopLevelSpec;
 }
 
