@@ -113,7 +113,7 @@ test('plip scan with --layers/--heads subsets and user errors without stack trac
   assert.equal(doc.records[0].layers[0].observed.length, 3);
   const bad = [
     [['--layers', '9'], /error: --layers: index 9 in '9' is out of range/, 2],
-    [['--heads', '0,8'], /error: --heads: index 8 in '0,8' is out of range/, 2],
+    [['--heads', '0,8'], /error: --heads: index 8 in '8' is out of range/, 2],
     [['--compare', 'python_doctest,go_test'], /error: --compare: group 'go_test' is not in the corpus/, 2],
     [['--layers', 'x'], /--layers: cannot parse 'x'/, 2],
   ] as const;
