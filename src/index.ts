@@ -53,3 +53,9 @@ export { knockoutResultsSchema, knockoutRecordSchema, knockoutSummarySchema } fr
 export * from './interventions/index.ts';
 export * from './metrics/index.ts';
 export { knockoutExperiment, runKnockout, type KnockoutOptions, type KnockoutRun } from './experiments/knockout/experiment.ts';
+export { preservationExperiment, PRESERVATION_SCHEMA_VERSION } from './experiments/preservation/experiment.ts';
+export { preservationRecordSchema, preservationSummarySchema } from './experiments/preservation/schema.ts';
+export { steerGenExperiment, STEER_GEN_SCHEMA_VERSION } from './experiments/steer-generation/experiment.ts';
+export { steerGenRecordSchema, steerGenSummarySchema } from './experiments/steer-generation/schema.ts';
+export { transplantExperiment, runTransplant, TRANSPLANT_SCHEMA_VERSION } from './experiments/transplant/experiment.ts';
+export { transplantRecordSchema, transplantSummarySchema } from './experiments/transplant/schema.ts';
