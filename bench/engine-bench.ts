@@ -1,21 +1,21 @@
 /**
  * One engine measurement in a fresh process (so peak RSS is this model's alone):
- *   node --import tsx bench/engine-bench.ts <configDir> <backend> [promptLen]
- * Prints one JSON line: prefill ms (no capture / all patterns captured), decode-step ms, peak RSS, weight bytes.
+ *   node --import tsx bench/engine-bench.ts <configDir> <backend> [promptLen] [f32|bf16]
+ * Random weights with the config's dimensions, matrices stored as float32 or bf16 (default bf16, how real
+ * checkpoints ship). Prints one JSON line: prefill ms (no capture / all patterns captured), decode-step ms,
+ * peak RSS, weight bytes.
  */
-import { randomModelFromConfig } from '../src/model/random.ts';
+import { randomModelFromConfig, type RandomDtype } from '../src/model/random.ts';
+import { modelWeightBytes } from '../src/model/weights.ts';
 import type { BackendName } from '../src/tensor/select.ts';
 
-const [configDir, backend = 'auto', lenArg = '128'] = process.argv.slice(2);
-if (!configDir) throw new Error('usage: engine-bench.ts <configDir> <backend> [promptLen]');
+const [configDir, backend = 'auto', lenArg = '128', dtypeArg = 'bf16'] = process.argv.slice(2);
+if (!configDir) throw new Error('usage: engine-bench.ts <configDir> <backend> [promptLen] [f32|bf16]');
+if (dtypeArg !== 'f32' && dtypeArg !== 'bf16') throw new Error(`weight dtype must be f32 or bf16, got ${dtypeArg}`);
 const T = Number(lenArg);
-const m = randomModelFromConfig(configDir, { seed: 1, backend: backend as BackendName });
+const m = randomModelFromConfig(configDir, { seed: 1, backend: backend as BackendName, dtype: dtypeArg as RandomDtype });
 const s = m.spec;
-let weightBytes = 0;
-for (const a of [m.weights.embed, m.weights.posEmbed, m.weights.lnFinal.w, m.weights.lnFinal.b, m.weights.unembedBias]) weightBytes += a?.byteLength ?? 0;
-if (!s.tiedEmbeddings) weightBytes += m.weights.unembed.byteLength;
-for (const l of m.weights.layers)
-  for (const v of [l.Wq, l.bq, l.Wk, l.bk, l.Wv, l.bv, l.Wo, l.bo, l.Wgate, l.Win, l.bin, l.Wout, l.bout, l.ln1.w, l.ln1.b, l.ln2?.w, l.ln2?.b]) weightBytes += v?.byteLength ?? 0;
+const weightBytes = modelWeightBytes(m.weights);
 
 const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % s.vocabSize);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -41,6 +41,7 @@ console.log(
   JSON.stringify({
     engine: 'plip-ts',
     backend: m.backend.name,
+    weightDtype: dtypeArg,
     config: configDir,
     promptLen: T,
     prefillMs: median(noCapture),

@@ -371,6 +371,8 @@ bool CpuHasAvx512() { return false; }
 #endif
 
 std::atomic<bool> g_useAvx512{CpuHasAvx512()};
+// Benchmarks/tests: force the one-tile-at-a-time path (sgemm multi-threaded inside each tile).
+std::atomic<bool> g_serialTiles{std::getenv("PLIP_HALF_SERIAL_TILES") != nullptr};
 
 void Widen(const uint16_t* s, float* d, size_t n, int kind) {
 #ifdef PLIP_X86
@@ -547,6 +549,28 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   auto edge = [&](size_t t) { return t >= tiles ? size_t(n) : std::min(size_t(n), (size_t(n) * t / tiles + 15) / 16 * 16); };
   size_t rows = 0;
   for (size_t t = 0; t < tiles; t++) rows = std::max(rows, edge(t + 1) - edge(t));
+  const int threads = std::max(1, openblas_get_num_threads());
+  if (threads > 1 && tiles >= size_t(2 * threads) && !g_serialTiles.load(std::memory_order_relaxed)) {
+    // Each pool thread widens its own tiles and runs a single-threaded sgemm on them: widening is then
+    // parallel too, and no thread waits for another's tile. Single- and multi-threaded sgemm split work
+    // along m/n only, so every output element is summed in the same order (bit-identical results).
+    openblas_set_num_threads(1);
+    const float* xp = x.data;
+    const uint16_t* wp = w.data;
+    float* op = out.data;
+    GemvPool().Run(threads, [=, &edge](int part, int parts) {
+      thread_local std::vector<float> mine;
+      if (mine.size() < rows * size_t(k)) mine.resize(rows * size_t(k));
+      for (size_t t = size_t(part); t < tiles; t += size_t(parts)) {
+        const size_t j0 = edge(t), nb = edge(t + 1) - j0;
+        if (nb == 0) continue;
+        Widen(wp + j0 * size_t(k), mine.data(), nb * size_t(k), kind);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(nb), k, 1.0f, xp, k, mine.data(), k, 1.0f, op + j0, n);
+      }
+    });
+    openblas_set_num_threads(threads);
+    return env.Undefined();
+  }
   std::vector<float>& tile = TileScratch();
   if (tile.size() < rows * size_t(k)) tile.resize(rows * size_t(k));
   for (size_t t = 0; t < tiles; t++) {

@@ -69,8 +69,13 @@ const SHAPES: Shape[] = [
   { m: 3, k: 0, n: 5 },
   { m: 3, k: 5, n: 0 },
 ];
-/** Shapes where the native path splits w into several tiles (bit-equality across tile edges). */
+/**
+ * Shapes where the native path splits w into several tiles (bit-equality across tile edges); the last two
+ * have enough tiles for the parallel path (each pool thread widens its tiles, single-threaded sgemm).
+ */
 const TILED: Shape[] = [
+  { m: 16, k: 512, n: 20000 },
+  { m: 4, k: 896, n: 12000 },
   { m: 2, k: 896, n: 3000 },
   { m: 9, k: 512, n: 2500 },
   { m: 33, k: 64, n: 20000 },
