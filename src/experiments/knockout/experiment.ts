@@ -99,6 +99,7 @@ interface KnockoutItem {
   sample: CorpusSample;
   prepared: MarkerSample;
   steps: number;
+  keys?: string[];
 }
 
 /** Prepares the selected samples, applying the context rule to each (errors name the sample). */
@@ -125,7 +126,12 @@ export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutCon
     return { config: { settings, units, stats: { alpha: opts.alpha, nBoot: opts.nBoot, nPermutations: opts.nPermutations, primaryGroups: opts.primaryGroups } }, settings };
   },
   plan(model, corpus, cfg) {
-    return { items: prepareCorpusItems(model, corpus, cfg.settings, cfg.units.length), skipped: [], caveats: [] };
+    // record keys known in advance (as runItem writes them), so resume, sharding and merging can count items
+    const items = prepareCorpusItems(model, corpus, cfg.settings, cfg.units.length).map((it) => ({
+      ...it,
+      keys: it.prepared.targets.some((t) => t >= cfg.settings.minKey) ? cfg.units.map((u) => `${it.sample.id}|${u.id}`) : [`${it.sample.id}|not-applicable`],
+    }));
+    return { items, skipped: [], caveats: [] };
   },
   runItem(item, ctx) {
     const st = ctx.config.settings;

@@ -24,7 +24,7 @@ import { sha256File } from '../../report/results.ts';
 import { createRng } from '../../stats/rng.ts';
 import { type Experiment, OptionError, checkContext } from '../contract.ts';
 import { sampleControls } from '../shared/samples.ts';
-import { type AnalysisUnit, type UnitMode, analysisUnits } from '../shared/units.ts';
+import { type AnalysisUnit, type UnitMode, analysisUnits, distinctUnits } from '../shared/units.ts';
 import { promptTokens, type LocatedPrompt, type PromptTokens, type TargetSet } from '../../corpus/test-prompts.ts';
 import { type PreservationRecord, type PreservationSummary, preservationRecordSchema, preservationSummarySchema } from './schema.ts';
 import { summarizePreservation } from './stats.ts';
@@ -120,7 +120,7 @@ export function preservationConfig(model: HookedModel, o: PreservationOptions, s
   const dropThreshold = o.dropThreshold ?? 0.2;
   if (!(dropThreshold > 0 && dropThreshold < 1)) throw new OptionError('dropThreshold', `must be in (0, 1) (got ${dropThreshold})`);
   return {
-    units: analysisUnits(layers, o.modes ?? ['per-layer', 'all-layers', 'window'], o.window ?? 2),
+    units: distinctUnits(analysisUnits(layers, o.modes ?? ['per-layer', 'all-layers', 'window'], o.window ?? 2)),
     arms,
     heads,
     targets: o.targets ?? 'signature',

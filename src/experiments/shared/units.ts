@@ -43,6 +43,17 @@ export function analysisUnits(layers: readonly number[], modes: readonly UnitMod
 }
 
 /** Parses a comma-separated mode list. @throws OptionError('mode') */
+/** Units with distinct layer sets (e.g. 'all' over a single layer is that layer's unit), first kept. */
+export function distinctUnits(units: readonly AnalysisUnit[]): AnalysisUnit[] {
+  const seen = new Set<string>();
+  return units.filter((u) => {
+    const k = u.layers.join(',');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 export function parseModes(text: string): UnitMode[] {
   const out = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const m of out) if (!UNIT_MODES.includes(m as UnitMode)) throw new OptionError('mode', `'${m}' is not a mode (use ${UNIT_MODES.join(', ')}, comma-separated)`);

@@ -21,7 +21,7 @@ import { createRng } from '../../stats/rng.ts';
 import { promptTokens, type PromptTokens } from '../../corpus/test-prompts.ts';
 import { type Experiment, OptionError, checkContext } from '../contract.ts';
 import { sampleControls } from '../shared/samples.ts';
-import { type AnalysisUnit, type UnitMode, analysisUnits } from '../shared/units.ts';
+import { type AnalysisUnit, type UnitMode, analysisUnits, distinctUnits } from '../shared/units.ts';
 import { generateScored } from '../shared/generated-test.ts';
 import type { PreservationInput } from '../preservation/experiment.ts';
 import { calibrate, type Calibration } from './calibration.ts';
@@ -118,7 +118,7 @@ export const steerGenExperiment: Experiment<PreservationInput, SteerGenOptions, 
     const calibration = o.calibration ?? calibrate(model, input.prompts, { n, maxNewTokens, targets: 'signature', scorer: input.scorer, modelId: model.info.id });
     if (calibration.python.length !== nL || calibration.python[0]!.length !== model.spec.nHeads) throw new OptionError('calibration', `is for ${calibration.python.length} layers × ${calibration.python[0]!.length} heads, the model has ${nL} × ${model.spec.nHeads}`);
     const config: SteerGenConfig = {
-      units: analysisUnits(layers, o.modes ?? ['per-layer', 'all-layers'], o.window ?? 2),
+      units: distinctUnits(analysisUnits(layers, o.modes ?? ['per-layer', 'all-layers'], o.window ?? 2)),
       doses,
       n,
       maxNewTokens,
