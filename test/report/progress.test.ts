@@ -56,3 +56,29 @@ test('formatDuration', () => {
   assert.equal(formatDuration(3725), '1h02m');
   assert.equal(formatDuration(Infinity), '?');
 });
+
+test('CLI with stderr piped (as under nohup, tee, CI): an experiment prints plain progress lines', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-progress-'));
+  const s = (id: string, name: string, py: boolean) =>
+    py
+      ? { id, code: `def ${name}(a, b):\n    """\n    >>> ${name}(1, 2)\n    """\n    return a`, marker_pattern: '>>>', targets: 'function-signature' }
+      : { id, code: `fn ${name}(a: i32) -> i32 { a }\n#[test]\nfn t() { assert_eq!(${name}(1), 1); }`, marker_pattern: '#[test]', targets: 'function-signature' };
+  writeFileSync(join(dir, 'c.json'), JSON.stringify({ _format_version: '2.0', python_doctest: [s('p1', 'add', true), s('p2', 'mul', true)], rust_test: [s('r1', 'add', false), s('r2', 'mul', false)] }));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, PLIP_PROGRESS_INTERVAL: '0.000001' };
+    delete env.PLIP_NO_PROGRESS;
+    const r = spawnSync(process.execPath, ['bin/plip.mjs', 'scan', '--corpus', join(dir, 'c.json'), '--layers', '0', '--n-permutations', '99', '--n-boot', '99', '--controls', '2', '--out', join(dir, 'scan.json'), '--quiet'], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('scan: '));
+    assert.match(lines[0]!, /^scan: 0\/4 started/);
+    assert.ok(lines.some((l) => /^scan: 4\/4 \(100\.0%\) [\d.]+\/s elapsed \S+ eta \S+/.test(l)), lines.join('\n'));
+    assert.doesNotMatch(r.stderr, /\r|\u001b\[/, 'no terminal control codes');
+    assert.doesNotMatch(r.stdout, /scan: \d/, 'progress stays off stdout');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
