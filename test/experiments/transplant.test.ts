@@ -12,7 +12,8 @@ import { transplantPattern } from '../../src/interventions/transplant.ts';
 import type { CompletionScorer } from '../../src/experiments/shared/generated-test.ts';
 import { transplantExperiment, transplantInput, type TransplantInput } from '../../src/experiments/transplant/experiment.ts';
 import { donorQueryOf, transplantTestRows } from '../../src/experiments/transplant/hooks.ts';
-import { buildPairs, pairMap } from '../../src/experiments/transplant/pairs.ts';
+import { buildPairs, pairMap, shuffledMap } from '../../src/experiments/transplant/pairs.ts';
+import { createRng } from '../../src/stats/rng.ts';
 import { summarizeTransplant } from '../../src/experiments/transplant/stats.ts';
 import { ARMS, transplantSummarySchema, type TransplantRecord } from '../../src/experiments/transplant/schema.ts';
 
@@ -79,6 +80,30 @@ test('donorQueryOf: marker rows from the map, later rows by offset from the prom
   assert.equal(donorQueryOf(map, 'marker', dLen + 10)(rLen), undefined);
 });
 
+test('shuffledMap: function-key entries go to matched random non-function keys (a bijection), marker entries and queries unchanged', async () => {
+  const { pairs } = await buildPairs(located.located, tok, 1);
+  const map = pairs[0]!.map;
+  const pos = promptTokens(tok, pairs[0]!.recipient);
+  const fn = [...new Set(map.keys.filter((e) => e.kind !== 'marker').map((e) => e.recipient))].sort((a, b) => a - b);
+  const s = shuffledMap(map, [...pos.avoid, ...pos.targets], createRng(0, 'x'));
+  assert.equal(s.keys.length, fn.length);
+  assert.equal(new Set(s.keys).size, fn.length);
+  const markerFirst = Math.min(...map.recipient.regions.marker);
+  for (const k of s.keys) {
+    assert.ok(!fn.includes(k) && !pos.targets.includes(k) && !pos.avoid.includes(k), `key ${k} is a function, marker or special token`);
+    assert.ok(k >= 1 && k < markerFirst);
+  }
+  assert.equal(s.map.keys.length, map.keys.length);
+  s.map.keys.forEach((e, i) => {
+    const o = map.keys[i]!;
+    assert.equal(e.donor, o.donor);
+    assert.equal(e.weight, o.weight);
+    assert.equal(e.recipient, o.kind === 'marker' ? o.recipient : s.keys[fn.indexOf(o.recipient)]);
+  });
+  assert.deepEqual(s.map.queries, map.queries);
+  assert.deepEqual(shuffledMap(map, [...pos.avoid, ...pos.targets], createRng(0, 'x')), s, 'seeded: the same draw');
+});
+
 test("transplantTestRows with rows 'marker' equals transplantPattern (the primitive) on the prompt", async () => {
   const { pairs } = await buildPairs(located.located, tok, 1);
   const p = pairs[0]!;
@@ -113,7 +138,7 @@ test('identity pair: a Rust prompt transplanted into itself (pattern, resid, att
   const run = runExperiment(transplantExperiment, model, input, { options: { layers: [1], n: 2, maxNewTokens: 24, nBoot: 100 }, seed: 0 });
   const [id, other] = run.records;
   assert.equal(id!.donor.completion, id!.baseline.outcome.completion, 'the donor (the prompt itself) writes the baseline test');
-  for (const arm of id!.units[0]!.arms) {
+  for (const arm of id!.units[0]!.arms.filter((a) => a.arm !== 'shuffled')) {
     assert.equal(arm.outcome.completion, id!.baseline.outcome.completion, `${arm.arm}: identity transplant changed the test`);
     assert.ok(Math.abs(arm.logpCall! - id!.baseline.logpCall!) < 1e-4, `${arm.arm}: log p ${arm.logpCall} vs ${id!.baseline.logpCall}`);
     if (arm.fnMass !== null) assert.ok(Math.abs(arm.fnMass - id!.units[0]!.fnMassBaseline) < 1e-6);
@@ -147,7 +172,7 @@ test('transplant on the organism: records and summary validate, the stored map i
     assert.deepEqual(rec.units[0]!.arms.map((a) => a.arm), [...ARMS]);
   }
   transplantExperiment.summarySchema.parse(r.summary);
-  assert.equal(r.summary!.correction.mcnemar.tests, 4);
+  assert.equal(r.summary!.correction.mcnemar.tests, 5);
   assert.equal(r.summary!.correction.mcnemar.alphaReachable, false, 'n = 3 cannot reach α');
   assert.ok(r.summary!.caveats.some((c) => /smallest reachable p/.test(c)));
   assert.match(transplantExperiment.render(r.summary!, r), /NOT reachable/);
@@ -167,29 +192,37 @@ test('summarizeTransplant: hand-built records give the hand-computed McNemar, pe
       { arm: 'resid', outcome: o(i < 2), logpCall: -2, fnMass: null },
       { arm: 'attn_out', outcome: o(i < 2), logpCall: -2, fnMass: null },
       { arm: 'control', outcome: o(false), logpCall: -3, fnMass: 0.2 },
+      { arm: 'shuffled', outcome: o(i < 2), logpCall: -2, fnMass: 0.09 },
     ] }],
   })) as unknown as TransplantRecord[];
   const s = summarizeTransplant(recs, { units: [unit], alpha: 0.05, nBoot: 200, nPermutations: 999 }, 0, [], []);
   transplantSummarySchema.parse(s);
   const row = (arm: string) => s.comparisons.find((c) => c.arm === arm)!;
   const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
-  // vs baseline (Holm over 4): raw pattern 2·0.5^8, control 2·0.5^2 = 0.5, resid/attn_out 1
+  // vs baseline (Holm over 5): raw pattern 2·0.5^8, control 2·0.5^2 = 0.5, resid/attn_out/shuffled 1
   assert.deepEqual([row('pattern').vsBaseline.lost, row('pattern').vsBaseline.gained], [0, 8]);
   close(row('pattern').vsBaseline.p, 2 * 0.5 ** 8);
-  close(row('pattern').pHolmBaseline, 4 * 2 * 0.5 ** 8);
-  close(row('control').pHolmBaseline, 1); // max(4·p1, 3·0.5) capped at 1
+  close(row('pattern').pHolmBaseline, 5 * 2 * 0.5 ** 8);
+  close(row('control').pHolmBaseline, 1); // max(5·p1, 4·0.5) capped at 1
   assert.equal(row('control').vsBaseline.direction, 'decrease');
   // vs control (Holm over 3): pattern gains 10 → 2·0.5^10, ×3; resid 2 gained → 0.5, ×2 = 1
   close(row('pattern').vsControl!.p, 2 * 0.5 ** 10);
   close(row('pattern').pHolmControl, 3 * 2 * 0.5 ** 10);
   close(row('resid').pHolmControl, 1);
   assert.equal(row('control').vsControl, null);
+  assert.equal(row('shuffled').vsShuffled, null);
+  // vs shuffled (Holm over 3): pattern gains 8 → 2·0.5^8, ×3
+  close(row('pattern').vsShuffled!.p, 2 * 0.5 ** 8);
+  close(row('pattern').pHolmShuffled, 3 * 2 * 0.5 ** 8);
+  close(row('attn_out').pHolmShuffled, 1);
   close(row('pattern').diff, 0.8);
-  // log p: constant differences, exact sign-flip (n = 10): p = 2/2^10; Holm over 4 (two at 2/1024)
+  // log p: constant differences, exact sign-flip (n = 10): p = 2/2^10; Holm over 5 (two at 2/1024)
   close(row('pattern').logpVsBaseline.meanDiff, 1);
   close(row('pattern').logpVsBaseline.p, 2 / 1024);
-  close(row('pattern').logpVsBaseline.pHolm, 4 * 2 / 1024);
-  close(row('control').logpVsBaseline.pHolm, 4 * 2 / 1024);
+  close(row('pattern').logpVsBaseline.pHolm, 5 * 2 / 1024);
+  close(row('control').logpVsBaseline.pHolm, 5 * 2 / 1024);
+  close(row('pattern').logpVsShuffled!.pHolm, 3 * 2 / 1024);
+  close(row('resid').logpVsShuffled!.p, 1);
   close(row('resid').logpVsBaseline.p, 1);
   close(row('pattern').logpVsControl!.meanDiff, 2);
   close(row('pattern').logpVsControl!.pHolm, 3 * 2 / 1024);
@@ -199,16 +232,20 @@ test('summarizeTransplant: hand-built records give the hand-computed McNemar, pe
   assert.equal(s.baseline.preserved.k, 2);
   assert.ok(Math.abs(s.baseline.preserved.lo! - 0.0567) < 1e-3 && Math.abs(s.baseline.preserved.hi! - 0.5098) < 1e-3);
   // correction and criteria
-  close(s.correction.mcnemar.minReachableP, 4 * 2 * 0.5 ** 10);
+  close(s.correction.mcnemar.minReachableP, 5 * 2 * 0.5 ** 10);
   assert.equal(s.correction.mcnemar.alphaReachable, true);
-  close(s.correction.logp.minReachableP, 4 * 2 / 1024);
+  close(s.correction.logp.minReachableP, 5 * 2 / 1024);
   const [pres, lp] = s.criteria;
   assert.equal(pres!.met, true);
-  close(pres!.p, 4 * 2 * 0.5 ** 8);
+  close(pres!.p, 5 * 2 * 0.5 ** 8);
   close(pres!.value, 0.8);
   assert.equal(pres!.n, 10);
   assert.equal(lp!.met, true);
   close(lp!.value, 1);
+  // with the shuffled control as good as the pattern, neither criterion is met
+  const tie = recs.map((r) => ({ ...r, units: [{ ...r.units[0]!, arms: r.units[0]!.arms.map((a) => (a.arm === 'shuffled' ? { ...a, outcome: o(true), logpCall: -1 } : a)) }] }));
+  const t = summarizeTransplant(tie, { units: [unit], alpha: 0.05, nBoot: 200, nPermutations: 999 }, 0, [], []);
+  assert.deepEqual(t.criteria.map((c) => c.met), [false, false]);
   // the same records with the pattern gaining only 4 pairs: not significant after Holm → not met
   const weak = recs.map((r, i) => ({ ...r, units: [{ ...r.units[0]!, arms: r.units[0]!.arms.map((a) => (a.arm === 'pattern' ? { ...a, outcome: o(i < 6) } : a)) }] }));
   const w = summarizeTransplant(weak, { units: [unit], alpha: 0.05, nBoot: 200, nPermutations: 999 }, 0, [], []);

@@ -42,8 +42,12 @@ export function registerTransplantCommand(program: Command): void {
   addRunOptions(cmd, { seed: 'the permutation tests and the bootstrap', out: 'docs/experiments/transplant.md' }).action(
     action(async (o: TransplantCli) => {
       const m = await openModel(o);
-      const groups = asUsage(() => loadStudyPrompts({ python: o.prompts, rust: o.prompts }));
-      if (groups.python.length === 0 || groups.rust.length === 0) throw new UsageError(`--prompts: ${o.prompts} needs both a "python" (donors) and a "rust" (recipients) group`);
+      let groups: ReturnType<typeof loadStudyPrompts>;
+      try {
+        groups = loadStudyPrompts({ python: o.prompts, rust: o.prompts });
+      } catch (e) {
+        throw new UsageError(`--prompts: ${(e as Error).message} (the transplant needs a "python" group of donors and a "rust" group of recipients)`);
+      }
       const layers = indexListArg(o.layers, m.spec.nLayers, '--layers');
       const heads = o.heads.trim() === 'all' ? undefined : indexListArg(o.heads, m.spec.nHeads, '--heads');
       const modes = asUsage(() => parseModes(o.mode));

@@ -12,7 +12,9 @@
  *    'marker'` edits only the marker rows, as `transplantPattern` does), at every decoding step;
  *  - resid / attn_out: the donor's activations at the same aligned positions (`activationPositionMap`:
  *    every mapped recipient key and marker row) at `hook_resid_pre` / `hook_attn_out` — the value transplant;
- *  - control: the pattern transplant from the Rust control donor through the same kind of map, same rows.
+ *  - control: the pattern transplant from the Rust control donor through the same kind of map, same rows;
+ *  - shuffled: the Python pattern through the map with its function keys sent to matched random keys
+ *    (pairs.ts `shuffledMap`; seeded per recipient), same rows.
  * Measures: the phase-3 scorers and the teacher-forced log p(NAME( | recipient prompt) under each arm;
  * `fnMass`, the last prompt row's mass on the function tokens, shows how much each pattern arm moved.
  * Statistics in ./stats.ts.
@@ -33,7 +35,8 @@ import { type Experiment, type ExperimentRun, OptionError, type RunExtras, check
 import { generateScored, type CompletionScorer } from '../shared/generated-test.ts';
 import { type AnalysisUnit, analysisUnits } from '../shared/units.ts';
 import { transplantTestRows, type TransplantRows } from './hooks.ts';
-import { buildPairs, type TransplantPair } from './pairs.ts';
+import { buildPairs, shuffledMap, type TransplantPair } from './pairs.ts';
+import { createRng } from '../../stats/rng.ts';
 import { ARMS, type ArmName, type TransplantRecord, type TransplantSummary, transplantRecordSchema, transplantSummarySchema } from './schema.ts';
 import { summarizeTransplant } from './stats.ts';
 import { renderTransplant } from './render.ts';
@@ -176,8 +179,10 @@ function fnMass(model: HookedModel, ids: number[], layers: number[], keys: numbe
 const functionKeys = (map: SemanticPositionMap) => [...map.recipient.regions.def, ...map.recipient.regions.name, ...map.recipient.regions.params.flat()].sort((a, b) => a - b);
 
 /** The hooks of one arm at one unit (fresh hooks per call: key-state recorders hold per-forward scratch). */
-export function armHooks(arm: ArmName, layers: readonly number[], d: { python: Map<string, Tensor>; rust: Map<string, Tensor> }, pair: Pick<TransplantPair, 'map' | 'controlMap'>, cfg: Pick<TransplantConfig, 'rows' | 'heads'>): Hook[] {
+export function armHooks(arm: ArmName, layers: readonly number[], d: { python: Map<string, Tensor>; rust: Map<string, Tensor> }, pair: Pick<TransplantPair, 'map' | 'controlMap'> & { shuffledMap: SemanticPositionMap }, cfg: Pick<TransplantConfig, 'rows' | 'heads'>): Hook[] {
   switch (arm) {
+    case 'shuffled':
+      return layers.flatMap((L) => transplantTestRows({ layer: L, donor: d.python.get(`blocks.${L}.attn.hook_pattern`)!, map: pair.shuffledMap, rows: cfg.rows, heads: cfg.heads }));
     case 'pattern':
       return layers.flatMap((L) => transplantTestRows({ layer: L, donor: d.python.get(`blocks.${L}.attn.hook_pattern`)!, map: pair.map, rows: cfg.rows, heads: cfg.heads }));
     case 'control':
@@ -211,6 +216,7 @@ export const transplantExperiment: Experiment<TransplantInput, TransplantOptions
       decoding: 'greedy',
       pairing: 'Rust recipients in file order; Python donor of the same name, else the next unused one with as many parameters; control donor: the next Rust prompt with as many parameters',
       control: 'pattern transplant from the Rust control donor through the same kind of map',
+      shuffled: 'Python pattern through the map with function keys sent to matched random keys',
     };
     return { config, settings };
   },
@@ -251,13 +257,15 @@ export const transplantExperiment: Experiment<TransplantInput, TransplantOptions
     const d = { python: py.cache, rust: rs.cache };
     const call = callTokens(model, pair.recipient);
     const keys = functionKeys(pair.map);
+    const shuffled = shuffledMap(pair.map, [...pos.avoid, ...pos.targets, ...keys], createRng(ctx.seed, `transplant/shuffle/${id}`));
+    const maps = { map: pair.map, controlMap: pair.controlMap, shuffledMap: shuffled.map };
     const baseline = { outcome: generateScored(model, pair.recipient, pos, [], cfg.maxNewTokens, cfg.scorer), logpCall: callLogprob(model, call, []) };
     ctx.tick(id);
     const units: TransplantRecord['units'] = cfg.units.map((unit) => {
       const arms = ARMS.map((arm) => {
-        const hooks = () => armHooks(arm, unit.layers, d, pair, cfg);
+        const hooks = () => armHooks(arm, unit.layers, d, maps, cfg);
         const outcome = generateScored(model, pair.recipient, pos, [], cfg.maxNewTokens, cfg.scorer, hooks());
-        const r = { arm, outcome, logpCall: callLogprob(model, call, hooks()), fnMass: arm === 'pattern' || arm === 'control' ? fnMass(model, pos.ids, unit.layers, keys, hooks()) : null };
+        const r = { arm, outcome, logpCall: callLogprob(model, call, hooks()), fnMass: arm === 'pattern' || arm === 'control' || arm === 'shuffled' ? fnMass(model, pos.ids, unit.layers, keys, hooks()) : null };
         ctx.tick(`${id} ${unit.id} ${arm}`);
         return r;
       });
@@ -274,6 +282,8 @@ export const transplantExperiment: Experiment<TransplantInput, TransplantOptions
       controlDonor: donor(pair.controlDonor, rs),
       map: pair.map,
       controlMap: pair.controlMap,
+      shuffledMap: shuffled.map,
+      shuffledKeys: shuffled.keys,
       promptTokens: pos.ids.length,
       baseline,
       units,

@@ -13,7 +13,9 @@
  * @module
  */
 import type { LocatedPrompt } from '../../corpus/test-prompts.ts';
-import { buildSemanticPositionMap, type SemanticPositionMap } from '../../interventions/position-map.ts';
+import { buildSemanticPositionMap, SemanticPositionMapSchema, type SemanticPositionMap } from '../../interventions/position-map.ts';
+import type { Rng } from '../../stats/rng.ts';
+import { sampleControls } from '../shared/samples.ts';
 import type { PlipTokenizer } from '../../tokenize/types.ts';
 import type { SkippedItem } from '../contract.ts';
 
@@ -69,4 +71,25 @@ export async function buildPairs(located: readonly LocatedPrompt[], tok: PlipTok
     }
   }
   return { pairs, skipped };
+}
+
+/**
+ * The shuffled-map control: the same donor → recipient map with every function-key entry (def/fn, name,
+ * parameters) sent to a matched random recipient key instead (same count and distance profile from the
+ * marker, never a function, marker or special token; src/experiments/shared/controls.ts). Recipient
+ * function key F[i] (ascending) becomes control key C[i] (ascending); marker entries and the query map
+ * are unchanged (a pool smaller than the function keys drops the last ones' entries). So the donor's mass moves as much as in the pattern arm, onto keys that are not the
+ * function's, while the recipient's function tokens keep their own weights.
+ *
+ * @param avoid - recipient positions never drawn (the prompt's marker and special tokens, its function tokens)
+ */
+export function shuffledMap(map: SemanticPositionMap, avoid: readonly number[], rng: Rng): { map: SemanticPositionMap; keys: number[] } {
+  const fnKeys = [...new Set(map.keys.filter((e) => e.kind !== 'marker').map((e) => e.recipient))].sort((a, b) => a - b);
+  const markerFirst = Math.min(...map.recipient.regions.marker);
+  const draw = sampleControls({ marker: { token: markerFirst }, targets: fnKeys, markerTokens: [...map.recipient.regions.marker, ...avoid], excluded: [] }, 1, rng).draws[0]!;
+  // a pool smaller than the function keys gives a shorter draw: the last function keys then have no image
+  // and their entries are dropped (their donor mass is not carried; the record's `keys` shows it)
+  const to = new Map(fnKeys.slice(0, draw.length).map((k, i) => [k, draw[i]!]));
+  const keys = map.keys.flatMap((e) => (e.kind === 'marker' ? [e] : to.has(e.recipient) ? [{ ...e, recipient: to.get(e.recipient)! }] : []));
+  return { map: SemanticPositionMapSchema.parse({ ...map, keys }), keys: draw };
 }

@@ -34,7 +34,7 @@ export function renderTransplant(s: TransplantSummary): string {
   out.push('');
   out.push(
     renderTable(
-      ['unit', 'arm', 'n', 'preserved', 'Δ vs base', 'lost/gained', 'p base (Holm)', 'p ctl (Holm)', 'syntaxOk', 'exec pass', 'Δlog p base', 'p (Holm)', 'Δlog p ctl', 'p (Holm)', 'fn mass'],
+      ['unit', 'arm', 'n', 'preserved', 'Δ vs base', 'lost/gained', 'p base', 'p ctl', 'p shuf', 'syntaxOk', 'exec pass', 'Δlog p base', 'p', 'Δlog p ctl', 'p', 'Δlog p shuf', 'p', 'fn mass'],
       s.comparisons.map((c) => [
         c.unit,
         c.arm,
@@ -44,16 +44,19 @@ export function renderTransplant(s: TransplantSummary): string {
         `${c.vsBaseline.lost}/${c.vsBaseline.gained}`,
         c.pHolmBaseline,
         c.pHolmControl,
+        c.pHolmShuffled,
         pct(c.syntaxOk.rate),
         pct(c.executedPass.rate),
         signed(c.logpVsBaseline.meanDiff),
         c.logpVsBaseline.pHolm,
         signed(c.logpVsControl?.meanDiff),
         c.logpVsControl?.pHolm ?? null,
+        signed(c.logpVsShuffled?.meanDiff),
+        c.logpVsShuffled?.pHolm ?? null,
         c.fnMass === null ? '—' : `${pct(c.fnMass)} (base ${pct(c.fnMassBaseline)})`,
       ]),
     ),
   );
-  out.push('arms: pattern = Python donor rows through the semantic map; resid / attn_out = Python donor activations at the aligned positions; control = pattern transplant from a Rust donor. preserved = the test calls the function by name with a fitting argument list; log p in nats; fn mass = last prompt row → function tokens, mean over heads.');
+  out.push('arms: pattern = Python donor rows through the semantic map; resid / attn_out = Python donor activations at the aligned positions; control = pattern transplant from a Rust donor; shuffled = the Python pattern with the function keys sent to matched random keys. Every p is Holm-adjusted in its family. preserved = the test calls the function by name with a fitting argument list; log p in nats; fn mass = last prompt row → function tokens, mean over heads.');
   return out.join('\n');
 }

@@ -17,9 +17,13 @@ export { criterionSchema, type Criterion } from '../preservation/schema.ts';
  * - `pattern`: the Python donor's attention rows through the semantic map (hooks.ts);
  * - `resid` / `attn_out`: the Python donor's activations at the same aligned positions, at
  *   `blocks.L.hook_resid_pre` / `blocks.L.hook_attn_out` (value transplant);
- * - `control`: the pattern transplant from a Rust donor (another Rust prompt) through the same kind of map.
+ * - `control`: the pattern transplant from a Rust donor (another Rust prompt) through the same kind of map;
+ * - `shuffled`: the Python donor's pattern through its map with the function keys sent to matched random
+ *   recipient keys (pairs.ts `shuffledMap`): as much moved mass, none of it on the function's tokens.
  */
-export const ARMS = ['pattern', 'resid', 'attn_out', 'control'] as const;
+export const ARMS = ['pattern', 'resid', 'attn_out', 'control', 'shuffled'] as const;
+/** The two control arms. */
+export const CONTROL_ARMS = ['control', 'shuffled'] as const;
 export type ArmName = (typeof ARMS)[number];
 
 const pos = z.int().min(0);
@@ -58,6 +62,10 @@ export const transplantRecordSchema = z.strictObject({
   map: SemanticPositionMapSchema,
   /** Rust control donor → the same recipient. */
   controlMap: SemanticPositionMapSchema,
+  /** `map` with its function-key entries sent to `shuffledKeys` (the shuffled control). */
+  shuffledMap: SemanticPositionMapSchema,
+  /** The matched random recipient keys of the shuffled control, ascending (images of the function keys, ascending). */
+  shuffledKeys: z.array(pos),
   promptTokens: pos,
   baseline: z.strictObject({ outcome: outcomeSchema, logpCall: z.number().nullable() }),
   units: z.array(
@@ -98,13 +106,17 @@ export const transplantComparisonSchema = z.strictObject({
   diff: z.number().nullable(),
   diffCi: interval.nullable(),
   vsBaseline: mcnemar,
-  /** Null for the control arm itself. */
+  /** Vs the Rust-donor control; null for the control arms. */
   vsControl: mcnemar.nullable(),
+  /** Vs the shuffled-map control; null for the control arms. */
+  vsShuffled: mcnemar.nullable(),
   pHolmBaseline: z.number().min(0).max(1).nullable(),
   pHolmControl: z.number().min(0).max(1).nullable(),
+  pHolmShuffled: z.number().min(0).max(1).nullable(),
   logpArm: z.number().nullable(),
   logpVsBaseline: logpTest,
   logpVsControl: logpTest.nullable(),
+  logpVsShuffled: logpTest.nullable(),
   /** Mean `fnMass` under the arm (pattern arms), and at baseline. */
   fnMass: rate.nullable(),
   fnMassBaseline: rate.nullable(),
@@ -120,7 +132,11 @@ export const transplantSummarySchema = z.strictObject({
   baseline: z.strictObject({ preserved: proportion, syntaxOk: proportion, executedPass: proportion, logpCall: z.number().nullable(), nLogp: z.int().min(0) }),
   comparisons: z.array(transplantComparisonSchema),
   criteria: z.array(criterionSchema),
-  /** Holm families (each across arms × units): preserved McNemar, and log p permutation tests; smallest reachable adjusted p of each. */
+  /**
+   * Holm families, each across arms × units: preserved McNemar vs baseline (the largest; vs each control
+   * is a family of the 3 non-control arms × units), and the log p permutation tests likewise; `tests` and
+   * the smallest reachable adjusted p are those of the vs-baseline family, which bound the others.
+   */
   correction: z.strictObject({ mcnemar: correction, logp: correction }),
   skipped: z.array(z.strictObject({ id: z.string(), group: z.string(), reason: z.string() })),
   caveats: z.array(z.string()),

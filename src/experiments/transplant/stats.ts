@@ -3,15 +3,17 @@
  *
  * Per unit × arm: Wilson 95% CIs of preserved / syntaxOk / executedPass; the preserved rate difference
  * arm − baseline with a paired percentile bootstrap 95% CI; exact two-sided McNemar of the arm vs baseline
- * and vs the control arm (with the direction); the mean paired difference of log p(NAME( ) (nats) vs baseline
- * and vs control, with a bootstrap CI and a two-sided paired sign-flip permutation test (exact for n ≤ 16).
- * Holm across arms × units within each family: preserved vs baseline, preserved vs control, log p vs
- * baseline, log p vs control. The summary states each family's size and smallest reachable adjusted p.
+ * and vs each control arm (the Rust-donor `control`, the `shuffled` map; with the direction); the mean
+ * paired difference of log p(NAME( ) (nats) vs baseline and vs each control, with a bootstrap CI and a
+ * two-sided paired sign-flip permutation test (exact for n ≤ 16).
+ * Holm across arms × units within each family: preserved vs baseline, vs control, vs shuffled; log p vs
+ * baseline, vs control, vs shuffled. The summary states the families' size and smallest reachable adjusted p.
  *
  * Criteria (the roadmap's "transplant effect"), on the pattern arm:
  *  - preservation: some unit whose pattern transplant raises preservation with Holm p < α vs baseline AND
- *    vs control, both increases;
- *  - log p(NAME( ): some unit whose pattern transplant raises log p with Holm p < α vs baseline and vs control.
+ *    vs both controls, all increases;
+ *  - log p(NAME( ): some unit whose pattern transplant raises log p with Holm p < α vs baseline and vs both
+ *    controls, all increases.
  *
  * @module
  */
@@ -21,7 +23,7 @@ import { pairedPermutationTest, PAIRED_EXACT_MAX_N } from '../../stats/permutati
 import { mcnemarPaired, minMcNemarP, wilson } from '../../stats/proportion.ts';
 import { createRng } from '../../stats/rng.ts';
 import type { TransplantConfig } from './experiment.ts';
-import { ARMS, type ArmName, type Criterion, type TransplantComparison, type TransplantRecord, type TransplantSummary } from './schema.ts';
+import { ARMS, CONTROL_ARMS, type ArmName, type Criterion, type TransplantComparison, type TransplantRecord, type TransplantSummary } from './schema.ts';
 
 type Outcome = TransplantRecord['baseline']['outcome'];
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -69,6 +71,9 @@ export function summarizeTransplant(records: readonly TransplantRecord[], cfg: C
     const ctl = cell('control');
     const cPres = ctl.map((x) => bit(x.outcome.preserved));
     const cLogp = ctl.map((x) => x.logpCall);
+    const shf = cell('shuffled');
+    const sPres = shf.map((x) => bit(x.outcome.preserved));
+    const sLogp = shf.map((x) => x.logpCall);
     const fnBase = mean(records.map((r) => r.units.find((y) => y.unit.id === u.id)!.fnMassBaseline));
     for (const arm of ARMS) {
       const xs = cell(arm);
@@ -82,6 +87,7 @@ export function summarizeTransplant(records: readonly TransplantRecord[], cfg: C
       }
       const logp = xs.map((x) => x.logpCall);
       const fm = xs.map((x) => x.fnMass).filter((v): v is number => v !== null);
+      const isCtl = (CONTROL_ARMS as readonly string[]).includes(arm);
       comparisons.push({
         unit: u.id,
         arm,
@@ -92,12 +98,15 @@ export function summarizeTransplant(records: readonly TransplantRecord[], cfg: C
         diff: mean(diffs),
         diffCi,
         vsBaseline: mcnemarPaired(bPres, t),
-        vsControl: arm === 'control' ? null : mcnemarPaired(cPres, t),
+        vsControl: isCtl ? null : mcnemarPaired(cPres, t),
+        vsShuffled: isCtl ? null : mcnemarPaired(sPres, t),
         pHolmBaseline: null,
         pHolmControl: null,
+        pHolmShuffled: null,
         logpArm: mean(logp.filter((v): v is number => v !== null)),
         logpVsBaseline: logpTest(logp, bLogp, cfg, seed, `${stream}/base`),
-        logpVsControl: arm === 'control' ? null : logpTest(logp, cLogp, cfg, seed, `${stream}/ctl`),
+        logpVsControl: isCtl ? null : logpTest(logp, cLogp, cfg, seed, `${stream}/ctl`),
+        logpVsShuffled: isCtl ? null : logpTest(logp, sLogp, cfg, seed, `${stream}/shf`),
         fnMass: fm.length ? mean(fm) : null,
         fnMassBaseline: fm.length ? fnBase : null,
       });
@@ -112,6 +121,8 @@ export function summarizeTransplant(records: readonly TransplantRecord[], cfg: C
   assign(withCtl, withCtl.map((c) => c.vsControl!.p), (c, p) => (c.pHolmControl = p));
   assign(comparisons, comparisons.map((c) => c.logpVsBaseline.p), (c, p) => (c.logpVsBaseline.pHolm = p));
   assign(withCtl, withCtl.map((c) => c.logpVsControl!.p), (c, p) => (c.logpVsControl!.pHolm = p));
+  assign(withCtl, withCtl.map((c) => c.vsShuffled!.p), (c, p) => (c.pHolmShuffled = p));
+  assign(withCtl, withCtl.map((c) => c.logpVsShuffled!.p), (c, p) => (c.logpVsShuffled!.pHolm = p));
 
   const m = comparisons.length;
   const nLogp = records.filter((r) => r.baseline.logpCall !== null).length;
@@ -142,9 +153,12 @@ export function summarizeTransplant(records: readonly TransplantRecord[], cfg: C
 
 function criteria(rows: TransplantComparison[], a: number): Criterion[] {
   if (rows.length === 0) return [];
-  const okPres = rows.filter((c) => (c.pHolmBaseline ?? 1) < a && (c.pHolmControl ?? 1) < a && c.vsBaseline.direction === 'increase' && c.vsControl?.direction === 'increase');
+  const okPres = rows.filter((c) => (c.pHolmBaseline ?? 1) < a && (c.pHolmControl ?? 1) < a && (c.pHolmShuffled ?? 1) < a && c.vsBaseline.direction === 'increase' && c.vsControl?.direction === 'increase' && c.vsShuffled?.direction === 'increase');
   const bestPres = (okPres.length ? okPres : rows).reduce((x, y) => ((y.diff ?? -Infinity) > (x.diff ?? -Infinity) ? y : x));
-  const okLp = rows.filter((c) => (c.logpVsBaseline.pHolm ?? 1) < a && (c.logpVsControl?.pHolm ?? 1) < a && (c.logpVsBaseline.meanDiff ?? 0) > 0 && (c.logpVsControl?.meanDiff ?? 0) > 0);
+  const okLp = rows.filter(
+    (c) =>
+      (c.logpVsBaseline.pHolm ?? 1) < a && (c.logpVsControl?.pHolm ?? 1) < a && (c.logpVsShuffled?.pHolm ?? 1) < a && (c.logpVsBaseline.meanDiff ?? 0) > 0 && (c.logpVsControl?.meanDiff ?? 0) > 0 && (c.logpVsShuffled?.meanDiff ?? 0) > 0,
+  );
   const bestLp = (okLp.length ? okLp : rows).reduce((x, y) => ((y.logpVsBaseline.meanDiff ?? -Infinity) > (x.logpVsBaseline.meanDiff ?? -Infinity) ? y : x));
   return [
     {
@@ -157,8 +171,8 @@ function criteria(rows: TransplantComparison[], a: number): Criterion[] {
       p: bestPres.pHolmBaseline,
       n: bestPres.n,
       note: okPres.length
-        ? `${okPres.length} of ${rows.length} unit(s) qualify; value = preserved rate difference vs baseline (Holm p vs control ${fmtP(bestPres.pHolmControl)})`
-        : `no unit qualifies (needs a Holm-significant increase vs baseline and vs the Rust-donor control); shown: the largest difference vs baseline (Holm p vs control ${fmtP(bestPres.pHolmControl)})`,
+        ? `${okPres.length} of ${rows.length} unit(s) qualify; value = preserved rate difference vs baseline (Holm p vs control ${fmtP(bestPres.pHolmControl)}, vs shuffled ${fmtP(bestPres.pHolmShuffled)})`
+        : `no unit qualifies (needs a Holm-significant increase vs baseline, vs the Rust-donor control and vs the shuffled map); shown: the largest difference vs baseline (Holm p vs control ${fmtP(bestPres.pHolmControl)}, vs shuffled ${fmtP(bestPres.pHolmShuffled)})`,
     },
     {
       criterion: 'transplant effect: the Python pattern raises log p(NAME()',
@@ -170,11 +184,12 @@ function criteria(rows: TransplantComparison[], a: number): Criterion[] {
       p: bestLp.logpVsBaseline.pHolm,
       n: bestLp.logpVsBaseline.n,
       note: okLp.length
-        ? `${okLp.length} of ${rows.length} unit(s) qualify; value = mean paired difference vs baseline in nats (Holm p vs control ${fmtP(bestLp.logpVsControl?.pHolm ?? null)})`
-        : `no unit qualifies (needs a Holm-significant increase vs baseline and vs the control); shown: the largest mean difference vs baseline, nats (vs control ${fmtSigned(bestLp.logpVsControl?.meanDiff ?? null)}, Holm p ${fmtP(bestLp.logpVsControl?.pHolm ?? null)})`,
+        ? `${okLp.length} of ${rows.length} unit(s) qualify; value = mean paired difference vs baseline in nats (vs control ${lpNote(bestLp.logpVsControl)}; vs shuffled ${lpNote(bestLp.logpVsShuffled)})`
+        : `no unit qualifies (needs a Holm-significant increase vs baseline and vs both controls); shown: the largest mean difference vs baseline, nats (vs control ${lpNote(bestLp.logpVsControl)}; vs shuffled ${lpNote(bestLp.logpVsShuffled)})`,
     },
   ];
 }
 
 const fmtP = (p: number | null) => (p === null ? '—' : p < 1e-3 ? p.toExponential(1) : p.toFixed(3));
 const fmtSigned = (x: number | null) => (x === null ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
+const lpNote = (t: TransplantComparison['logpVsControl']) => (t ? `${fmtSigned(t.meanDiff)} nats, Holm p ${fmtP(t.pHolm)}` : '—');
