@@ -88,11 +88,11 @@ export function addModelOptions(cmd: Command): Command {
     .option('--revision <rev>', 'Hugging Face revision (branch, tag or commit)', 'main')
     .option('--hub-url <url>', 'Hugging Face endpoint (default $HF_ENDPOINT or https://huggingface.co)')
     .option('--verify', 'hash the cached model files against their sha256 (blob name) before use; damaged ones are fetched again')
-    .option('--no-progress', 'no download progress bar');
+    .option('--no-progress', 'no download progress (bars on a terminal, plain lines otherwise)');
 }
 
 export async function openModel(o: ModelCliOptions): Promise<HookedModel> {
-  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false && process.stderr.isTTY, verify: o.verify === true });
+  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false, verify: o.verify === true });
 }
 
 export function parseIntArg(name: string, min = -Infinity, max = Infinity) {

@@ -41,7 +41,7 @@ export interface ResolveOptions {
   fetch?: typeof fetch;
   /** Access token; default $HF_TOKEN. */
   token?: string;
-  /** Show per-file and total progress bars on stderr (only when stderr is a TTY). */
+  /** Show download progress on stderr: bars on a terminal, plain periodic lines otherwise. */
   progress?: boolean;
   /** Allow network access when the model is not cached (default true, false when HF_HUB_OFFLINE=1). */
   allowDownload?: boolean;
