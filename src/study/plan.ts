@@ -20,7 +20,7 @@ import type { PlipTokenizer } from '../tokenize/types.ts';
 import { bytesPerWeight, decodeSeconds, loadCostModel, parameterCount, peakBytes, prefillSeconds, type CostModel } from './cost.ts';
 import { loadStudyPrompts, type StudyPrompt } from './prompts.ts';
 import { PHASE_NUMBER, PHASES, type LoadedStudy, type PhaseName, type Study, type StudyModel } from './schema.ts';
-import { analysisUnits, resolveLayers } from './units.ts';
+import { analysisUnits, distinctUnits, resolveLayers } from './units.ts';
 
 /** How one model of the study resolved. */
 export interface PlannedModel {
@@ -44,7 +44,7 @@ export interface PlannedModel {
 export interface PlannedPhase {
   phase: PhaseName;
   roadmapPhase: number;
-  /** Work items (the unit a shard or a resume counts). */
+  /** Work items (what a shard or a resume counts: samples for phase 2, prompts or prompt pairs for 3–5). */
   items: number;
   /** Forward passes: prefill passes plus decode steps. */
   prefillPasses: number;
@@ -209,31 +209,30 @@ function planForModel(
         maxContext = Math.max(maxContext, n);
         return n;
       });
-      const items = samples.length * units.length;
-      const passes = items * (1 + k.controls) + samples.length;
-      phaseCost(phase, items, passes, passes * mean(lens), 0, `${samples.length} samples × ${units.length} units; baseline + knockout + ${k.controls} controls`);
+      const passes = samples.length * units.length * (1 + k.controls) + samples.length;
+      phaseCost(phase, samples.length, passes, passes * mean(lens), 0, `${samples.length} samples × ${units.length} units; baseline + knockout + ${k.controls} controls`);
     } else if (phase === 'preservation') {
       const p = study.phases.preservation!;
-      const units = analysisUnits(layers, p.modes, p.window);
+      const units = distinctUnits(analysisUnits(layers, p.modes, p.window));
       const edited = p.conditions.filter((c) => c !== 'baseline').length + p.levels.length;
       const lens = [...promptLens('python', p.n, p.maxNewTokens), ...promptLens('rust', p.n, p.maxNewTokens)];
       const gens = lens.length * (1 + units.length * edited);
-      phaseCost(phase, gens, gens, gens * mean(lens), gens * p.maxNewTokens, `${lens.length} prompts × (baseline + ${units.length} units × ${edited} edited conditions), ≤ ${p.maxNewTokens} new tokens`);
+      phaseCost(phase, lens.length, gens, gens * mean(lens), gens * p.maxNewTokens, `${lens.length} prompts × (baseline + ${units.length} units × ${edited} edited conditions), ≤ ${p.maxNewTokens} new tokens`);
     } else if (phase === 'steering') {
       const p = study.phases.steering!;
-      const units = analysisUnits(layers, ['per-layer', 'all-layers'], 1);
+      const units = distinctUnits(analysisUnits(layers, ['per-layer', 'all-layers'], 1));
       const lens = promptLens('rust', p.n, p.maxNewTokens);
       const calib = promptLens('python', p.n, 0).length + lens.length;
       const arms = (p.multiples.length + 1) * (1 + p.controls);
       const gens = lens.length * (1 + units.length * arms);
-      phaseCost(phase, gens, gens + calib, (gens + calib) * mean(lens), gens * p.maxNewTokens, `${lens.length} Rust prompts × (baseline + ${units.length} units × ${p.multiples.length + 1} levels × (steered + ${p.controls} controls)); calibration ${calib} passes`);
+      phaseCost(phase, lens.length, gens + calib, (gens + calib) * mean(lens), gens * p.maxNewTokens, `${lens.length} Rust prompts × (baseline + ${units.length} units × ${p.multiples.length + 1} levels × (steered + ${p.controls} controls)); calibration ${calib} passes`);
     } else {
       const p = study.phases.transplant!;
       const units = analysisUnits(layers, ['per-layer'], 1);
       const n = Math.min(promptLens('python', p.n, 0).length, promptLens('rust', p.n, p.maxNewTokens).length);
       const arms = 1 + p.activationSites.length;
       const gens = n * (1 + units.length * arms);
-      phaseCost(phase, gens, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × (pattern + ${p.activationSites.length} activation sites))`);
+      phaseCost(phase, n, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × (pattern + ${p.activationSites.length} activation sites))`);
     }
   }
   return {

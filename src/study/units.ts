@@ -5,9 +5,9 @@
  * @module
  */
 import { parseIndexList } from '../cli/indices.ts';
-import { analysisUnits, type AnalysisUnit, type UnitMode } from '../experiments/shared/units.ts';
+import { analysisUnits, distinctUnits, type AnalysisUnit, type UnitMode } from '../experiments/shared/units.ts';
 
-export { analysisUnits, type AnalysisUnit, type UnitMode };
+export { analysisUnits, distinctUnits, type AnalysisUnit, type UnitMode };
 
 /** A phase's `layers` (index-list string or explicit list) → sorted layer indices, range-checked. */
 export function resolveLayers(spec: string | readonly number[], nLayers: number, field: string): number[] {

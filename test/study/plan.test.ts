@@ -76,8 +76,8 @@ test('planStudy: counts items of phase 2 by hand (30 corpus samples × 8 units o
   assert.equal(m.model.nLayers, 4);
   assert.equal(m.model.weightsPresent, true);
   const ko = m.phases.find((p) => p.phase === 'knockout')!;
-  // per-layer 4 + all-layers 1 + windows of 2 consecutive layers 3 = 8 units
-  assert.equal(ko.items, 30 * 8);
+  // one item per sample; per-layer 4 + all-layers 1 + windows of 2 consecutive layers 3 = 8 units
+  assert.equal(ko.items, 30);
   // baseline once per sample, knockout + 5 controls per (sample, unit)
   assert.equal(ko.prefillPasses, 30 * 8 * 6 + 30);
   assert.ok(m.estPeakBytes > m.model.weightBytes);

@@ -8,6 +8,7 @@ import { loadStudy } from '../../src/study/schema.ts';
 import { runStudy } from '../../src/study/run.ts';
 import { mergeStudy, writeShardMarker } from '../../src/study/merge.ts';
 import { studySummarySchema } from '../../src/study/criteria.ts';
+import { planStudy } from '../../src/study/plan.ts';
 import { readSafetensorsHeader, writeSafetensorsFile } from '../../src/io/safetensors.ts';
 import { createRng } from '../../src/stats/rng.ts';
 
@@ -65,6 +66,11 @@ test('study run: every phase file, study.json with each roadmap criterion per mo
   for (const c of s.criteria) assert.equal(c.model, 'organism');
   assert.ok(s.replication.every((r) => !r.replicates && /fewer than 2 models/.test(r.note)), 'one model cannot replicate');
   assert.deepEqual(Object.keys(phaseFiles(full)).sort(), ['organism/knockout.json', 'organism/preservation.json', 'organism/steering.json']);
+});
+
+test('study plan counts the same items per phase as the run does', async () => {
+  const plan = await planStudy(loaded);
+  assert.deepEqual(plan.models[0]!.phases.map((p) => [p.phase, p.items]), fullRun.phases.map((p) => [p.phase, p.items]));
 });
 
 test('study run: stopped after a few items and re-run, it ends identical to the uninterrupted run', async () => {
