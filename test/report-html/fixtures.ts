@@ -2,15 +2,19 @@
  * Shared inputs of the report tests: the committed organism results of each kind, and the pattern of
  * what counts as an external URL in a report.
  */
-export const KINDS = ['scan', 'knockout', 'copying', 'steer', 'patch', 'preservation'] as const;
+export const KINDS = ['scan', 'knockout', 'copying', 'steer', 'patch', 'preservation', 'transplant'] as const;
 /**
- * The committed organism results; preservation (no committed organism run yet) is a real small run:
+ * The committed organism results; preservation and transplant (no committed organism runs yet) are real
+ * small runs in fixtures/ (regenerate them when their schemas change):
  * `plip preservation --prompts prompts/organism.json --n 6 --layers 2,3 --mode per-layer --no-execute
- * --max-new-tokens 24 --seed 1`.
+ * --max-new-tokens 24 --seed 1 --out test/report-html/fixtures/preservation-organism.json`,
+ * `plip transplant --prompts prompts/organism.json --n 6 --layers 2,3 --no-execute --max-new-tokens 24
+ * --n-permutations 999 --seed 1 --out test/report-html/fixtures/transplant-organism.json`.
  */
 export const RESULTS: Record<(typeof KINDS)[number], string> = {
   ...(Object.fromEntries(KINDS.slice(0, 5).map((k) => [k, `training/logs/plip_${k}.json`])) as Record<string, string>),
   preservation: 'test/report-html/fixtures/preservation-organism.json',
+  transplant: 'test/report-html/fixtures/transplant-organism.json',
 } as never;
 
 /**

@@ -40,6 +40,7 @@ test('a report of each kind: schema-valid, figures rendered by vega, tables, pro
     steer: ['steer-dose-kl', 'steer-dose-dMeanNll', 'steer-calibrated-distribution'],
     patch: ['patch-resid-heatmap', 'patch-head-heatmap', 'patch-pattern-layer-curve', 'patch-effect-distribution'],
     preservation: ['preservation-rates', 'preservation-relative-change'],
+    transplant: ['transplant-rates', 'transplant-preserved-diff', 'transplant-logp-distribution'],
   };
   for (const kind of KINDS) {
     const doc = readResults(RESULTS[kind]);

@@ -10,5 +10,6 @@ import { patchRenderer } from './patch.ts';
 import { preservationRenderer } from './preservation.ts';
 import { scanRenderer } from './scan.ts';
 import { steerRenderer } from './steer.ts';
+import { transplantRenderer } from './transplant.ts';
 
-for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer]) registerRenderer(r);
+for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer, transplantRenderer]) registerRenderer(r);

@@ -12,6 +12,7 @@ import type { HookedModel } from '../../../model/model.ts';
 import { attentionFrom, sampleText } from '../attention.ts';
 import { layerCurve, rates } from '../charts.ts';
 import type { Figure } from '../figure.ts';
+import { fmt } from '../page.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
 import { REPLICATION } from '../replication.ts';
 import { zodCheck } from './validate.ts';
@@ -72,7 +73,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
     name: `${c.criterion} (${c.language})`,
     source: 'roadmap Phase 3 success (evaluated by plip preservation)',
     met: c.met,
-    detail: `${c.unit ? `unit ${c.unit}: ` : ''}relative change ${pct(c.value) ?? '—'}${c.ci ? ` [${pct(c.ci.lo)}, ${pct(c.ci.hi)}]` : ''}, Holm p ${c.p ?? '—'}, n = ${c.n}. ${c.note}`,
+    detail: `${c.unit ? `unit ${c.unit}: ` : ''}relative change ${pct(c.value) ?? '—'}${c.ci ? ` [${pct(c.ci.lo)}, ${pct(c.ci.hi)}]` : ''}, Holm p ${fmt(c.p, true)}, n = ${c.n}. ${c.note}`,
   }));
   criteria.push({ name: REPLICATION, source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); pass results of other models to the same plip report to decide it` });
 
