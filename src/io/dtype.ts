@@ -1,12 +1,13 @@
 /**
  * Safetensors dtypes and bit-exact float conversions.
  *
- * Reading widens everything to float32: F16 via a 65 536-entry lookup table (exact, including
- * subnormals, ±inf and NaN payloads), BF16 by placing the 16 bits in the upper half of a float32.
+ * Widening to float32 (used when reading with `loadSafetensorsFile`, and on tiles of bf16/f16 weights
+ * kept as stored): F16 via a 65 536-entry lookup table (exact, including subnormals, ±inf and NaN
+ * payloads), BF16 by placing the 16 bits in the upper half of a float32.
  * Writing narrows with round-to-nearest-even, like numpy / torch.
  */
 
-/** Dtypes this toolkit can read. Everything is widened to float32 on load. */
+/** Dtypes this toolkit can read (model matrices stay F16/BF16; everything else is widened to float32). */
 export const SUPPORTED_DTYPES = ['F32', 'F16', 'BF16', 'F64', 'I64', 'I32'] as const;
 export type SafetensorsDtype = (typeof SUPPORTED_DTYPES)[number];
 /** Dtypes {@link writeSafetensorsFile} can write. */

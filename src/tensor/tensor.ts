@@ -1,8 +1,8 @@
 /**
  * A minimal dense tensor: row-major `Float32Array` with an explicit shape.
  *
- * All model computation is float32. Weights loaded from F16/BF16 checkpoints are
- * widened to float32 once, at load time (see `src/io/safetensors.ts`).
+ * All activations are float32. Weight matrices keep their checkpoint dtype (f32, bf16 or f16) as a
+ * `WeightArray` (`src/tensor/weight.ts`); kernels widen them tile by tile.
  */
 export class Tensor {
   readonly data: Float32Array;

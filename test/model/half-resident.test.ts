@@ -135,3 +135,21 @@ test('plip logits on a checkpoint with a NaN weight exits 1 with the error, writ
   assert.match(r.stderr, /tensor 'model\.embed_tokens\.weight' holds a non-finite value \(NaN\)/);
   assert.equal(existsSync(out), false);
 });
+
+test('writeRandomCheckpoint writes a loadable bf16 checkpoint one tensor at a time (the benchmarks use it)', async () => {
+  const { writeRandomCheckpoint } = await import('../../src/model/random.ts');
+  for (const dir of ['qwen2', 'gemma', 'llama']) {
+    const out = mkdtempSync(join(tmpRoot, `random-${dir}-`));
+    const bytes = writeRandomCheckpoint(`fixtures/tiny/${dir}`, out, { seed: 3, dtype: 'BF16' });
+    const m = await loadModel(out, { noTokenizer: true, backend: 'ts' });
+    assert.equal(m.weights.layers[0]!.Wq.dtype, 'bf16');
+    // matrices 2 bytes per element as written; norms and biases (written as bf16) widened to 4
+    const W = m.weights;
+    let vecElems = (W.lnFinal.w.length + (W.lnFinal.b?.length ?? 0)) | 0;
+    for (const l of W.layers) for (const v of [l.ln1.w, l.ln1.b, l.ln2?.w, l.ln2?.b, l.bq, l.bk, l.bv, l.bo, l.bgate, l.bin, l.bout]) vecElems += v?.length ?? 0;
+    assert.equal(modelWeightBytes(W), bytes + 2 * vecElems);
+    const logits = m.forward(GOLDEN_PROMPT(dir)).logits!.data;
+    assert.ok(logits.every(Number.isFinite));
+  }
+  assert.throws(() => writeRandomCheckpoint('fixtures/tiny/gpt2', join(tmpRoot, 'random-gpt2')), /fused or transposed/);
+});
