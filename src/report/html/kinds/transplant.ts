@@ -38,7 +38,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
   figures.push({
     id: 'transplant-rates',
     title: 'Rates of the Rust tests with 95% Wilson CIs per arm and criterion',
-    caption: 'Share of the Rust recipients\' generated tests meeting each criterion (preserved = calls the function by name with a fitting argument list) at baseline, with the Python donor\'s attention rows (pattern), its activations (resid, attn_out), a Rust donor\'s rows (control) and, where run, the Python pattern with the function keys sent to matched random keys (shuffled), per unit. Error bars: Wilson score intervals from the results file (executedPass is 0/0 when execution was off).',
+    caption: 'Share of the Rust recipients\' generated tests meeting each criterion (preserved = calls the function by name with a fitting argument list) at baseline, with the Python donor\'s attention rows (pattern), its activations (resid, attn_out), a Rust donor\'s rows (control) and the Python pattern with the function keys sent to matched random keys (shuffled), per unit. Error bars: Wilson score intervals from the results file (executedPass is 0/0 when execution was off).',
     spec: rates(rows, { x: 'unit', rowTitle: 'criterion', columnTitle: 'recipients' }),
   });
 
@@ -74,8 +74,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
       columns: ['unit', 'arm', 'n', 'preserved', 'Δ vs baseline', 'Δ 95% CI', 'Holm vs baseline', 'Holm vs Rust donor', 'Holm vs shuffled', 'log p', 'Δ log p vs baseline', 'Holm (log p)', 'fn mass', 'fn mass baseline'],
       rows: s.comparisons.map((c) => [
         c.unit, c.arm, c.n, pct(c.preserved.rate), c.diff, c.diffCi ? `[${c.diffCi.lo.toFixed(3)}, ${c.diffCi.hi.toFixed(3)}]` : null, c.pHolmBaseline, c.pHolmControl,
-        // the shuffled-map control arrived later in the schema; older results have no such column
-        (c as { pHolmShuffled?: number | null }).pHolmShuffled ?? null,
+        c.pHolmShuffled,
         c.logpArm, c.logpVsBaseline.meanDiff, c.logpVsBaseline.pHolm, c.fnMass, c.fnMassBaseline,
       ]),
       pColumns: [6, 7, 8, 11],
