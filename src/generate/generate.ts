@@ -186,10 +186,31 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
       if (ready(row)) fresh.push(row);
     }
     // prefill new rows on their own (no padding of one-token decode rows to prompt length), then decode
-    const prefilled = run(fresh);
+    const prefilled = prefillGroups(fresh).flatMap(run);
     live = [...run(live), ...prefilled];
   }
   return results;
+}
+
+/**
+ * Splits rows to prefill into groups of similar prompt length: a group's padded size (rows × longest) stays
+ * within 4/3 of its real tokens, so ragged prompts waste little compute while similar ones share one pass.
+ */
+function prefillGroups(rows: RowState[]): RowState[][] {
+  const sorted = [...rows].sort((a, b) => b.input.length - a.input.length);
+  const groups: RowState[][] = [];
+  for (const r of sorted) {
+    const g = groups[groups.length - 1];
+    if (g) {
+      const real = g.reduce((n, x) => n + x.input.length, 0) + r.input.length;
+      if ((g.length + 1) * g[0]!.input.length * 3 <= real * 4) {
+        g.push(r);
+        continue;
+      }
+    }
+    groups.push([r]);
+  }
+  return groups;
 }
 
 /** Chooses the next token from one row of logits. Greedy ties break toward the lowest id. */
