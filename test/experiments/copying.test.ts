@@ -14,6 +14,7 @@ import type { Tensor } from '../../src/tensor/tensor.ts';
 import type { HookContext } from '../../src/hooks/types.ts';
 import { loadCopyingPrompts, locatePositions } from '../../src/corpus/prompts.ts';
 import { scoreCall } from '../../src/experiments/copying/score.ts';
+import { findCalls } from '../../src/score/syntax.ts';
 import { runCopying } from '../../src/experiments/copying/experiment.ts';
 
 const PROMPTS = {
@@ -39,6 +40,20 @@ test('scoreCall: name on the first line, top-level argument count, strings and n
   assert.deepEqual(scoreCall('my_add_up(1, 2)', 'add_up', 2).called, false);
   assert.deepEqual(scoreCall('sub::<i32>(1, 2), -1);', 'sub', null), { called: true, nArgs: 2, arityOk: null });
   assert.deepEqual(scoreCall('add_up(1, ', 'add_up', 2), { called: true, nArgs: null, arityOk: false });
+});
+
+test('scoreCall agrees with findCalls (src/score/syntax.ts) on free calls vs method/path calls and strings', async () => {
+  const py = ['add(1, 2)', 'self.add(1, 2)', 'x.add(1)', 'math.add(1)', 'print(add(1, 2))', 'my_add(1)', 'print("add(1)")', "print('add(', add(3, 4))", 'add (1, 2)', 'obj . add(1)', 'f(x).add(2)'];
+  const rs = ['assert_eq!(add(2, 3), 5);', 'let x = self.add(1);', 'Foo::add(1, 2);', 'crate::add(1, 2);', 'super::add(1);', 'self::add(1);', 'add::<i32>(1, 2);', 'm::add(1);', 'let s = "add(1)";', 'x.add(1).unwrap();', 'a::crate::add(1);'];
+  for (const [lang, lines] of [['python', py], ['rust', rs]] as const) {
+    for (const line of lines) {
+      const calls = await findCalls(lang, lang === 'rust' ? `fn t() { ${line} }` : line, 'add');
+      const got = scoreCall(line, 'add', null);
+      assert.equal(got.called, calls.length > 0, `${lang} ${JSON.stringify(line)}: scoreCall ${got.called}, findCalls ${calls.length}`);
+      if (calls.length) assert.equal(got.nArgs, calls[0]!.positional + calls[0]!.keywords.length, `${lang} ${JSON.stringify(line)}: argument count`);
+    }
+  }
+  assert.equal(scoreCall('self.add(1, 2)', 'add', 2).called, false, 'a method of another object is not the function');
 });
 
 test('prompt files: groups, metadata keys skipped, errors name file, group, id and field', () => {
@@ -71,6 +86,8 @@ test('the knockout removes test-region → name attention at every decoding step
   const sources = Array.from({ length: pos.ids.length + maxTokens - pos.marker }, (_, i) => pos.marker + i);
   const edit = { kind: 'knockout' as const, factor: 0, layers: [1], heads: [...Array(8).keys()], rules: [{ sources, targets: pos.nameTokens }], edgesPerLayer: 0, dropped: [] };
   let checkedRows = 0;
+  let checkedL0 = 0;
+  const base = m.runWithCache(pos.ids, { names: ['blocks.0.attn.hook_pattern'] }).cache.pattern(0);
   const check = {
     name: (n: string) => n === 'blocks.1.attn.hook_pattern' || n === 'blocks.0.attn.hook_pattern',
     fn: (t: Tensor, ctx: HookContext) => {
@@ -83,7 +100,11 @@ test('the knockout removes test-region → name attention at every decoding step
             if (ctx.layer === 1 && q >= pos.marker) {
               assert.equal(w, 0);
               checkedRows++;
-            } else if (ctx.layer === 0 && q >= pos.marker && q < pos.ids.length) assert.ok(w >= 0);
+            } else if (ctx.layer === 0 && q >= pos.marker && q < pos.ids.length) {
+              // layer 0 is not edited: its prefill rows are the unedited run's
+              assert.ok(Math.abs(w - base.get(0, h, q, k)) < 1e-6, `L0 h${h} q${q} k${k}: ${w} vs ${base.get(0, h, q, k)}`);
+              checkedL0++;
+            }
           }
       }
     },
@@ -91,6 +112,7 @@ test('the knockout removes test-region → name attention at every decoding step
   const r = generate(m, pos.ids, { maxTokens, hooks: [...attentionEdit(edit), check] });
   assert.equal(r.ids.length, maxTokens);
   assert.ok(checkedRows >= 8 * pos.nameTokens.length * (pos.ids.length - pos.marker + maxTokens - 1), 'prefill rows and every decoded row were checked');
+  assert.equal(checkedL0, 8 * pos.nameTokens.length * (pos.ids.length - pos.marker), 'every unedited layer-0 prefill row was compared');
 });
 
 test('runCopying: deterministic records, resume after interruption, statistics shape', async () => {
@@ -165,4 +187,49 @@ test('the committed organism results (training/logs/plip_copying.json) match the
   assert.equal(doc.header.experiment, 'copying');
   assert.ok(doc.records.length >= 50);
   assert.deepEqual(doc.summary.skipped, [], 'written before skipped prompts were reported: read as none');
+});
+
+test('an edit that raises copying is found: two-sided McNemar/permutation with the direction, condition recorded', async () => {
+  const { summarizeCopying, copyingReach } = await import('../../src/experiments/copying/experiment.ts');
+  const out = (called: boolean) => ({ completion: called ? 'f(1)' : 'x', called, nArgs: called ? 1 : null, arityOk: null, callLogprob: null });
+  // 12 prompts: never copied at baseline nor under the control, always under the edit
+  const recs = Array.from({ length: 12 }, (_, i) => ({
+    key: `p${i}`, id: `p${i}`, group: 'g', name: 'f', condition: 'scale(2)', marker: 3, nameTokens: [1],
+    baseline: out(false),
+    units: { L0: { layers: [0], knockout: out(true), controls: [out(false)], controlKeys: [[2]] } },
+  }));
+  const [row] = summarizeCopying(recs, [[0]], 1, { factor: 2 });
+  assert.equal(row!.condition, 'scale(2)');
+  assert.equal(row!.directionBaseline, 'higher');
+  assert.equal(row!.directionControl, 'higher');
+  assert.ok(Math.abs(row!.pMcNemarBaseline - 2 / 4096) < 1e-12, `two-sided exact McNemar 2·2^-12, got ${row!.pMcNemarBaseline}`);
+  assert.ok(Math.abs(row!.pPermControl - 2 / 4096) < 1e-12, `two-sided exact sign-flip 2/2^12, got ${row!.pPermControl}`);
+  assert.equal(row!.effect, true);
+  // the mirror image (a knockout that removes copying) is as significant, direction lower
+  const low = recs.map((r) => ({ ...r, condition: 'knockout', baseline: out(true), units: { L0: { ...r.units.L0, knockout: out(false), controls: [out(true)] } } }));
+  const [lo] = summarizeCopying(low, [[0]], 1);
+  assert.equal(lo!.condition, 'knockout');
+  assert.equal(lo!.directionBaseline, 'lower');
+  assert.equal(lo!.pMcNemarBaseline, row!.pMcNemarBaseline);
+  assert.equal(lo!.effect, true);
+  // reachability: 4 prompts under 3 units cannot reach α (3 · 2 · 2^-4 = 0.375)
+  const r = copyingReach(4, 3);
+  assert.ok(Math.abs(r.minHolmBaseline - 0.375) < 1e-12);
+  assert.equal(r.reachable, false);
+  assert.equal(copyingReach(12, 1).reachable, true);
+});
+
+test('runCopying --factor records the condition that ran, and the summary states the reachable p', async () => {
+  const m = await loadModel('../shared/models/stories260K');
+  const prompts = loadCopyingPrompts(promptsFile());
+  const r = runCopying(m, prompts.slice(2, 3), { units: [[0]], controls: 1, maxTokens: 1, seed: 1, factor: 2 });
+  assert.equal(r.records[0]!.condition, 'scale(2)');
+  assert.equal(r.stats[0]!.condition, 'scale(2)');
+  assert.equal(r.summary!.reach![0]!.reachable, false, 'one prompt cannot reach α');
+  const { renderCopying } = await import('../../src/experiments/copying/render.ts');
+  const text = renderCopying(r.summary!, r);
+  assert.match(text, /warning: rust_test: n = 1, Holm over 1 unit\(s\); smallest reachable adjusted p: vs baseline 1\.00/);
+  assert.match(text, /scale\(2\)/);
+  const k = runCopying(m, prompts.slice(2, 3), { units: [[0]], controls: 1, maxTokens: 1, seed: 1, level: 0.5 });
+  assert.equal(k.records[0]!.condition, 'set(0.5)');
 });

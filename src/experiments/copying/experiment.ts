@@ -11,18 +11,25 @@
  *  - controls: the same, but to as many random non-name keys at matched distance from the marker
  *    (same selection rule as `plip knockout`, seeded named stream per prompt), `controls` draws.
  * With `level` the edit is a steer instead (kind "set": mass `level` on the name tokens / control keys),
- * with `factor` a scaling of those weights (kind "scale", rows renormalised).
- * Scoring: the first completion line calls `name(` (+ top-level argument count vs arity).
- * Statistics per group × unit: exact McNemar (binomial on discordant pairs) baseline vs knockout and
- * knockout vs first control draw, one-sided "knockout copies less"; a paired permutation test of
- * (mean control rate − knockout) per prompt; Holm across units within each group.
+ * with `factor` a scaling of those weights (kind "scale", rows renormalised). Each record names the edited
+ * condition that ran (`condition`: "knockout", "set(ℓ)" or "scale(f)"); the record field holding its outcome
+ * is `knockout` whatever the edit (schema compatibility), read it as "edited".
+ * The window of a sliding-window family needs no handling here: the intervention hooks read what is masked
+ * from the engine's own scores (test/interventions/set-masked.test.ts runs an edit built like this one on
+ * a sliding-window fixture); the edit records the window for reports.
+ * Scoring: the first completion line calls `name(` as a free function (./score.ts, the rule of
+ * src/score/syntax.ts `findCalls`) (+ top-level argument count vs arity).
+ * Statistics per group × unit: exact McNemar (binomial on discordant pairs) baseline vs edited and
+ * edited vs first control draw, TWO-SIDED with the direction reported (an amplification may raise
+ * copying, a knockout lower it); a two-sided paired permutation test of (mean control rate − edited) per
+ * prompt; Holm across units within each group. The summary states the smallest p the design can reach
+ * after Holm (see {@link copyingReach}) and warns when it is not below α = 0.05.
  */
-import binomialTest from '@stdlib/stats-binomial-test';
 import type { HookedModel } from '../../model/model.ts';
 import { generate } from '../../generate/generate.ts';
 import { attentionEdit } from '../../interventions/attention.ts';
 import type { ResolvedEdit } from '../../interventions/spec.ts';
-import { createRng, holm, pairedPermutationTest } from '../../stats/index.ts';
+import { createRng, holm, mcnemarExact, minMcNemarP, pairedPermutationTest } from '../../stats/index.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
 import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type NameTargets, type PromptSet } from '../../corpus/prompts.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, type SkippedItem, checkContext, runExperiment } from '../contract.ts';
@@ -47,7 +54,8 @@ export interface CopyingOptions {
   /**
    * Steer instead of knocking out: the edited rows' attention mass on the name tokens (controls: on the
    * control keys) is SET to this level in [0, 1] (kind "set"; 0 = knockout up to rounding). Run several
-   * levels for a dose-response of the copying rate. The record field stays `knockout` (= the edited condition).
+   * levels for a dose-response of the copying rate. Records name the condition (`set(ℓ)`); the outcome field
+   * stays `knockout` (= the edited condition).
    */
   level?: number;
   /**
@@ -64,11 +72,16 @@ export interface CopyingOptions {
 
 export const unitName = (layers: readonly number[]) => (layers.length === 1 ? `L${layers[0]}` : `L${layers.join('+')}`);
 
-function knock(layers: number[], heads: number[], sources: number[], targets: number[], level: number | null, factor: number | null = null): ResolvedEdit {
+function knock(layers: number[], heads: number[], sources: number[], targets: number[], level: number | null, factor: number | null, slidingWindow: number | null): ResolvedEdit {
   const rules = [{ sources, targets }];
-  if (level !== null) return { kind: 'set', factor: 1, level, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
-  if (factor !== null) return { kind: 'scale', factor, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
-  return { kind: 'knockout', factor: 0, layers, heads, rules, edgesPerLayer: 0, dropped: [] };
+  if (level !== null) return { kind: 'set', factor: 1, level, layers, heads, rules, edgesPerLayer: 0, dropped: [], slidingWindow };
+  if (factor !== null) return { kind: 'scale', factor, layers, heads, rules, edgesPerLayer: 0, dropped: [], slidingWindow };
+  return { kind: 'knockout', factor: 0, layers, heads, rules, edgesPerLayer: 0, dropped: [], slidingWindow };
+}
+
+/** The edited condition's name: "knockout", "set(ℓ)" or "scale(f)". */
+export function conditionName(level: number | null, factor: number | null): string {
+  return level !== null ? `set(${level})` : factor !== null ? `scale(${factor})` : 'knockout';
 }
 
 /** Token ids of `prompt + NAME(` when they extend the prompt's ids (no merge across the boundary), else null. */
@@ -96,6 +109,7 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   const level = o.level ?? null;
   const factor = o.factor ?? null;
   const heads = o.heads ? [...o.heads] : Array.from({ length: model.spec.nHeads }, (_, h) => h);
+  const win = model.spec.slidingWindow ?? null;
   const pos = locatePositions(model.tokenizer!, p, o.markers, o.targets);
   const sources: number[] = [];
   for (let q = pos.marker; q < pos.ids.length + o.maxTokens; q++) sources.push(q);
@@ -103,29 +117,43 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   const call = callTokens(model, pos.ids, p);
   const draws = drawMatchedControls(pos.marker, pos.nameTokens, pos.avoid, o.controls, rng).draws.map((d) => [...d].sort((a, b) => a - b));
   const rec: CopyingRecord = {
-    key: p.id, id: p.id, group: p.group, name: p.name, marker: pos.marker, nameTokens: pos.nameTokens,
+    key: p.id, id: p.id, group: p.group, name: p.name, condition: conditionName(level, factor), marker: pos.marker, nameTokens: pos.nameTokens,
     baseline: run(model, pos.ids, null, p, o.maxTokens, call),
     units: {},
   };
   for (const layers of o.units) {
     rec.units[unitName(layers)] = {
       layers,
-      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level, factor), p, o.maxTokens, call),
-      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level, factor), p, o.maxTokens, call)),
+      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level, factor, win), p, o.maxTokens, call),
+      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level, factor, win), p, o.maxTokens, call)),
       controlKeys: draws,
     };
   }
   return rec;
 }
 
-/** One-sided exact McNemar: P(X ≥ lost | lost + gained, ½); 1 when there is no discordant pair. */
-function mcnemar(lost: number, gained: number): number {
-  const n = lost + gained;
-  if (n === 0) return 1;
-  return binomialTest(lost, n, { p: 0.5, alternative: 'greater' }).pValue;
+/** Significance level of the copying summary's `effect`. */
+export const COPYING_ALPHA = 0.05;
+
+type Dir = 'lower' | 'higher' | 'none';
+const dirOf = (x: number): Dir => (Math.abs(x) < 1e-12 ? 'none' : x < 0 ? 'lower' : 'higher');
+
+/**
+ * The smallest Holm-adjusted p this design can reach for one group: `units` tests per family, exact
+ * two-sided McNemar on n pairs (2 · 2^−n), and the two-sided paired permutation (2/2^n exact for n ≤ 16,
+ * else 1/(B+1) with B = 9999), of which the vs-control family takes the larger.
+ */
+export function copyingReach(n: number, units: number, alpha = COPYING_ALPHA) {
+  const perm = n <= 16 ? 2 / 2 ** n : 1 / 10000;
+  const vsBaseline = minMcNemarP(n, units);
+  const vsControl = Math.min(1, units * Math.max(2 * 0.5 ** n, perm));
+  const logprob = Math.min(1, units * perm);
+  return { n, tests: units, alpha, minHolmBaseline: vsBaseline, minHolmControl: vsControl, minHolmLogprob: logprob, reachable: Math.max(vsBaseline, vsControl) < alpha };
 }
 
-export function summarizeCopying(records: readonly CopyingRecord[], units: readonly number[][], seed: number): UnitGroupStats[] {
+export function summarizeCopying(records: readonly CopyingRecord[], units: readonly number[][], seed: number, edit: { level?: number | null; factor?: number | null } = {}): UnitGroupStats[] {
+  const level = edit.level ?? null;
+  const factor = edit.factor ?? null;
   const out: UnitGroupStats[] = [];
   const groups = [...new Set(records.map((r) => r.group))];
   for (const g of groups) {
@@ -142,12 +170,13 @@ export function summarizeCopying(records: readonly CopyingRecord[], units: reado
       const lostC = c0.filter((x, i) => x === 1 && k[i] === 0).length;
       const gainedC = c0.filter((x, i) => x === 0 && k[i] === 1).length;
       const diffs = c.map((x, i) => x - k[i]!);
-      const perm = diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-perm/${g}/${u}`), alternative: 'greater' }).p;
+      const perm = diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-perm/${g}/${u}`), alternative: 'two-sided' }).p;
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
       rows.push({
-        group: g, unit: u, n: rs.length, rateBaseline: mean(b), rateKnockout: mean(k), rateControl: mean(c),
+        group: g, unit: u, condition: conditionName(level, factor), n: rs.length, rateBaseline: mean(b), rateKnockout: mean(k), rateControl: mean(c),
         discordant: { lost, gained },
-        pMcNemarBaseline: mcnemar(lost, gained), pMcNemarControl: mcnemar(lostC, gainedC), pPermControl: perm,
+        pMcNemarBaseline: mcnemarExact(lost, gained).p, pMcNemarControl: mcnemarExact(lostC, gainedC).p, pPermControl: perm,
+        directionBaseline: dirOf(mean(k) - mean(b)), directionControl: dirOf(mean(k) - mean(c)),
         pHolmBaseline: 1, pHolmControl: 1, effect: false,
         ...logprobStats(rs, u, seed, g),
       });
@@ -159,7 +188,8 @@ export function summarizeCopying(records: readonly CopyingRecord[], units: reado
     rows.forEach((r, i) => {
       r.pHolmBaseline = hb[i] ?? 1;
       r.pHolmControl = hc[i] ?? 1;
-      r.effect = r.pHolmBaseline < 0.05 && r.pHolmControl < 0.05 && r.rateKnockout < r.rateControl;
+      // significant both ways and in the same direction vs baseline and vs control (lower or higher)
+      r.effect = r.pHolmBaseline < COPYING_ALPHA && r.pHolmControl < COPYING_ALPHA && r.directionBaseline !== 'none' && r.directionBaseline === r.directionControl;
     });
     out.push(...rows);
   }
@@ -172,13 +202,16 @@ function logprobStats(rs: readonly CopyingRecord[], u: string, seed: number, g: 
   const k = ok.map((r) => r.units[u]!.knockout.callLogprob!);
   const c = ok.map((r) => mean(r.units[u]!.controls.map((x) => x.callLogprob!))!);
   const diffs = c.map((x, i) => x - k[i]!);
-  const p = diffs.length === 0 ? null : diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-logprob/${g}/${u}`), alternative: 'greater' }).p;
+  const p = diffs.length === 0 ? null : diffs.every((d) => d === 0) ? 1 : pairedPermutationTest(diffs, { rng: createRng(seed, `copying-logprob/${g}/${u}`), alternative: 'two-sided' }).p;
+  const mk = mean(k);
+  const mc = mean(c);
   return {
     nLogprob: ok.length,
     logprobBaseline: mean(ok.map((r) => r.baseline.callLogprob!)),
     logprobKnockout: mean(k),
     logprobControl: mean(c),
     pLogprobControl: p,
+    directionLogprob: mk === null || mc === null ? null : dirOf(mk - mc),
     pHolmLogprob: null as number | null,
   };
 }
@@ -271,7 +304,12 @@ export const copyingExperiment: Experiment<PromptSet, CopyingOptions, CopyingCon
     if (!ctx.has(p.id)) ctx.add(copyingRecord(ctx.model, p, { ...ctx.config, seed: ctx.seed }));
     ctx.tick(p.id);
   },
-  summarize: (records, ctx) => ({ stats: summarizeCopying(records, ctx.config.units, ctx.seed), skipped: ctx.plan.skipped }),
+  summarize: (records, ctx) => {
+    const stats = summarizeCopying(records, ctx.config.units, ctx.seed, ctx.config);
+    const groups = [...new Set(records.map((r) => r.group))];
+    const reach = groups.map((g) => ({ group: g, ...copyingReach(records.filter((r) => r.group === g).length, ctx.config.units.length) }));
+    return { stats, skipped: ctx.plan.skipped, reach };
+  },
   render: (summary, run) => renderCopying(summary, run),
   orderRecords(records, plan) {
     const m = new Map(records.map((x) => [x.key, x]));

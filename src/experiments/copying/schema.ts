@@ -8,7 +8,15 @@
 import { z } from 'zod';
 import { resultsDocSchema } from '../shared/results-doc.ts';
 
-export const COPYING_SCHEMA_VERSION = 1;
+/**
+ * 2: records and stats name the edited condition; McNemar and permutation p are two-sided with the
+ * direction reported (version 1 files: one-sided for a decrease, no condition — read them with that in mind).
+ */
+export const COPYING_SCHEMA_VERSION = 2;
+
+/** "knockout", "set(ℓ)" or "scale(f)". */
+const conditionSchema = z.string().regex(/^(knockout|set\([0-9.e+-]+\)|scale\([0-9.e+-]+\))$/);
+const direction = z.enum(['lower', 'higher', 'none']);
 
 const pos = z.int().min(0);
 const prob = z.number().min(0).max(1);
@@ -39,12 +47,14 @@ export const copyingRecordSchema = z.strictObject({
   group: z.string(),
   /** The function the test should call. */
   name: z.string(),
+  /** The edited condition that ran (the `knockout` fields hold its outcomes). Absent in version 1 files: see header.settings.edit. */
+  condition: conditionSchema.optional(),
   /** Token index of the marker (first token of the last marker occurrence). */
   marker: pos,
   /** Name tokens edited (see header.settings.targets). */
   nameTokens: z.array(pos).min(1),
   baseline: genOutcomeSchema,
-  /** Per unit (`L3`, `L0+1+2+3`): the edited condition ("knockout", also under --level/--factor) and the control draws. */
+  /** Per unit (`L3`, `L0+1+2+3`): the edited condition (field `knockout` whatever `condition` is) and the control draws. */
   units: z.record(
     z.string(),
     z.strictObject({
@@ -61,6 +71,8 @@ export const copyingRecordSchema = z.strictObject({
 export const unitGroupStatsSchema = z.strictObject({
   group: z.string(),
   unit: z.string(),
+  /** The edited condition (absent in version 1 files). */
+  condition: conditionSchema.optional(),
   n: pos,
   rateBaseline: prob,
   rateKnockout: prob,
@@ -68,15 +80,18 @@ export const unitGroupStatsSchema = z.strictObject({
   rateControl: prob,
   /** Prompts copied at baseline but not under knockout (lost), and the reverse (gained). */
   discordant: z.strictObject({ lost: pos, gained: pos }),
-  /** One-sided exact McNemar p: knockout copies less than baseline / than the first control draw. */
+  /** Exact McNemar p, two-sided (version 1: one-sided "copies less"): edited vs baseline / vs the first control draw. */
   pMcNemarBaseline: pval,
   pMcNemarControl: pval,
-  /** One-sided paired permutation p of (control rate − knockout) per prompt. */
+  /** Paired permutation p of (control rate − edited) per prompt, two-sided (version 1: one-sided). */
   pPermControl: pval,
+  /** Which way the edited copying rate differs from baseline / from the control rate (absent in version 1 files). */
+  directionBaseline: direction.optional(),
+  directionControl: direction.optional(),
   /** Holm across the group's units: of pMcNemarBaseline, and of max(pMcNemarControl, pPermControl). */
   pHolmBaseline: pval,
   pHolmControl: pval,
-  /** Knockout lowers copying vs baseline AND vs control (both Holm p < 0.05). */
+  /** The edit changes copying vs baseline AND vs control in the same direction (both Holm p < 0.05; version 1: lowers). */
   effect: z.boolean(),
   /** Prompts with a teacher-forced call log-probability. */
   nLogprob: pos,
@@ -84,8 +99,10 @@ export const unitGroupStatsSchema = z.strictObject({
   logprobBaseline: nnum,
   logprobKnockout: nnum,
   logprobControl: nnum,
-  /** One-sided paired permutation p: control log-prob > knockout log-prob; Holm across units. */
+  /** Paired permutation p of control vs edited log-prob, two-sided (version 1: one-sided control > knockout); Holm across units. */
   pLogprobControl: pval.nullable(),
+  /** Which way the edited log-prob differs from the control's (absent in version 1 files). */
+  directionLogprob: direction.nullable().optional(),
   pHolmLogprob: pval.nullable(),
 });
 
@@ -97,6 +114,13 @@ export const copyingSummarySchema = z.strictObject({
    * those runs stopped at the first unusable prompt).
    */
   skipped: z.array(z.strictObject({ id: z.string(), group: z.string(), reason: z.string() })).default([]),
+  /**
+   * Per group: the smallest Holm-adjusted p the design can reach (n prompts, `tests` units per family) for
+   * each family, and whether α is reachable at all (absent in version 1 files).
+   */
+  reach: z
+    .array(z.strictObject({ group: z.string(), n: pos, tests: pos, alpha: prob, minHolmBaseline: pval, minHolmControl: pval, minHolmLogprob: pval, reachable: z.boolean() }))
+    .optional(),
 });
 
 export const copyingResultsSchema = resultsDocSchema(copyingRecordSchema, copyingSummarySchema);
