@@ -19,6 +19,12 @@ export interface CostModel {
   decodeSecPerWeightByte: number;
   /** Fixed process overhead (runtime, tokenizer), bytes. */
   runtimeBytes: number;
+  /** Seconds of fixed overhead per forward call (hooks, sampling, JS), dominant for tiny models. */
+  perPassSeconds: number;
+  /** Seconds to score one generated test without running it (tree-sitter, in a worker). */
+  scoreSeconds: number;
+  /** Seconds to run one generated test in the sandbox (Python ~0.1 s, a Rust compile ~1 s; mean). */
+  executeSeconds: number;
   /** Where the constants come from. */
   source: string;
 }
@@ -31,6 +37,9 @@ export const DEFAULT_COST: CostModel = {
   prefillSecPerParamToken: 1.661 / (494e6 * 128),
   decodeSecPerWeightByte: 0.0716 / (1885 * 2 ** 20),
   runtimeBytes: 200 * 2 ** 20,
+  perPassSeconds: 0.002,
+  scoreSeconds: 0.01,
+  executeSeconds: 0.5,
   source: 'docs/benchmarks.md (2026-11-24, Qwen2.5-Coder-0.5B dims, OpenBLAS, 2 cores)',
 };
 

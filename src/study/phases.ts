@@ -30,10 +30,11 @@ export interface PhaseRun {
   options: Record<string, unknown>;
 }
 
-/** Inputs shared by every phase of a study, built once per study (the scorer per run). */
+/** Inputs shared by every phase of a study, built once per study. */
 export interface StudyInputs {
   corpus: Corpus | null;
-  prompts: PreservationInput | null;
+  /** The located prompts with a scorer that runs the tests, and one that does not (phases with `execute: false`). */
+  prompts: { execute: PreservationInput; static: PreservationInput } | null;
   close(): void;
 }
 
@@ -44,12 +45,20 @@ export async function openStudyInputs(study: Study): Promise<StudyInputs> {
   if (!needPrompts) return { corpus, prompts: null, close: () => {} };
   const g = loadStudyPrompts(study.data.prompts);
   const located = await locatePrompts([...g.python, ...g.rust]);
-  const execute = [study.phases.preservation, study.phases.steering, study.phases.transplant].some((p) => p && p.execute);
-  const scorer = await openScorer({ execute });
+  const running = await openScorer({ execute: true });
+  const quiet = await openScorer({ execute: false });
   const { python, rust } = study.data.prompts;
   const sha = createHash('sha256').update(readFileSync(python)).update(python === rust ? '' : readFileSync(rust)).digest('hex');
   const path = python === rust ? python : `${python} + ${rust}`;
-  return { corpus, prompts: { path, sha256: sha, prompts: located.located, skipped: located.skipped, scorer }, close: () => scorer.close() };
+  const input = (scorer: PreservationInput['scorer']): PreservationInput => ({ path, sha256: sha, prompts: located.located, skipped: located.skipped, scorer });
+  return {
+    corpus,
+    prompts: { execute: input(running), static: input(quiet) },
+    close: () => {
+      running.close();
+      quiet.close();
+    },
+  };
 }
 
 /** The phases of the study, in roadmap order, as experiment runs on `model`. */
@@ -65,8 +74,8 @@ export function phaseRuns(study: Study, model: HookedModel, inputs: StudyInputs)
     out.push({
       phase: 'preservation',
       experiment: preservationExperiment as unknown as AnyExperiment,
-      input: inputs.prompts,
-      options: { layers: resolveLayers(pr.layers, nL, 'phases.preservation.layers'), modes: pr.modes, window: pr.window, conditions: pr.conditions.filter((c) => c !== 'baseline'), levels: pr.levels, n: pr.n, maxNewTokens: pr.maxNewTokens, alpha: study.alpha, dropThreshold: pr.dropThreshold },
+      input: pr.execute ? inputs.prompts!.execute : inputs.prompts!.static,
+      options: { layers: resolveLayers(pr.layers, nL, 'phases.preservation.layers'), modes: pr.modes, window: pr.window, conditions: pr.conditions.filter((c) => c !== 'baseline'), levels: pr.levels, n: pr.n, maxNewTokens: pr.maxNewTokens, controls: pr.controls, alpha: study.alpha, dropThreshold: pr.dropThreshold },
     });
   }
   const st = study.phases.steering;
@@ -74,8 +83,8 @@ export function phaseRuns(study: Study, model: HookedModel, inputs: StudyInputs)
     out.push({
       phase: 'steering',
       experiment: steerGenExperiment as unknown as AnyExperiment,
-      input: inputs.prompts,
-      options: { layers: resolveLayers(st.layers, nL, 'phases.steering.layers'), multiples: st.multiples, overSteer: st.overSteer, n: st.n, maxNewTokens: st.maxNewTokens, controls: st.controls, alpha: study.alpha },
+      input: st.execute ? inputs.prompts!.execute : inputs.prompts!.static,
+      options: { layers: resolveLayers(st.layers, nL, 'phases.steering.layers'), modes: st.modes, window: st.window, multiples: st.multiples, overSteer: st.overSteer, n: st.n, maxNewTokens: st.maxNewTokens, controls: st.controls, alpha: study.alpha },
     });
   }
   return out;

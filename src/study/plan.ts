@@ -191,8 +191,9 @@ function planForModel(
       return len;
     });
   };
-  const phaseCost = (phase: PhaseName, items: number, prefillPasses: number, prefillTokens: number, decodeSteps: number, detail: string): void => {
-    const estSeconds = prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, decodeSteps, cost);
+  const phaseCost = (phase: PhaseName, items: number, prefillPasses: number, prefillTokens: number, decodeSteps: number, detail: string, scored = 0, executed = false): void => {
+    const estSeconds =
+      prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, decodeSteps, cost) + (prefillPasses + decodeSteps) * cost.perPassSeconds + scored * (cost.scoreSeconds + (executed ? cost.executeSeconds : 0));
     phases.push({ phase, roadmapPhase: PHASE_NUMBER[phase], items, prefillPasses, decodeSteps, estSeconds, detail });
   };
   for (const phase of PHASES) {
@@ -216,23 +217,23 @@ function planForModel(
       const units = distinctUnits(analysisUnits(layers, p.modes, p.window));
       const edited = p.conditions.filter((c) => c !== 'baseline').length + p.levels.length;
       const lens = [...promptLens('python', p.n, p.maxNewTokens), ...promptLens('rust', p.n, p.maxNewTokens)];
-      const gens = lens.length * (1 + units.length * edited);
-      phaseCost(phase, lens.length, gens, gens * mean(lens), gens * p.maxNewTokens, `${lens.length} prompts × (baseline + ${units.length} units × ${edited} edited conditions), ≤ ${p.maxNewTokens} new tokens`);
+      const gens = lens.length * (1 + units.length * edited * (1 + p.controls));
+      phaseCost(phase, lens.length, gens, gens * mean(lens), gens * p.maxNewTokens, `${lens.length} prompts × (baseline + ${units.length} units × ${edited} edited conditions × (treated + ${p.controls} controls)), ≤ ${p.maxNewTokens} new tokens`, gens, p.execute);
     } else if (phase === 'steering') {
       const p = study.phases.steering!;
-      const units = distinctUnits(analysisUnits(layers, ['per-layer', 'all-layers'], 1));
+      const units = distinctUnits(analysisUnits(layers, p.modes, p.window));
       const lens = promptLens('rust', p.n, p.maxNewTokens);
       const calib = promptLens('python', p.n, 0).length + lens.length;
       const arms = (p.multiples.length + 1) * (1 + p.controls);
       const gens = lens.length * (1 + units.length * arms);
-      phaseCost(phase, lens.length, gens + calib, (gens + calib) * mean(lens), gens * p.maxNewTokens, `${lens.length} Rust prompts × (baseline + ${units.length} units × ${p.multiples.length + 1} levels × (steered + ${p.controls} controls)); calibration ${calib} passes`);
+      phaseCost(phase, lens.length, gens + calib, (gens + calib) * mean(lens), (gens + calib) * p.maxNewTokens, `${lens.length} Rust prompts × (baseline + ${units.length} units × ${p.multiples.length + 1} levels × (steered + ${p.controls} controls)); calibration ${calib} generations`, gens, p.execute);
     } else {
       const p = study.phases.transplant!;
       const units = analysisUnits(layers, ['per-layer'], 1);
       const n = Math.min(promptLens('python', p.n, 0).length, promptLens('rust', p.n, p.maxNewTokens).length);
       const arms = 1 + p.activationSites.length;
       const gens = n * (1 + units.length * arms);
-      phaseCost(phase, n, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × (pattern + ${p.activationSites.length} activation sites))`);
+      phaseCost(phase, n, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × (pattern + ${p.activationSites.length} activation sites))`, gens, p.execute);
     }
   }
   return {

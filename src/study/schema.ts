@@ -60,6 +60,8 @@ const preservationPhase = z.strictObject({
   levels: z.array(z.number().positive()).default([]),
   n: z.int().min(1).default(50),
   maxNewTokens: z.int().min(1).max(512).default(64),
+  /** Matched-key control draws per edited condition. */
+  controls: z.int().min(1).max(20).default(1),
   /** Relative drop in preservation the roadmap asks of knockout. */
   dropThreshold: z.number().gt(0).lt(1).default(0.2),
   execute: z.boolean().default(true),
@@ -67,6 +69,8 @@ const preservationPhase = z.strictObject({
 
 const steeringPhase = z.strictObject({
   layers: layers.default('all'),
+  modes: z.array(z.enum(['per-layer', 'all-layers', 'window'])).min(1).default(['per-layer', 'all-layers']),
+  window: z.int().min(1).default(2),
   n: z.int().min(1).default(50),
   /** Dose-response levels as multiples of the Python level (1 = steered to the Python level). */
   multiples: z.array(z.number().min(0)).min(2).default([0, 0.5, 1, 1.5, 2, 3]),
