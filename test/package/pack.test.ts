@@ -97,6 +97,17 @@ test('npm pack → offline install outside the repo → import plip-ts, knockout
     assert.deepEqual(r.layers, Array.from({ length: r.nLayers - 1 }, (_, i) => i + 1));
     assert.deepEqual(r.missing, [], 'every experiment and its results schema are exported');
 
+    // TypeScript users get the declarations: a typed consumer compiles, a wrong use does not
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, files: ['use.ts'] }));
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    writeFileSync(join(app, 'use.ts'), "import { loadModel, MODEL_HOOKS, type HookedModel } from 'plip-ts';\nconst m: HookedModel = await loadModel('x');\nexport const n: number = m.spec.nLayers, h: string = MODEL_HOOKS.hook_logits;\n");
+    const typed = run(process.execPath, [tsc, '-p', 'tsconfig.json'], app);
+    assert.equal(typed.code, 0, typed.all);
+    writeFileSync(join(app, 'use.ts'), "import { MODEL_HOOKS } from 'plip-ts';\nexport const h: string = MODEL_HOOKS.no_such_hook;\n");
+    const wrong = run(process.execPath, [tsc, '-p', 'tsconfig.json'], app);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.all, /no_such_hook/);
+
     const help = run(join(app, 'node_modules', '.bin', 'plip'), ['--help'], app);
     assert.equal(help.code, 0, help.all);
     for (const c of ['scan', 'knockout', 'copying', 'steer', 'patch']) assert.match(help.out, new RegExp(`\\b${c}\\b`));
