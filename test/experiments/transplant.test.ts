@@ -252,3 +252,25 @@ test('summarizeTransplant: hand-built records give the hand-computed McNemar, pe
   assert.equal(w.criteria[0]!.met, false);
   close(w.comparisons.find((c) => c.arm === 'pattern')!.vsBaseline.p, 2 * 0.5 ** 4);
 });
+
+test('plip transplant: usage errors exit 2 naming the flag; a small run writes records and a summary that validate', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const plip = (...args: string[]) => spawnSync(process.execPath, ['bin/plip.mjs', 'transplant', '--model', 'models/plip-tiny-code', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PLIP_NO_PROGRESS: '1' } });
+  const dir = mkdtempSync(join(tmpdir(), 'plip-transplant-cli-'));
+  const noPy = plip('--prompts', 'prompts/real-rust.json', '--out', join(dir, 'a.json'));
+  assert.equal(noPy.status, 2, noPy.stderr);
+  assert.match(noPy.stderr, /--prompts: .*no "python" group/);
+  const win = plip('--prompts', 'prompts/organism.json', '--mode', 'window', '--out', join(dir, 'b.json'));
+  assert.equal(win.status, 2, win.stderr);
+  assert.match(win.stderr, /--mode: transplant units are per-layer or all-layers/);
+  const out = join(dir, 'c.json');
+  const ok = plip('--prompts', 'prompts/organism.json', '--layers', '2', '--n', '1', '--max-new-tokens', '12', '--no-execute', '--out', out);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /Phase 5 — Python→Rust attention transplant \(n = 1 pairs/);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(doc.header.experiment, 'transplant');
+  for (const r of doc.records) transplantExperiment.recordSchema.parse(r);
+  transplantExperiment.summarySchema.parse(doc.summary);
+  assert.equal(doc.records[0].baseline.outcome.executed, null, '--no-execute runs nothing');
+});
