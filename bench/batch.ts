@@ -5,8 +5,8 @@
  * 1. generation throughput: 16 prompts (4..19 tokens), greedy, PLIP_BENCH_GEN_TOKENS (16) new tokens each —
  *    `generate` one prompt after another vs `generateBatch` with batch size 16 (same tokens checked);
  * 2. a per-layer knockout sweep of the study corpus (marker → its visible targets, one condition per layer,
- *    as `plip knockout --mode per-layer`), PLIP_BENCH_SAMPLES (2) samples tokenized with the SmolLM2
- *    tokenizer (ids fit Qwen's vocabulary) — full recomputation vs incremental (batched) recomputation.
+ *    prompt + continuation as `plip knockout --mode per-layer` prepares them), PLIP_BENCH_SAMPLES (2) samples
+ *    tokenized with the SmolLM2 tokenizer (ids fit Qwen's vocabulary) — full vs incremental (batched).
  * Prints one JSON line (bench/run.ts adds it to docs/benchmarks.md).
  */
 import { cpus } from 'node:os';
@@ -16,7 +16,7 @@ import { generate, generateBatch } from '../src/generate/generate.ts';
 import { forwardWithIntervention, forwardWithInterventions, runCondition } from '../src/interventions/forward.ts';
 import type { AttentionMaskSpec } from '../src/interventions/spec.ts';
 import { loadCorpus } from '../src/corpus/index.ts';
-import { mapSample } from '../src/corpus/positions.ts';
+import { prepareMarkerSample } from '../src/experiments/shared/samples.ts';
 import { loadHfTokenizer } from '../src/tokenize/index.ts';
 
 const backend = (process.argv[2] ?? 'auto') as BackendName;
@@ -68,24 +68,23 @@ if (which.includes('gen')) {
 if (which.includes('sweep')) {
   const tok = loadHfTokenizer('../shared/tokenizers/smollm2-135m');
   const corpus = await loadCorpus('../shared/corpus/attention_samples_universal.json');
+  // the knockout experiment's own sample preparation: marker token, visible targets, continuation
   const samples = corpus.samples
-    .map((s) => mapSample(tok, s))
-    .filter((mp) => mp.visibleTargetTokens.length > 0)
+    .map((s) => prepareMarkerSample(tok, s))
+    .filter((ks) => ks.targets.length > 0)
     .slice(0, nSamples);
-  const enc = corpus.samples.map((s) => ({ id: s.id, ids: tok.encode(s.code) }));
   const fullMs: number[] = [], incMs: number[] = [];
   let maxDiff = 0;
   let nTokens = 0;
   for (let r = 0; r < reps; r++) {
     let tf = 0, ti = 0;
-    for (const mp of samples) {
-      const ids = enc.find((e) => e.id === mp.id)!.ids;
-      const mk = mp.marker.token;
-      const prompt = ids.slice(0, mk + 1);
-      const continuation = ids.slice(mk + 1, mk + 9); // the experiment's teacher-forced continuation (8 tokens)
-      const tokens = [...prompt, ...continuation];
+    for (const ks of samples) {
+      const mk = ks.marker.token;
+      const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
+      const prompt = tokens.slice(0, mk + 1);
+      const continuation = tokens.slice(mk + 1);
       if (r === 0) nTokens += tokens.length;
-      const sweep: AttentionMaskSpec[][] = Array.from({ length: nL }, (_, L) => [{ kind: 'knockout', layers: L, heads: 'all', edges: [{ sources: [mk], targets: mp.visibleTargetTokens }] }]);
+      const sweep: AttentionMaskSpec[][] = Array.from({ length: nL }, (_, L) => [{ kind: 'knockout', layers: L, heads: 'all', edges: [{ sources: [mk], targets: ks.targets }] }]);
       let full: number[] = [], inc: number[] = [];
       // A then B, alternating which goes first between reps (load on a shared machine drifts)
       const runFull = () => {
@@ -111,6 +110,7 @@ if (which.includes('sweep')) {
   }
   out.knockoutSweep = {
     samples: samples.map((s) => s.id),
+    recomputedPositions: samples.map((s) => s.continuationEnd - s.marker.token + 1),
     tokens: nTokens,
     conditionsPerSample: nL,
     fullMs: median(fullMs),
