@@ -97,7 +97,7 @@ export async function mergeStudy(out: string, shardDirs: readonly string[]): Pro
   try {
     for (const entry of study.models) {
       const model = await openStudyModel(entry);
-      for (const run of phaseRuns(study, model, inputs)) {
+      for (const run of await phaseRuns(study, model, inputs)) {
         const { config } = run.experiment.configure(model, run.input, run.options);
         const plan = run.experiment.plan(model, run.input, config);
         const path = phasePath(out, entry.id, run.phase);

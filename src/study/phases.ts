@@ -14,6 +14,7 @@ import { knockoutExperiment } from '../experiments/knockout/experiment.ts';
 import { preservationExperiment, type PreservationInput } from '../experiments/preservation/experiment.ts';
 import { openScorer } from '../experiments/shared/scorer.ts';
 import { steerGenExperiment } from '../experiments/steer-generation/experiment.ts';
+import { transplantExperiment, transplantInput } from '../experiments/transplant/experiment.ts';
 import type { HookedModel } from '../model/model.ts';
 import { loadStudyPrompts } from './prompts.ts';
 import type { PhaseName, Study } from './schema.ts';
@@ -62,7 +63,7 @@ export async function openStudyInputs(study: Study): Promise<StudyInputs> {
 }
 
 /** The phases of the study, in roadmap order, as experiment runs on `model`. */
-export function phaseRuns(study: Study, model: HookedModel, inputs: StudyInputs): PhaseRun[] {
+export async function phaseRuns(study: Study, model: HookedModel, inputs: StudyInputs): Promise<PhaseRun[]> {
   const out: PhaseRun[] = [];
   const nL = model.spec.nLayers;
   const ko = study.phases.knockout;
@@ -85,6 +86,18 @@ export function phaseRuns(study: Study, model: HookedModel, inputs: StudyInputs)
       experiment: steerGenExperiment as unknown as AnyExperiment,
       input: st.execute ? inputs.prompts!.execute : inputs.prompts!.static,
       options: { layers: resolveLayers(st.layers, nL, 'phases.steering.layers'), modes: st.modes, window: st.window, multiples: st.multiples, overSteer: st.overSteer, n: st.n, maxNewTokens: st.maxNewTokens, controls: st.controls, alpha: study.alpha },
+    });
+  }
+  const tp = study.phases.transplant;
+  if (tp) {
+    const base = tp.execute ? inputs.prompts!.execute : inputs.prompts!.static;
+    // pairs and position maps depend on the model's tokenizer; the input keeps the study's prompt provenance
+    const t = await transplantInput(study.data.prompts.python, { located: base.prompts, skipped: base.skipped }, model, base.scorer, tp.n);
+    out.push({
+      phase: 'transplant',
+      experiment: transplantExperiment as unknown as AnyExperiment,
+      input: { ...t, path: base.path, sha256: base.sha256 },
+      options: { layers: resolveLayers(tp.layers, nL, 'phases.transplant.layers'), n: tp.n, maxNewTokens: tp.maxNewTokens, alpha: study.alpha },
     });
   }
   return out;

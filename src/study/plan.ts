@@ -19,8 +19,11 @@ import { loadHfTokenizer } from '../tokenize/hf.ts';
 import type { PlipTokenizer } from '../tokenize/types.ts';
 import { bytesPerWeight, decodeSeconds, loadCostModel, parameterCount, peakBytes, prefillSeconds, type CostModel } from './cost.ts';
 import { loadStudyPrompts, type StudyPrompt } from './prompts.ts';
+import { locatePrompts } from '../corpus/test-prompts.ts';
+import { buildPairs } from '../experiments/transplant/pairs.ts';
 import { PHASE_NUMBER, PHASES, type LoadedStudy, type PhaseName, type Study, type StudyModel } from './schema.ts';
 import { analysisUnits, distinctUnits, resolveLayers } from './units.ts';
+import { ARMS as TRANSPLANT_ARMS } from '../experiments/transplant/schema.ts';
 
 /** How one model of the study resolved. */
 export interface PlannedModel {
@@ -148,10 +151,15 @@ export async function planStudy(loaded: LoadedStudy, cost: CostModel = loadCostM
   const corpus = study.phases.knockout ? await loadCorpus(study.data.corpus) : null;
   const prompts = loadStudyPrompts(study.data.prompts);
   const models: ModelPlan[] = [];
+  const located = study.phases.transplant ? (await locatePrompts([...prompts.python, ...prompts.rust])).located : [];
   for (const entry of study.models) {
     const { model, warnings } = planModel(entry);
     const tok = model.tokenizer ? loadHfTokenizer(model.tokenizer.replace(/\/tokenizer\.json$/, '')) : null;
-    models.push(planForModel(study, model, corpus, prompts, tokenCounter(tok), warnings, cost));
+    // phase 5 pairs as the experiment pairs them (their maps need the tokenizer); without one, min(#Python, #Rust)
+    let pairs: number | null = null;
+    if (study.phases.transplant && tok) pairs = (await buildPairs(located, tok, study.phases.transplant.n)).pairs.length;
+    else if (study.phases.transplant) warnings.push('phase 5 pairs estimated as min(Python, Rust prompts): pairing needs the tokenizer');
+    models.push(planForModel(study, model, corpus, prompts, tokenCounter(tok), warnings, cost, pairs));
   }
   const groups: Record<string, number> = {};
   for (const s of corpus?.samples ?? []) groups[s.group] = (groups[s.group] ?? 0) + 1;
@@ -176,6 +184,7 @@ function planForModel(
   countTokens: (s: string) => number,
   warnings: string[],
   cost: CostModel,
+  pairs: number | null,
 ): ModelPlan {
   const problems: string[] = [];
   const phases: PlannedPhase[] = [];
@@ -230,10 +239,12 @@ function planForModel(
     } else {
       const p = study.phases.transplant!;
       const units = analysisUnits(layers, ['per-layer'], 1);
-      const n = Math.min(promptLens('python', p.n, 0).length, promptLens('rust', p.n, p.maxNewTokens).length);
-      const arms = 1 + p.activationSites.length;
+      const n = pairs ?? Math.min(promptLens('python', p.n, 0).length, promptLens('rust', p.n, p.maxNewTokens).length);
+      if (pairs !== null) promptLens('rust', pairs, p.maxNewTokens);
+      // arms of src/experiments/transplant: pattern, two controls, activation transplants at resid_pre and attn_out
+      const arms = TRANSPLANT_ARMS.length;
       const gens = n * (1 + units.length * arms);
-      phaseCost(phase, n, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × (pattern + ${p.activationSites.length} activation sites))`, gens, p.execute);
+      phaseCost(phase, n, gens + n, (gens + n) * 128, gens * p.maxNewTokens, `${n} Python→Rust pairs × (baseline + ${units.length} layers × ${arms} arms: ${TRANSPLANT_ARMS.join(', ')})`, gens, p.execute);
     }
   }
   return {

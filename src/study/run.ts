@@ -97,7 +97,7 @@ export async function runStudy(loaded: LoadedStudy, o: RunStudyOptions): Promise
   try {
     for (const entry of study.models) {
       const model = await openStudyModel(entry);
-      for (const run of phaseRuns(study, model, inputs)) {
+      for (const run of await phaseRuns(study, model, inputs)) {
         const path = phasePath(o.out, entry.id, run.phase);
         const { config, settings } = run.experiment.configure(model, run.input, run.options);
         // a computed calibration (phase 4) is handed on, so the run does not calibrate a second time

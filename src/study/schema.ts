@@ -84,8 +84,6 @@ const steeringPhase = z.strictObject({
 const transplantPhase = z.strictObject({
   layers: layers.default('all'),
   n: z.int().min(1).default(50),
-  /** Activation transplants at the same aligned positions, to compare pattern vs value transplant. */
-  activationSites: z.array(z.enum(['resid_pre', 'attn_out'])).default(['resid_pre', 'attn_out']),
   maxNewTokens: z.int().min(1).max(512).default(64),
   execute: z.boolean().default(true),
 });

@@ -31,6 +31,7 @@ function makeStudy(dir: string, models: { id: string; path: string }[] = [{ id: 
       knockout: { layers: '3', modes: ['per-layer'], controls: 1, nPermutations: 199 },
       preservation: { layers: '3', modes: ['per-layer'], n: 3, maxNewTokens: 16, execute: false },
       steering: { layers: '3', multiples: [0, 1], n: 3, maxNewTokens: 16, execute: false },
+      transplant: { layers: '3', n: 3, maxNewTokens: 16, execute: false },
     },
     seed: 5,
   };
@@ -59,13 +60,13 @@ const fullRun = await runStudy(loaded, { out: full });
 test('study run: every phase file, study.json with each roadmap criterion per model, and a report', () => {
   assert.ok(fullRun.summary);
   const s = studySummarySchema.parse(JSON.parse(JSON.stringify(fullRun.summary)));
-  assert.deepEqual([...new Set(s.criteria.map((c) => c.phase))], ['knockout', 'preservation', 'steering']);
+  assert.deepEqual([...new Set(s.criteria.map((c) => c.phase))], ['knockout', 'preservation', 'steering', 'transplant']);
   assert.ok(s.criteria.some((c) => /reduces preservation by more than 20%/.test(c.criterion)));
   assert.ok(s.criteria.some((c) => /amplify improves/.test(c.criterion)));
   assert.ok(s.criteria.some((c) => /dose-dependent/.test(c.criterion)));
   for (const c of s.criteria) assert.equal(c.model, 'organism');
   assert.ok(s.replication.every((r) => !r.replicates && /fewer than 2 models/.test(r.note)), 'one model cannot replicate');
-  assert.deepEqual(Object.keys(phaseFiles(full)).sort(), ['organism/knockout.json', 'organism/preservation.json', 'organism/steering.json']);
+  assert.deepEqual(Object.keys(phaseFiles(full)).sort(), ['organism/knockout.json', 'organism/preservation.json', 'organism/steering.json', 'organism/transplant.json']);
 });
 
 test('study plan counts the same items per phase as the run does', async () => {
@@ -129,7 +130,7 @@ test('study shards: 3 shards merged equal one run, record for record; overlaps a
   await assert.rejects(mergeStudy(join(dir, 'm4'), [shards[0]!, shards[1]!, other]), /different study/);
 });
 
-test('study on a random-init model of the organism\'s dimensions: no criterion of phases 3-4 is met', async () => {
+test('study on a random-init model of the organism\'s dimensions: no criterion of phases 3-5 is met', async () => {
   const rnd = join(dir, 'random-model');
   mkdirSync(rnd);
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) if (existsSync(join(ORGANISM, f))) copyFileSync(join(ORGANISM, f), join(rnd, f));
