@@ -5,6 +5,7 @@
  * hooks see absolute positions so a position-based intervention stays aligned as the context grows.
  */
 import type { Hook } from '../hooks/types.ts';
+import { PlipOptionError } from '../io/errors.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { KVCache } from '../model/kv-cache.ts';
 import { createRng, type Rng } from '../stats/rng.ts';
@@ -87,10 +88,10 @@ interface RowState {
 
 function checkRequest(model: HookedModel, r: GenerateRequest, i: number, n: number): void {
   const where = n > 1 ? ` (request ${i})` : '';
-  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 0) throw new Error(`--max-tokens must be a non-negative integer (got ${r.maxTokens})${where}`);
+  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 0) throw new PlipOptionError('maxTokens', `must be a non-negative integer (got ${r.maxTokens})${where}`);
   const temperature = r.temperature ?? 0;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`--temperature must be ≥ 0 (got ${temperature})${where}`);
-  if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) throw new Error(`top-p must be in (0, 1] (got ${r.topP})${where}`);
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new PlipOptionError('temperature', `must be ≥ 0 (got ${temperature})${where}`);
+  if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) throw new PlipOptionError('topP', `must be in (0, 1] (got ${r.topP})${where}`);
   if (r.promptIds.length === 0) throw new Error(`generate: empty prompt (no tokens); prompts need at least one token (e.g. BOS)${where}`);
   if (((r.stopSequences ?? []).length > 0 || r.stopWhen) && !model.tokenizer) throw new Error(`stop sequences need the model tokenizer${where}`);
   if (r.reuse) {
@@ -126,7 +127,7 @@ function prefillOf(model: HookedModel, req: GenerateRequest): Pick<RowState, 'ca
  */
 export function generateBatch(model: HookedModel, requests: readonly GenerateRequest[], opts: BatchGenerateOptions = {}): GenerateResult[] {
   const batchSize = opts.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a positive integer (got ${batchSize})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new PlipOptionError('batchSize', `must be a positive integer (got ${batchSize})`);
   requests.forEach((r, i) => checkRequest(model, r, i, requests.length));
   const baseEos = [model.spec.eosTokenId ?? [], model.tokenizer?.eosTokenId ?? []].flat();
   const results: GenerateResult[] = new Array(requests.length);

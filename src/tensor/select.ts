@@ -130,7 +130,7 @@ export function selectBackend(name: BackendName = 'auto'): MatmulBackend {
   if (name === 'ts') return tsBackend;
   const blas = loadBlasBackend();
   if (name === 'blas') {
-    if (!blas) throw new Error(`--backend blas requested but ${blasUnavailableReason()}`);
+    if (!blas) throw new Error(`backend 'blas' requested but ${blasUnavailableReason()}`);
     return blas;
   }
   return blas ?? tsBackend;

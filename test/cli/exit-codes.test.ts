@@ -70,3 +70,14 @@ test('action(): a library PlipOptionError is shown as its flag and exits 2; othe
   }
   assert.deepEqual(written, ['error: --n-permutations: must be > 16 (got 3)\n', 'error: --x: bad\n', 'error: disk full\n']);
 });
+
+test('library option errors name the field (generate: maxTokens, temperature, batchSize), not a flag', async () => {
+  const { loadModel } = await import('../../src/model/load.ts');
+  const { generate, generateBatch } = await import('../../src/generate/generate.ts');
+  const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
+  const field = (f: () => unknown, name: string) =>
+    assert.throws(f, (e: Error) => e instanceof PlipOptionError && e.field === name && !/--/.test(e.message), name);
+  field(() => generate(m, [1, 2], { maxTokens: -1 }), 'maxTokens');
+  field(() => generate(m, [1, 2], { maxTokens: 2, temperature: -1 }), 'temperature');
+  field(() => generateBatch(m, [{ promptIds: [1, 2], maxTokens: 1 }], { batchSize: 0 }), 'batchSize');
+});
