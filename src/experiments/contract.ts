@@ -181,6 +181,20 @@ export function planOrder<R extends { key: string }>(records: R[], plan: Plan<Wo
   return records.map((r, i) => ({ r, i })).sort((a, b) => at(a.r) - at(b.r) || a.i - b.i).map((x) => x.r);
 }
 
+/** Characters one token is assumed to span at most, for {@link checkContextChars}. */
+export const MAX_CHARS_PER_TOKEN = 256;
+
+/**
+ * The context rule, checked on the text before tokenizing it, so that a huge sample (megabytes of code) is
+ * rejected at once instead of being tokenized: more than {@link MAX_CHARS_PER_TOKEN} × context characters
+ * cannot fit. Samples that pass are then checked exactly on their tokens ({@link checkContext}).
+ */
+export function checkContextChars(model: HookedModel, id: string, text: string): void {
+  if (text.length > MAX_CHARS_PER_TOKEN * model.spec.nCtx) {
+    throw new Error(`sample '${id}': ${text.length} characters cannot fit the model's context of ${model.spec.nCtx} tokens (checked before tokenizing, at most ${MAX_CHARS_PER_TOKEN} characters per token); shorten the sample or remove it from the input`);
+  }
+}
+
 /** Validates a seed (any safe integer). @throws OptionError('seed') */
 export function checkSeed(seed: number): number {
   if (!Number.isSafeInteger(seed)) throw new OptionError('seed', `must be an integer (got ${seed})`);

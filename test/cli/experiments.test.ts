@@ -80,6 +80,14 @@ test('one context rule: a sample longer than the model context is an error namin
     assert.match(r.stderr, /sample 'py_too_long': \d+ tokens exceed the model's context of 256 tokens/, cmd);
     assert.deepEqual(leftovers(out), [], `${cmd}: nothing left behind`);
   }
+  // a huge sample is rejected on its length, before it is tokenized
+  c.python_doctest[c.python_doctest.length - 1] = { ...long, id: 'py_huge', code: long.code + '\nx = 1'.repeat(20000) };
+  writeFileSync(file, JSON.stringify(c));
+  for (const cmd of ['scan', 'knockout']) {
+    const r = plip([cmd, '--corpus', file, '--layers', '3', '--out', join(dir, `huge-${cmd}.json`)]);
+    assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /sample 'py_huge': \d+ characters cannot fit the model's context of 256 tokens \(checked before tokenizing/, cmd);
+  }
 });
 
 test('usage errors exit 2 with the flag named; --out is required by every experiment command', () => {

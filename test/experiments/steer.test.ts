@@ -86,7 +86,7 @@ test('an interrupted run resumes without losing or duplicating records, and give
   const small = { ...OPTS, limit: 2 };
   const full = runSteer(model, corpus, small);
   let n = 0;
-  assert.throws(() => runSteer(model, corpus, { ...small, out, onProgress: () => { if (++n === 4) throw new Error('simulated crash'); } }), /simulated crash/);
+  assert.throws(() => runSteer(model, corpus, { ...small, out, onProgress: () => { if (++n === 3) throw new Error('simulated crash'); } }), /simulated crash/);
   const resumed = runSteer(model, corpus, { ...small, out });
   assert.equal(resumed.resumed, 3);
   assert.equal(resumed.records.length, full.records.length);
@@ -112,11 +112,11 @@ test('plip steer CLI: writes the results file; bad input exits non-zero with a m
   assert.equal(doc.header.experiment, 'steer');
   assert.ok(doc.records.length >= 4);
   const bad = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', CORPUS, '--levels', '0,2', '--out', join(dir, 'bad.json')], { encoding: 'utf8', env });
-  assert.notEqual(bad.status, 0);
+  assert.equal(bad.status, 2, 'usage error');
   assert.match(bad.stderr, /--levels: '2' is not an attention mass in \[0, 1\]/);
   const badHeads = spawnSync(process.execPath, ['bin/plip.mjs', 'steer', '--corpus', CORPUS, '--heads', '9', '--out', join(dir, 'bad3.json')], { encoding: 'utf8', env });
-  assert.notEqual(badHeads.status, 0);
-  assert.match(badHeads.stderr, /--heads: head 9 is out of range/);
+  assert.equal(badHeads.status, 2, 'usage error');
+  assert.match(badHeads.stderr, /--heads: index 9 in '9' is out of range/);
   assert.ok(!existsSync(join(dir, 'bad3.json.progress.jsonl')), 'a run that failed before any record leaves no progress file');
   const badCorpus = join(dir, 'bad-corpus.json');
   writeFileSync(badCorpus, '{"_format_version": "2.0", "python_doctest": [{"id": 1}]}');

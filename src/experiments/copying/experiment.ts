@@ -32,7 +32,7 @@ import type { ResolvedEdit } from '../../interventions/spec.ts';
 import { createRng, holm, mcnemarExact, minMcNemarP, pairedPermutationTest } from '../../stats/index.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
 import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type NameTargets, type PromptSet } from '../../corpus/prompts.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, type SkippedItem, checkContext, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, type SkippedItem, checkContext, checkContextChars, runExperiment } from '../contract.ts';
 import { drawMatchedControls } from '../shared/controls.ts';
 import { COPYING_SCHEMA_VERSION, copyingRecordSchema, copyingSummarySchema, type CopyingRecord, type CopyingSummary, type GenOutcome, type UnitGroupStats } from './schema.ts';
 import { scoreCall } from './score.ts';
@@ -269,6 +269,7 @@ export function limitPerGroup(prompts: readonly CopyingPrompt[], limit: number |
 export function planPrompts(model: HookedModel, prompts: readonly CopyingPrompt[], markers: readonly string[], targets: readonly NameTargets[], extraTokens: number) {
   const usable: CopyingPrompt[] = [];
   const skipped: SkippedItem[] = [];
+  for (const p of prompts) checkContextChars(model, p.id, p.prompt);
   for (const p of prompts) {
     let ids: number[];
     try {

@@ -23,7 +23,7 @@ import type { Hook } from '../../hooks/types.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { createRng } from '../../stats/rng.ts';
 import { type MarkerTokenChoice, mapSample } from '../../corpus/positions.ts';
-import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, runExperiment } from '../contract.ts';
+import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, checkContextChars, runExperiment } from '../contract.ts';
 import { CONTROL_TOLERANCE, drawMatchedControls } from '../shared/controls.ts';
 import { SCAN_SCHEMA_VERSION, scanRecordSchema, scanSummarySchema, type ScanLayerValues, type ScanRecord, type ScanSettings, type ScanSummary } from './schema.ts';
 import { compareGroups, summarizeGroups, verdicts } from './stats.ts';
@@ -287,6 +287,7 @@ export const scanExperiment: Experiment<Corpus, ScanOptions, ScanSettings, ScanI
     return { config: settings, settings: settings as unknown as Record<string, unknown> };
   },
   plan(model, corpus) {
+    for (const s of corpus.samples) checkContextChars(model, s.id, s.code);
     for (const s of corpus.samples) checkContext(model, s.id, model.tokenizer!.encode(s.code).length);
     return { items: corpus.samples.map((sample) => ({ sample, steps: 1, keys: [sample.id] })), skipped: [], caveats: [] };
   },
