@@ -70,6 +70,23 @@ export interface InterventionResult {
   metrics: DistributionComparison & { continuation: ContinuationComparison | null };
 }
 
+let fullRecomputeByDefault = false;
+
+/**
+ * Runs `fn` with `fullRecompute: true` as the default of {@link forwardWithIntervention} and
+ * {@link forwardWithInterventions} (an explicit `fullRecompute` option still wins): what a command's
+ * `--full-recompute` sets for the experiment it runs. Restores the previous default afterwards.
+ */
+export function withFullRecompute<T>(fn: () => T, on = true): T {
+  const prev = fullRecomputeByDefault;
+  fullRecomputeByDefault = on;
+  try {
+    return fn();
+  } finally {
+    fullRecomputeByDefault = prev;
+  }
+}
+
 function isResolved(x: AttentionMaskSpec | ResolvedEdit): x is ResolvedEdit {
   return Array.isArray((x as ResolvedEdit).rules);
 }
@@ -138,7 +155,7 @@ export function forwardWithInterventions(
   let baseline: RunOutput = opts.baseline ?? runCondition(model, tokens, [], names, P, k);
   if (baseline.logits.shape[1] !== tokens.length) throw new Error(`forwardWithIntervention: the given baseline covers ${baseline.logits.shape[1]} positions, expected ${tokens.length}`);
   let intervened: RunOutput[];
-  if (opts.fullRecompute) {
+  if (opts.fullRecompute ?? fullRecomputeByDefault) {
     intervened = editsOf.map((edits) => runCondition(model, tokens, attentionEdit(edits), names, P, k));
   } else {
     // A given baseline without its state, or without a capture needed here, is rerun once and completed IN
