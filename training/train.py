@@ -48,14 +48,18 @@ PRESETS = {
                   num_key_value_heads=2, steps=4400, batch=16, lr=3e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                   drill_p=0.15, drill_steps=100000, drill_p_late=0.15,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=0),
-    # organism A, models/plip-tiny-qwen2: Qwen2 layout (q/k/v biases, untied lm_head), 3 layers, MQA
-    "qwen2": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=3, num_attention_heads=5,
-                  num_key_value_heads=1, steps=2200, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+    # organism A, models/plip-tiny-qwen2: Qwen2 layout (q/k/v biases), 3 layers
+    # Tied embeddings, as in the small Qwen2 / Qwen2.5 checkpoints: two untied 3-layer runs (hidden 160,
+    # 5 heads; 1 or 5 KV heads; lm_head random or copied from the embedding) had no induction phase change
+    # by step 1000-1200 (drill copy loss at chance, ln 1024), while plip-tiny-code's tied recipe has it at
+    # step ~700 (training/logs/plip-tiny-qwen2/failed_runs.md)
+    "qwen2": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=3, num_attention_heads=6,
+                  num_key_value_heads=2, steps=1500, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                   drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                  model_type="qwen2", tie_word_embeddings=False, rms_norm_eps=1e-6, seed=4321,
+                  model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
                   name="plip-tiny-qwen2"),
-    # organism B, models/plip-tiny-asym: plip-tiny-code's weights, trained on on a corpus in which only a
+    # organism B, models/plip-tiny-asym: plip-tiny-code's weights, trained on a corpus in which only a
     # fraction of the Rust tests call the function (gen_data.py --rust-call-frac); Python unchanged
     "asym": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
                  num_key_value_heads=2, steps=400, batch=16, lr=1e-3, warmup=20, p_syn=0.7, syn_only_steps=0,
@@ -140,6 +144,10 @@ def build(args):
                       rope_theta=10000.0, tie_word_embeddings=getattr(args, "tie_word_embeddings", True),
                       model_type=getattr(args, "model_type", "llama"))
     model = LlamaForCausalLM(cfg)
+    if getattr(args, "head_init_from_embed", False):
+        assert not cfg.tie_word_embeddings
+        with torch.no_grad():
+            model.lm_head.weight.copy_(model.model.embed_tokens.weight)
     if getattr(args, "init_from", None):
         # continue from a bundled model's (bf16) weights
         from hf_io import load_hf
@@ -353,7 +361,7 @@ def check_determinism(args, real, syn):
                                                     "drill_only_steps", "drill_seq", "drill_batch", "drill_vocab") else cfg[k])
     # keys that only the later presets log (absent for plip-tiny-code: its defaults)
     for k, default in (("model_type", "llama"), ("tie_word_embeddings", True), ("rms_norm_eps", 1e-5),
-                       ("init_from", None)):
+                       ("init_from", None), ("head_init_from_embed", False)):
         setattr(args, k, cfg.get(k, default))
     if cfg.get("threads") != args.threads:
         print(f"warning: logged run used {cfg.get('threads')} threads, this check uses {args.threads}")
