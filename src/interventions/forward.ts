@@ -16,7 +16,8 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { compareDistributions, logSoftmax, topK, type DistributionComparison, type TokenProb } from '../metrics/distribution.ts';
 import { compareContinuation, type ContinuationComparison } from '../metrics/continuation.ts';
 import { attentionEdit } from './attention.ts';
-import { baselineStateHooks, runConditionsIncremental, scopeOfEdits, type BaselineState } from './incremental.ts';
+import { baselineStateHooks, fullRecomputeByDefault, runConditionsIncremental, scopeOfEdits, type BaselineState } from './incremental.ts';
+export { withFullRecompute } from './incremental.ts';
 import { resolveSpecs, type AttentionMaskSpec, type MaskedEdge, type ResolvedEdit } from './spec.ts';
 
 export interface InterventionOptions {
@@ -68,23 +69,6 @@ export interface InterventionResult {
   baseline: RunOutput;
   intervened: RunOutput;
   metrics: DistributionComparison & { continuation: ContinuationComparison | null };
-}
-
-let fullRecomputeByDefault = false;
-
-/**
- * Runs `fn` with `fullRecompute: true` as the default of {@link forwardWithIntervention} and
- * {@link forwardWithInterventions} (an explicit `fullRecompute` option still wins): what a command's
- * `--full-recompute` sets for the experiment it runs. Restores the previous default afterwards.
- */
-export function withFullRecompute<T>(fn: () => T, on = true): T {
-  const prev = fullRecomputeByDefault;
-  fullRecomputeByDefault = on;
-  try {
-    return fn();
-  } finally {
-    fullRecomputeByDefault = prev;
-  }
 }
 
 function isResolved(x: AttentionMaskSpec | ResolvedEdit): x is ResolvedEdit {
@@ -155,7 +139,7 @@ export function forwardWithInterventions(
   let baseline: RunOutput = opts.baseline ?? runCondition(model, tokens, [], names, P, k);
   if (baseline.logits.shape[1] !== tokens.length) throw new Error(`forwardWithIntervention: the given baseline covers ${baseline.logits.shape[1]} positions, expected ${tokens.length}`);
   let intervened: RunOutput[];
-  if (opts.fullRecompute ?? fullRecomputeByDefault) {
+  if (opts.fullRecompute ?? fullRecomputeByDefault()) {
     intervened = editsOf.map((edits) => runCondition(model, tokens, attentionEdit(edits), names, P, k));
   } else {
     // A given baseline without its state, or without a capture needed here, is rerun once and completed IN

@@ -51,6 +51,28 @@ export interface BaselineState {
   residPre: Float32Array[];
 }
 
+let fullByDefault = false;
+
+/**
+ * Runs `fn` with full recomputation as the default of {@link runConditionsIncremental}, forwardWithIntervention
+ * and forwardWithInterventions (an explicit `fullRecompute` option still wins): what a command's
+ * `--full-recompute` sets for the experiment it runs. Restores the previous default afterwards.
+ */
+export function withFullRecompute<T>(fn: () => T, on = true): T {
+  const prev = fullByDefault;
+  fullByDefault = on;
+  try {
+    return fn();
+  } finally {
+    fullByDefault = prev;
+  }
+}
+
+/** Whether full recomputation is the current default (see {@link withFullRecompute}). */
+export function fullRecomputeByDefault(): boolean {
+  return fullByDefault;
+}
+
 /** The smaller of two scopes (the union of two edits starts where the earlier one does). */
 export function mergeScopes(a: EditScope | null, b: EditScope | null): EditScope | null {
   if (!a) return b;
@@ -124,7 +146,7 @@ export interface IncrementalOptions {
   capture?: readonly string[];
   /** Conditions per batched forward pass (default 8). */
   batchSize?: number;
-  /** Recompute every condition in full (the reference path; default false). */
+  /** Recompute every condition in full (the reference path; default false, or true inside {@link withFullRecompute}). */
   fullRecompute?: boolean;
 }
 
@@ -163,7 +185,7 @@ export function runConditionsIncremental(
   const todo: number[] = [];
   conds.forEach((c, i) => {
     const s = c.scope;
-    if (opts.fullRecompute || !s) return full(i);
+    if ((opts.fullRecompute ?? fullByDefault) || !s) return full(i);
     if (!Number.isInteger(s.layer) || s.layer < 0 || s.layer >= nL || !Number.isInteger(s.position) || s.position < 0) throw new Error(`incremental: condition ${i} has an invalid scope (layer ${s.layer}, position ${s.position})`);
     if (s.position >= N) {
       // nothing at or after p exists: the edit cannot change this sequence
