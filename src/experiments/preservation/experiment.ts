@@ -28,7 +28,7 @@ import { type AnalysisUnit, type UnitMode, analysisUnits, distinctUnits } from '
 import { promptTokens, type LocatedPrompt, type PromptTokens, type TargetSet } from '../../corpus/test-prompts.ts';
 import { type PreservationRecord, type PreservationSummary, preservationRecordSchema, preservationSummarySchema } from './schema.ts';
 import { summarizePreservation } from './stats.ts';
-import { generateScored, type CompletionScorer } from '../shared/generated-test.ts';
+import { generateTests, type Arm, type CompletionScorer } from '../shared/generated-test.ts';
 
 export type { CompletionScore, CompletionScorer } from '../shared/generated-test.ts';
 import { renderPreservation } from './render.ts';
@@ -200,24 +200,23 @@ export const preservationExperiment: Experiment<PreservationInput, PreservationO
     const { lp, pos } = item;
     const until = pos.ids.length + cfg.maxNewTokens;
     const ctl = sampleControls({ marker: { token: pos.marker.first }, targets: pos.targets, markerTokens: pos.avoid, excluded: [] }, cfg.controls, createRng(ctx.seed, `preservation/controls/${lp.prompt.id}`));
-    const scorer = cfg.scorer;
-    const baseline = generateScored(model, lp, pos, [], cfg.maxNewTokens, scorer);
+    // every condition of the prompt decoded together, in a fixed order: baseline, then unit × arm × (treated, controls)
+    const arms: Arm[] = [{ edits: [] }];
+    for (const unit of cfg.units)
+      for (const arm of cfg.arms) for (const keys of [pos.targets, ...ctl.draws]) arms.push({ edits: [armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, keys)] });
+    const outs = generateTests(model, lp, pos, arms, cfg.maxNewTokens, cfg.scorer).map((r) => r.outcome);
+    let k = 0;
+    const baseline = outs[k++]!;
     ctx.tick(lp.prompt.id);
-    const units: PreservationRecord['units'] = [];
-    for (const unit of cfg.units) {
-      const arms: PreservationRecord['units'][number]['arms'] = [];
-      for (const arm of cfg.arms) {
-        const treated = generateScored(model, lp, pos, [armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, pos.targets)], cfg.maxNewTokens, scorer);
-        ctx.tick(`${lp.prompt.id} ${unit.id} ${arm.condition}`);
-        const controls = ctl.draws.map((keys) => {
-          const o = generateScored(model, lp, pos, [armEdit(arm, unit.layers, cfg.heads, pos.marker.first, until, keys)], cfg.maxNewTokens, scorer);
-          ctx.tick(`${lp.prompt.id} ${unit.id} ${arm.condition} control`);
-          return o;
-        });
-        arms.push({ condition: arm.condition, factor: arm.factor, treated, controls });
-      }
-      units.push({ unit, arms });
-    }
+    const units: PreservationRecord['units'] = cfg.units.map((unit) => ({
+      unit,
+      arms: cfg.arms.map((arm) => {
+        const treated = outs[k++]!;
+        const controls = ctl.draws.map(() => outs[k++]!);
+        for (let t = 0; t <= ctl.draws.length; t++) ctx.tick(`${lp.prompt.id} ${unit.id} ${arm.condition}`);
+        return { condition: arm.condition, factor: arm.factor, treated, controls };
+      }),
+    }));
     ctx.add({
       key: lp.prompt.id,
       id: lp.prompt.id,

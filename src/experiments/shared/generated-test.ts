@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { generate } from '../../generate/generate.ts';
+import { generateBatch } from '../../generate/generate.ts';
 import type { Hook } from '../../hooks/types.ts';
 import { attentionEdit } from '../../interventions/attention.ts';
 import type { ResolvedEdit } from '../../interventions/spec.ts';
@@ -36,17 +36,35 @@ export function generateScored(model: HookedModel, lp: LocatedPrompt, pos: Promp
 
 /** {@link generateScored}, also returning the generated token ids (the test and at most the token that ended it). */
 export function generateTest(model: HookedModel, lp: LocatedPrompt, pos: PromptTokens, edits: readonly ResolvedEdit[], maxNewTokens: number, scorer: CompletionScorer, hooks: readonly Hook[] = []): { outcome: Outcome; ids: number[] } {
+  return generateTests(model, lp, pos, [{ edits, hooks }], maxNewTokens, scorer)[0]!;
+}
+
+/** One condition of a prompt: its attention edits and extra hooks. */
+export interface Arm {
+  edits: readonly ResolvedEdit[];
+  hooks?: readonly Hook[];
+}
+
+/**
+ * Every condition of one prompt decoded together (src/generate: one batched decoder, per-row hooks and
+ * stop rules; a batch of one is the same code path), then each test cut at its end and scored.
+ * @param batchSize - rows decoded together (default 16)
+ */
+export function generateTests(model: HookedModel, lp: LocatedPrompt, pos: PromptTokens, arms: readonly Arm[], maxNewTokens: number, scorer: CompletionScorer, batchSize = 16): { outcome: Outcome; ids: number[] }[] {
   const lang = lp.prompt.language;
   const open = lang === 'rust' ? Math.max(1, promptOpenBraces(lp.prompt.prompt)) : 1;
-  let ended = false;
-  const r = generate(model, pos.ids, {
-    maxTokens: maxNewTokens,
-    hooks: [...(edits.length ? attentionEdit(edits) : []), ...hooks],
-    stopWhen: (text) => (ended = testEnd(lang, text, open) !== null),
+  const stopWhen = (text: string) => testEnd(lang, text, open) !== null;
+  const rs = generateBatch(
+    model,
+    arms.map((a) => ({ promptIds: pos.ids, maxTokens: maxNewTokens, hooks: [...(a.edits.length ? attentionEdit(a.edits) : []), ...(a.hooks ?? [])], stopWhen })),
+    { batchSize },
+  );
+  return rs.map((r) => {
+    let completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
+    const end = testEnd(lang, completion, open);
+    if (end !== null) completion = completion.slice(0, end);
+    const s = scorer.score(lp.prompt, completion);
+    // the only stop rule given is the end of the test, so a stop-sequence stop is the test's end
+    return { outcome: { completion, stop: r.stop === 'stop_sequence' ? 'test_end' : r.stop, ...s, preserved: s.called && s.arityOk }, ids: r.ids };
   });
-  let completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
-  const end = testEnd(lang, completion, open);
-  if (end !== null) completion = completion.slice(0, end);
-  const s = scorer.score(lp.prompt, completion);
-  return { outcome: { completion, stop: ended ? 'test_end' : r.stop, ...s, preserved: s.called && s.arityOk }, ids: r.ids };
 }

@@ -22,7 +22,7 @@ import { promptTokens, type PromptTokens } from '../../corpus/test-prompts.ts';
 import { type Experiment, OptionError, checkContext } from '../contract.ts';
 import { sampleControls } from '../shared/samples.ts';
 import { type AnalysisUnit, type UnitMode, analysisUnits, distinctUnits } from '../shared/units.ts';
-import { generateScored } from '../shared/generated-test.ts';
+import { generateTests, type Arm } from '../shared/generated-test.ts';
 import type { PreservationInput } from '../preservation/experiment.ts';
 import { calibrate, type Calibration } from './calibration.ts';
 import { steerGenRecordSchema, steerGenSummarySchema, type SteerGenRecord, type SteerGenSummary } from './schema.ts';
@@ -158,19 +158,24 @@ export const steerGenExperiment: Experiment<PreservationInput, SteerGenOptions, 
     const { lp, pos } = item;
     const until = pos.ids.length + cfg.maxNewTokens;
     const ctl = sampleControls({ marker: { token: pos.marker.first }, targets: pos.targets, markerTokens: pos.avoid, excluded: [] }, cfg.controls, createRng(ctx.seed, `steer-generation/controls/${id}`));
-    const gen = (edits: ResolvedEdit[]) => generateScored(model, lp, pos, edits, cfg.maxNewTokens, cfg.scorer);
-    const baseline = gen([]);
+    // every condition decoded together, in a fixed order: baseline, then unit × dose × (treated, controls)
+    const nH = model.spec.nHeads;
+    const arms: Arm[] = [{ edits: [] }];
+    for (const unit of cfg.units)
+      for (const dose of cfg.doses) {
+        arms.push({ edits: doseEdits('treated', dose, unit, cfg.calibration, nH, pos.marker.first, until, pos.targets, ctl.draws[0]!) });
+        for (const keys of ctl.draws) arms.push({ edits: doseEdits('control', dose, unit, cfg.calibration, nH, pos.marker.first, until, pos.targets, keys) });
+      }
+    const outs = generateTests(model, lp, pos, arms, cfg.maxNewTokens, cfg.scorer).map((r) => r.outcome);
+    let k = 0;
+    const baseline = outs[k++]!;
     ctx.tick(id);
     const units: SteerGenRecord['units'] = cfg.units.map((unit) => ({
       unit,
       doses: cfg.doses.map((dose) => {
-        const treated = gen(doseEdits('treated', dose, unit, cfg.calibration, model.spec.nHeads, pos.marker.first, until, pos.targets, ctl.draws[0]!));
-        ctx.tick(`${id} ${unit.id} ${dose.label}`);
-        const controls = ctl.draws.map((keys) => {
-          const o = gen(doseEdits('control', dose, unit, cfg.calibration, model.spec.nHeads, pos.marker.first, until, pos.targets, keys));
-          ctx.tick(`${id} ${unit.id} ${dose.label} control`);
-          return o;
-        });
+        const treated = outs[k++]!;
+        const controls = ctl.draws.map(() => outs[k++]!);
+        for (let t = 0; t <= ctl.draws.length; t++) ctx.tick(`${id} ${unit.id} ${dose.label}`);
         return { label: dose.label, multiple: dose.multiple, absolute: dose.absolute, treated, controls };
       }),
     }));
