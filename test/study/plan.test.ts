@@ -97,3 +97,19 @@ test('parameterCount: matches the organism (2,164,416) and Qwen2.5-Coder-0.5B (4
   // Qwen2 has q/k/v biases (not counted here: 0.03 %), tied embeddings; published size 494 M
   assert.ok(Math.abs(q - 494e6) / 494e6 < 0.01, String(q));
 });
+
+test('the bundled studies plan here: roadmap-real resolves every real config offline, roadmap resolves the organisms', async () => {
+  const real = await planStudy(loadStudy(join(ROOT, 'studies/roadmap-real.json')));
+  assert.equal(real.ok, true, JSON.stringify(real.models.map((m) => m.problems)));
+  assert.deepEqual(real.models.map((m) => [m.model.id, m.model.family, m.model.nLayers, m.model.source]), [
+    ['codellama-7b', 'llama', 32, 'config-only'],
+    ['codegemma-7b-it', 'gemma', 28, 'config-only'],
+    ['qwen2.5-coder-0.5b-instruct', 'qwen2', 24, 'config-only'],
+  ]);
+  // 6.74 B parameters for CodeLlama-7b, planned from its config alone
+  assert.ok(Math.abs(real.models[0]!.model.parameters - 6.74e9) / 6.74e9 < 0.01);
+  assert.equal(real.data.prompts.python >= 50 && real.data.prompts.rust >= 50, true);
+  const bundled = await planStudy(loadStudy(join(ROOT, 'studies/roadmap.json')));
+  assert.equal(bundled.ok, true, JSON.stringify(bundled.models.map((m) => m.problems)));
+  assert.ok(bundled.models.every((m) => m.model.weightsPresent && m.model.source === 'local'));
+});
