@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolveSignatureTargets } from './resolve.ts';
+import { functionSpans } from './function-spans.ts';
 import { CORPUS_FORMAT_VERSION, type Corpus, type CorpusLanguage, type CorpusSample, type RawSample, sampleSchema } from './schema.ts';
 
 /** One validation problem. */
@@ -163,6 +164,7 @@ async function checkSample(raw: RawSample, group: string, index: number, issues:
   if (targets.every((p) => p > markerCharPos)) {
     warnings.push(`sample '${raw.id}' (${where}): every target comes after the marker (code point ${markerCharPos}); causal attention from the marker to them is 0 by construction`);
   }
+  const fnSpans = language ? await functionSpans(raw.code, language, targets) : null;
   return {
     id: raw.id,
     group,
@@ -172,6 +174,7 @@ async function checkSample(raw: RawSample, group: string, index: number, issues:
     markerPattern: raw.marker_pattern,
     markerCharPos,
     targetCharPositions: targets,
+    functionSpans: fnSpans,
     source,
     ...(raw.note !== undefined ? { note: raw.note } : {}),
   };

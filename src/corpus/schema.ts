@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { FunctionSpans } from './function-spans.ts';
 import { z } from 'zod';
 
 /** The only format version this loader accepts (`"_format_version"` at the top level). */
@@ -94,6 +95,12 @@ export interface CorpusSample {
     signature?: { name: string; style: SignatureStyle; rule: string };
   };
   note?: string;
+  /**
+   * Whole-identifier spans (keyword, name, parameters) of the function whose signature holds every target
+   * (./function-spans.ts); null when the targets are not one function's signature or the language is
+   * unknown; absent on samples not built by the loader.
+   */
+  functionSpans?: FunctionSpans | null;
 }
 
 /** A loaded corpus. */

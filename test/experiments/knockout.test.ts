@@ -117,7 +117,7 @@ function rec(id: string, lang: 'python' | 'rust', unit: string, ko: number, ctl:
   };
 }
 
-test('statistics: paired tests, corrections and the verdict on synthetic records', () => {
+test('statistics: paired tests, corrections and the verdict on synthetic records', async () => {
   const units = knockoutUnits([0, 1], ['per-layer'], 2);
   const records: KnockoutRecord[] = [];
   for (let i = 0; i < 12; i++) {
@@ -144,6 +144,28 @@ test('statistics: paired tests, corrections and the verdict on synthetic records
   assert.equal(s.verdict.met, true);
   assert.deepEqual(s.verdict.units, ['L0']);
   assert.equal(s.notApplicable.length, 1);
+  // per-language verdicts: Holm over 2 units × 2 languages; 6 positive differences per language at L0
+  for (const l of ['python', 'rust'] as const) {
+    const c = l0!.byLanguage[l];
+    assert.ok(close(c.wilcoxonP, 2 ** -6), `${l}: exact one-sided 2^-6`);
+    assert.ok(close(c.wilcoxonPHolm!, 4 * 2 ** -6), `${l}: Holm over 4 tests multiplies the smallest p by 4 (got ${c.wilcoxonPHolm})`);
+    assert.ok(close(c.permutationP!, 2 ** -6));
+    assert.equal(c.met, false, `${l}: 4 · 2^-6 = 0.0625 ≥ α`);
+  }
+  assert.match(s.verdictByLanguage!.rust.statement, /^rust: NOT MET \(smallest corrected Wilcoxon p = 0\.0625 at L0, n = 6\)/);
+  // reach: pooled 2 · 2^-12 (reachable), per language 4 · 2^-6 = 0.0625 (not)
+  assert.ok(close(s.reach!.pooled.minP, 2 * 2 ** -12));
+  assert.equal(s.reach!.pooled.reachable, true);
+  assert.ok(close(s.reach!.byLanguage.minP, 4 * 2 ** -6));
+  assert.equal(s.reach!.byLanguage.reachable, false);
+  const { renderKnockoutSummary } = await import('../../src/experiments/knockout/render.ts');
+  const text = renderKnockoutSummary(s);
+  assert.match(text, /warning: per language: smallest reachable Holm-adjusted p = 0\.0625 \(n ≤ 6, 4 tests; α = 0\.05\) — α is NOT reachable/);
+  assert.doesNotMatch(text, /warning: pooled/);
+  // a stronger design (one unit: Holm over 2 tests, 2 · 2^-6 = 0.03125) meets both per-language criteria
+  const one = summarizeKnockout(records.filter((r) => r.status !== 'ok' || r.unit!.id === 'L0'), units.slice(0, 1), 13, { seed: 1, nBoot: 100, nPermutations: 99 });
+  assert.deepEqual(one.verdictByLanguage!.python.units, ['L0']);
+  assert.equal(one.verdictByLanguage!.rust.met, true);
   // degenerate: all differences zero → nulls with notes, never NaN; verdict not met
   const zero = summarizeKnockout([rec('a', 'python', 'L0', 0.2, 0.2), rec('b', 'python', 'L0', 0.3, 0.3)], units.slice(0, 1), 2, { nBoot: 100 });
   knockoutSummarySchema.parse(zero);
@@ -190,4 +212,80 @@ test('resume after a crash: no loss, no duplication, same records as an uninterr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('targets: spans cover every token of def/fn, the name and each parameter; corpus keeps one token per character', async () => {
+  const m = await loadModel('models/plip-tiny-code');
+  const c = await loadCorpus(CORPUS);
+  const tok = m.tokenizer!;
+  let multi = 0;
+  for (const smp of c.samples.filter((x) => x.group === 'python_doctest' || x.group === 'rust_test')) {
+    assert.ok(smp.functionSpans, `${smp.id}: the corpus targets are one function's signature`);
+    const enc = tok.encodeWithOffsets(smp.code);
+    const sp = prepareMarkerSample(tok, smp, 'last', 'spans');
+    const co = prepareMarkerSample(tok, smp, 'last', 'corpus');
+    const all = new Set([...sp.targets, ...sp.futureTargets]);
+    for (const span of smp.functionSpans!.spans) {
+      const covering = enc.offsets.flatMap(([a, b], i) => (b > a && a < span.end && b > span.start ? [i] : []));
+      for (const t of covering) assert.ok(all.has(t), `${smp.id}: token ${t} of the ${span.kind} span is a target`);
+    }
+    const name = smp.functionSpans!.spans.find((x) => x.kind === 'name')!;
+    const nameTokens = enc.offsets.flatMap(([a, b], i) => (b > a && a < name.end && b > name.start ? [i] : []));
+    if (nameTokens.length > 1) {
+      multi++;
+      assert.ok(nameTokens.filter((t) => co.targets.includes(t)).length < nameTokens.length, `${smp.id}: corpus mode misses name pieces`);
+    }
+    // the Rust corpus's quirk targets the character right after the name (`(` or `<`): replaced by the parameter spans
+    assert.ok(co.targets.every((t) => sp.targets.includes(t) || (smp.language === 'rust' && enc.offsets[t]![0] === name.end)), `${smp.id}: spans ⊇ corpus targets except the Rust after-the-name quirk`);
+  }
+  assert.ok(multi >= 10, `most primary samples have multi-token names (${multi})`);
+  const long = c.samples.find((x) => x.id === 'py_long_name')!;
+  const sp = prepareMarkerSample(tok, long, 'last', 'spans');
+  const co = prepareMarkerSample(tok, long, 'last', 'corpus');
+  assert.ok(sp.targets.length > co.targets.length + 5, `py_long_name: ${sp.targets.length} span targets vs ${co.targets.length}`);
+  // a sample whose targets are not one function's signature keeps the corpus positions, with a note
+  const base = c.samples.find((x) => x.id === 'rust_derive_debug')!;
+  assert.equal(base.functionSpans, null);
+  const b = prepareMarkerSample(tok, base, 'last', 'spans');
+  assert.deepEqual([...b.targets, ...b.futureTargets], [...prepareMarkerSample(tok, base, 'last', 'corpus').targets, ...prepareMarkerSample(tok, base, 'last', 'corpus').futureTargets]);
+  assert.ok(b.notes.some((n) => /no function signature holds every corpus target/.test(n)));
+});
+
+test('marker token: the default measures at the LAST token of the marker (] of #[test])', async () => {
+  const m = await loadModel('models/plip-tiny-code');
+  const c = await loadCorpus(CORPUS);
+  assert.equal(knockoutSettings(m, {}).markerToken, 'last');
+  assert.equal(knockoutSettings(m, {}).targets, 'spans');
+  const r = c.samples.find((x) => x.id === 'rust_simple_add')!;
+  const enc = m.tokenizer!.encodeWithOffsets(r.code);
+  const last = prepareMarkerSample(m.tokenizer!, r, 'last');
+  const first = prepareMarkerSample(m.tokenizer!, r, 'first');
+  const end = r.markerCharPos + '#[test]'.length;
+  assert.ok(enc.offsets[last.marker.token]![1] >= end && enc.offsets[last.marker.token]![0] < end, 'the last token holds the closing ]');
+  assert.ok(first.marker.token < last.marker.token, `#[test] is several tokens (first ${first.marker.token}, last ${last.marker.token})`);
+});
+
+test('the committed organism results (training/logs/plip_knockout.json) are reproduced with --targets corpus --marker-token first', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = JSON.parse(readFileSync('training/logs/plip_knockout.json', 'utf8'));
+  const m = await loadModel('models/plip-tiny-code');
+  const corpus = await loadCorpus(CORPUS);
+  const ids = ['py_long_name', 'rust_simple_add'];
+  const st = doc.header.settings;
+  const r = runKnockout(m, { ...corpus, samples: corpus.samples.filter((x) => ids.includes(x.id)) }, {
+    layers: [0, st.layers.at(-1)], modes: ['per-layer'], controls: st.controls, topK: st.topK, minKey: st.minKey, seed: doc.header.seed, targets: 'corpus', markerToken: 'first', nBoot: 10, nPermutations: 9,
+  });
+  const want = doc.records.filter((x: KnockoutRecord) => ids.includes(x.id) && x.status === 'ok' && ['L0', `L${st.layers.at(-1)}`].includes(x.unit!.id));
+  assert.equal(r.records.length, want.length);
+  for (const got of r.records) {
+    const w = want.find((x: KnockoutRecord) => x.key === got.key)!;
+    assert.deepEqual(got.targets, w.targets, `${got.key}: same targets`);
+    assert.equal(got.marker.token, w.marker.token);
+    const g = got as OkRecord;
+    assert.ok(Math.abs(g.knockout.kl - w.knockout.kl) <= 1e-6 * Math.max(1, w.knockout.kl), `${got.key}: KL ${g.knockout.kl} vs ${w.knockout.kl}`);
+    assert.deepEqual(g.controls.map((x) => x.keys), w.controls.map((x: { keys: number[] }) => x.keys));
+  }
+  // the new defaults change what is targeted and measured
+  const d = runKnockout(m, { ...corpus, samples: corpus.samples.filter((x) => x.id === 'py_long_name') }, { layers: [0], controls: 1, seed: 1, nBoot: 10, nPermutations: 9 });
+  assert.ok((d.records[0] as OkRecord).targets.length > want.find((x: KnockoutRecord) => x.id === 'py_long_name')!.targets.length);
 });

@@ -23,6 +23,7 @@ interface KnockoutCli extends ModelCliOptions, RunCliOptions {
   controls: number;
   topK: number;
   markerToken: 'first' | 'last';
+  targets: 'spans' | 'corpus';
   minKey: number;
   groups?: string;
   limit?: number;
@@ -45,6 +46,7 @@ async function knockoutAction(o: KnockoutCli): Promise<void> {
     controls: o.controls,
     topK: o.topK,
     markerToken: o.markerToken,
+    targets: o.targets,
     minKey: o.minKey,
     groups: groupList(o.groups),
     limit: o.limit,
@@ -150,7 +152,8 @@ export function registerKnockoutCommands(program: Command): void {
     .option('--window <n>', 'consecutive layers per window (mode window)', parseIntArg('--window', 1), 2);
   addControlsOption(ko, 5)
     .option('--top-k <k>', 'top-k size for the overlap metric', parseIntArg('--top-k', 1), 10)
-    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source').choices(['first', 'last']).default('first'))
+    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source and measured (last: the token that has read the whole marker, ] of #[test]; first: PLIP-rs, before the default changed)').choices(['first', 'last']).default('last'))
+    .addOption(new Option('--targets <which>', 'target tokens: every token of the def/fn keyword, name and parameter identifiers (spans), or the token of each corpus target character (corpus, PLIP-rs; reproduces results written before spans were the default)').choices(['spans', 'corpus']).default('spans'))
     .option('--min-key <k>', 'never knock out or use as control keys below this token position (2 = spare the first content token, a sink in llama2.c models)', parseIntArg('--min-key', 0), 1);
   addSelectionOptions(ko, 'corpus sample')
     .option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05)

@@ -8,7 +8,7 @@ import { steerExperiment } from '../../experiments/steer/experiment.ts';
 import { parseModes } from '../../experiments/shared/units.ts';
 import { action, addModelOptions, indexSelectionArg, openModel, parseFloatArg, parseIntArg, UsageError, type ModelCliOptions } from '../common.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
-import { addControlsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
+import { addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface SteerCli extends ModelCliOptions, RunCliOptions {
   corpus: string;
@@ -19,10 +19,12 @@ interface SteerCli extends ModelCliOptions, RunCliOptions {
   calibrateTo?: string;
   controls: number;
   markerToken: 'first' | 'last';
+  targets: 'spans' | 'corpus';
   minKey: number;
   groups?: string;
   limit?: number;
   alpha: number;
+  nPermutations: number;
 }
 
 function parseLevels(text: string): number[] {
@@ -50,10 +52,12 @@ async function steerAction(o: SteerCli): Promise<void> {
     calibrateTo: o.calibrateTo,
     controls: o.controls,
     markerToken: o.markerToken,
+    targets: o.targets,
     minKey: o.minKey,
     groups: groupList(o.groups),
     limit: o.limit,
     alpha: o.alpha,
+    nPermutations: o.nPermutations,
   };
   const run = runFromCli(steerExperiment, m, corpus, options, o);
   process.stdout.write(`wrote ${run.records.length} record(s) to ${o.out}\n`);
@@ -68,8 +72,10 @@ export function registerSteerCommand(program: Command): void {
     .option('--levels <list>', 'attention-mass levels in [0, 1], comma-separated', '0,0.05,0.1,0.2,0.4,0.7,1')
     .option('--calibrate-to <group>', "also steer the other groups' markers to this group's mean natural mass (per layer and head)");
   addControlsOption(cmd, 3)
-    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source').choices(['first', 'last']).default('first'))
+    .addOption(new Option('--marker-token <which>', 'token of a multi-token marker used as source and measured (last: the token that has read the whole marker, ] of #[test]; first: PLIP-rs, before the default changed)').choices(['first', 'last']).default('last'))
+    .addOption(new Option('--targets <which>', 'target tokens: every token of the def/fn keyword, name and parameter identifiers (spans), or the token of each corpus target character (corpus, PLIP-rs; reproduces results written before spans were the default)').choices(['spans', 'corpus']).default('spans'))
     .option('--min-key <k>', 'never steer or use as controls keys below this token position', parseIntArg('--min-key', 0), 1);
   addSelectionOptions(cmd, 'corpus sample').option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05);
+  addPermutationsOption(cmd, 9999);
   addRunOptions(cmd, { seed: 'the control draws', out: 'docs/experiments/steer.md' }).action(action(steerAction));
 }

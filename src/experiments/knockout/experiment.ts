@@ -21,7 +21,7 @@ import { createRng } from '../../stats/rng.ts';
 import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, checkContextChars, runExperiment } from '../contract.ts';
-import { prepareMarkerSample, sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
+import { prepareMarkerSample, sampleControls, selectSamples, type MarkerSample, type TargetMode } from '../shared/samples.ts';
 import { analysisUnits, type UnitMode } from '../shared/units.ts';
 import { KNOCKOUT_SCHEMA_VERSION, knockoutRecordSchema, knockoutSummarySchema, type ConditionResult, type KnockoutRecord, type KnockoutSummary, type KnockoutUnit, type NaRecord, type OkRecord } from './schema.ts';
 import { summarizeKnockout, type KnockoutStatsOptions } from './stats.ts';
@@ -42,8 +42,13 @@ export interface KnockoutOptions extends Omit<KnockoutStatsOptions, 'seed'> {
   controls?: number;
   /** Top-k size for the overlap metric (default 10). */
   topK?: number;
-  /** Which token of a multi-token marker is the source (default 'first', as PLIP-rs). */
+  /**
+   * Which token of a multi-token marker is the source and the measured position (default 'last': the token
+   * that has read the whole marker, `]` of `#[test]`; 'first' (PLIP-rs) measures the prediction of `test]`).
+   */
   markerToken?: 'first' | 'last';
+  /** Target tokens: whole function-identifier spans (default) or the corpus positions (see {@link TargetMode}). */
+  targets?: TargetMode;
   /**
    * Keys below this token position are never knocked out nor used as controls (default 1: only BOS is
    * excluded). Use 2 to also leave the first content token alone when it acts as an attention sink.
@@ -64,7 +69,8 @@ export function knockoutSettings(model: HookedModel, opts: KnockoutOptions) {
     heads: opts.heads === undefined || opts.heads === 'all' ? ('all' as const) : [...opts.heads],
     controls: opts.controls ?? 5,
     topK: opts.topK ?? 10,
-    markerToken: opts.markerToken ?? ('first' as const),
+    markerToken: opts.markerToken ?? ('last' as const),
+    targets: opts.targets ?? ('spans' as const),
     minKey: opts.minKey ?? 1,
     groups: opts.groups ? [...opts.groups] : null,
     limit: opts.limit ?? null,
@@ -83,8 +89,10 @@ function range(n: number): number[] {
 }
 
 /** Checks layers, heads, counts. @throws OptionError naming the field */
-export function checkMarkerOptions(model: HookedModel, o: { layers?: readonly number[]; heads?: readonly number[] | 'all'; minKey?: number; controls?: number; limit?: number | null }, what: string): void {
+export function checkMarkerOptions(model: HookedModel, o: { layers?: readonly number[]; heads?: readonly number[] | 'all'; minKey?: number; controls?: number; limit?: number | null; targets?: string; markerToken?: string }, what: string): void {
   const { nLayers, nHeads } = model.spec;
+  if (o.targets !== undefined && o.targets !== 'spans' && o.targets !== 'corpus') throw new OptionError('targets', `must be 'spans' or 'corpus' (got '${o.targets}')`);
+  if (o.markerToken !== undefined && o.markerToken !== 'first' && o.markerToken !== 'last') throw new OptionError('markerToken', `must be 'first' or 'last' (got '${o.markerToken}')`);
   for (const l of o.layers ?? []) if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new OptionError('layers', `layer ${l} is out of range (the model has layers 0..${nLayers - 1})`);
   if (o.layers && o.layers.length === 0) throw new OptionError('layers', 'no layers selected');
   if (o.heads && o.heads !== 'all') for (const h of o.heads) if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new OptionError('heads', `head ${h} is out of range (the model has heads 0..${nHeads - 1})`);
@@ -103,11 +111,11 @@ interface KnockoutItem {
 }
 
 /** Prepares the selected samples, applying the context rule to each (errors name the sample). */
-export function prepareCorpusItems(model: HookedModel, corpus: Corpus, o: { groups: string[] | null; limit: number | null; markerToken: 'first' | 'last' }, steps: number) {
+export function prepareCorpusItems(model: HookedModel, corpus: Corpus, o: { groups: string[] | null; limit: number | null; markerToken: 'first' | 'last'; targets?: TargetMode }, steps: number) {
   const samples = selectSamples(corpus, o);
   for (const s of samples) checkContextChars(model, s.id, s.code);
   return samples.map((sample) => {
-    const prepared = prepareMarkerSample(model.tokenizer!, sample, o.markerToken);
+    const prepared = prepareMarkerSample(model.tokenizer!, sample, o.markerToken, o.targets ?? 'corpus');
     checkContext(model, sample.id, prepared.ids.length);
     return { sample, prepared, steps };
   });
@@ -162,7 +170,7 @@ export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutCon
       ctx.tick(`${s.id} ${u.id}`);
     }
   },
-  summarize: (records, ctx) => summarizeKnockout(records, ctx.config.units, ctx.plan.items.length, { ...ctx.config.stats, seed: ctx.seed }),
+  summarize: (records, ctx) => summarizeKnockout(records, ctx.config.units, ctx.plan.items.length, { ...ctx.config.stats, seed: ctx.seed, markerToken: ctx.config.settings.markerToken }),
   render: renderKnockoutSummary,
 };
 

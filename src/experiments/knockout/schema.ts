@@ -116,7 +116,22 @@ export const knockoutRecordSchema = z.discriminatedUnion('status', [okRecordSche
 
 const ciSchema = z.strictObject({ estimate: nnum, lo: nnum, hi: nnum, level: prob, method: z.enum(['percentile', 'bca']), note: z.string().optional() });
 
-const languageStatsSchema = z.strictObject({ n: int.min(0), medianDiffKl: nnum, wilcoxonP: nprob });
+/**
+ * One language's paired tests (one-sided, knockout KL > control KL). The permutation p, the Holm-adjusted
+ * p-values (over units × languages) and `met` are absent in files written before per-language verdicts.
+ */
+const languageStatsSchema = z.strictObject({
+  n: int.min(0),
+  medianDiffKl: nnum,
+  wilcoxonP: nprob,
+  permutationP: nprob.optional(),
+  wilcoxonPHolm: nprob.optional(),
+  permutationPHolm: nprob.optional(),
+  met: z.boolean().optional(),
+});
+
+const verdictSchema = z.strictObject({ met: z.boolean(), units: z.array(z.string()), statement: z.string() });
+const familySchema = z.strictObject({ tests: int.min(0), maxN: int.min(0), minP: prob, reachable: z.boolean() });
 
 export const unitStatsSchema = z.strictObject({
   unit: unitSchema,
@@ -162,7 +177,13 @@ export const knockoutSummarySchema = z.strictObject({
   notApplicable: z.array(z.strictObject({ id: z.string(), group: z.string(), reason: z.string() })),
   bootstrap: z.strictObject({ nBoot: int.min(1), level: prob }),
   units: z.array(unitStatsSchema),
-  verdict: z.strictObject({ met: z.boolean(), units: z.array(z.string()), statement: z.string() }),
+  verdict: verdictSchema,
+  /** Per-language verdicts, Holm over units × languages (absent in files written before them). */
+  verdictByLanguage: z.strictObject({ python: verdictSchema, rust: verdictSchema }).optional(),
+  /** Smallest Holm-adjusted p each family can reach, and whether α is reachable (absent in older files). */
+  reach: z.strictObject({ alpha: prob, pooled: familySchema, byLanguage: familySchema }).optional(),
+  /** Marker token of the run ('first' measures the prediction of `test]` for `#[test]`); absent in older files. */
+  markerToken: z.enum(['first', 'last']).nullable().optional(),
 });
 
 export const knockoutResultsSchema = z.strictObject({

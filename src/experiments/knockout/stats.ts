@@ -46,6 +46,25 @@ export interface KnockoutStatsOptions {
   /** Groups in the paired tests (default: groups not ending in `_baseline`). */
   primaryGroups?: readonly string[];
   seed?: number;
+  /** The run's marker token (recorded in the summary so the Python-vs-Rust comparison can say what it compares). */
+  markerToken?: 'first' | 'last';
+}
+
+/**
+ * The smallest p each test family can reach after Holm: one-sided exact Wilcoxon 2^−n (normal
+ * approximation above n = 50: reported as the exact bound, a lower bound), one-sided sign-flip
+ * permutation 2^−n exact for n ≤ 16 else 1/(B+1) (the larger of the two, as a unit needs both); × the
+ * number of tests of the family (units for the pooled verdict, units × 2 languages for the per-language
+ * verdicts). Computed at the largest n of the family: whether ANY test can reach α.
+ */
+export function knockoutReach(unitN: readonly number[], langN: readonly number[], nPermutations: number, alpha: number) {
+  const one = (n: number) => (n <= 0 ? 1 : Math.max(2 ** -n, n <= 16 ? 2 ** -n : 1 / (nPermutations + 1)));
+  const fam = (ns: readonly number[]) => {
+    const best = Math.max(0, ...ns);
+    const minP = Math.min(1, ns.length * one(best));
+    return { tests: ns.length, maxN: best, minP, reachable: minP < alpha };
+  };
+  return { alpha, pooled: fam(unitN), byLanguage: fam(langN) };
 }
 
 const LEVEL = 0.95;
@@ -87,7 +106,8 @@ function unitStats(unit: KnockoutUnit, rows: OkRecord[], o: Required<Pick<Knocko
   const lang = (l: 'python' | 'rust') => {
     const dl = rows.filter((r) => r.language === l).map((r) => r.diff.kl);
     const w = dl.length ? safe(notes, `Wilcoxon (${l})`, () => wilcoxonSignedRank(dl, { alternative: 'greater' })) : null;
-    return { n: dl.length, medianDiffKl: fin(median(dl)), wilcoxonP: w?.p ?? null, d: dl };
+    const pm = dl.length ? safe(notes, `permutation (${l})`, () => pairedPermutationTest(dl, { alternative: 'greater', rng: createRng(o.seed, `knockout/permutation/${unit.id}/${l}`), nPermutations: o.nPermutations })) : null;
+    return { n: dl.length, medianDiffKl: fin(median(dl)), wilcoxonP: w?.p ?? null, permutationP: pm?.p ?? null, d: dl };
   };
   const py = lang('python');
   const rs = lang('rust');
@@ -121,7 +141,10 @@ function unitStats(unit: KnockoutUnit, rows: OkRecord[], o: Required<Pick<Knocko
       meanDPplKnockout: fin(meanOf(contRows.map((r) => r.knockout.continuation!.dPpl))),
       meanDPplControl: fin(meanOf(contRows.map((r) => r.controlMean.dPpl!))),
     },
-    byLanguage: { python: { n: py.n, medianDiffKl: py.medianDiffKl, wilcoxonP: py.wilcoxonP }, rust: { n: rs.n, medianDiffKl: rs.medianDiffKl, wilcoxonP: rs.wilcoxonP } },
+    byLanguage: {
+      python: { n: py.n, medianDiffKl: py.medianDiffKl, wilcoxonP: py.wilcoxonP, permutationP: py.permutationP, wilcoxonPHolm: null, permutationPHolm: null, met: false },
+      rust: { n: rs.n, medianDiffKl: rs.medianDiffKl, wilcoxonP: rs.wilcoxonP, permutationP: rs.permutationP, wilcoxonPHolm: null, permutationPHolm: null, met: false },
+    },
     pythonVsRust: pvr,
     met: false,
     notes,
@@ -154,6 +177,27 @@ export function summarizeKnockout(records: readonly KnockoutRecord[], units: rea
     s.met = s.wilcoxon.pHolm !== null && s.permutation.pHolm !== null && s.wilcoxon.pHolm < alpha && s.permutation.pHolm < alpha;
   });
   const metUnits = stats.filter((s) => s.met).map((s) => s.unit.id);
+  // per-language verdicts: Holm over units × languages (one family per test)
+  const LANGS = ['python', 'rust'] as const;
+  const cells = stats.flatMap((s) => LANGS.map((l) => s.byLanguage[l]));
+  const lwh = holm(cells.map((c) => c.wilcoxonP));
+  const lph = holm(cells.map((c) => c.permutationP ?? null));
+  cells.forEach((c, i) => {
+    c.wilcoxonPHolm = lwh[i]!;
+    c.permutationPHolm = lph[i]!;
+    c.met = c.wilcoxonPHolm !== null && c.permutationPHolm !== null && c.wilcoxonPHolm < alpha && c.permutationPHolm < alpha;
+  });
+  const reach = knockoutReach(stats.map((s) => s.n), cells.map((c) => c.n), o.nPermutations, alpha);
+  const byLanguage = Object.fromEntries(
+    LANGS.map((l) => {
+      const met = stats.filter((s) => s.byLanguage[l].met).map((s) => s.unit.id);
+      const best = stats.filter((s) => s.byLanguage[l].wilcoxonPHolm !== null).sort((a, b) => a.byLanguage[l].wilcoxonPHolm! - b.byLanguage[l].wilcoxonPHolm!)[0];
+      const statement = met.length
+        ? `${l}: MET in ${met.join(', ')} (one-sided Wilcoxon and permutation, Holm over ${stats.length} unit(s) × 2 languages, p < ${alpha})`
+        : `${l}: NOT MET` + (best ? ` (smallest corrected Wilcoxon p = ${best.byLanguage[l].wilcoxonPHolm!.toPrecision(3)} at ${best.unit.id}, n = ${best.byLanguage[l].n})` : ' (no testable unit)');
+      return [l, { met: met.length > 0, units: met, statement }];
+    }),
+  ) as KnockoutSummary['verdictByLanguage'];
   const na = records.filter((r) => r.status === 'not_applicable');
   let statement: string;
   if (metUnits.length) {
@@ -177,5 +221,8 @@ export function summarizeKnockout(records: readonly KnockoutRecord[], units: rea
     bootstrap: { nBoot: o.nBoot, level: LEVEL },
     units: stats,
     verdict: { met: metUnits.length > 0, units: metUnits, statement },
+    verdictByLanguage: byLanguage,
+    reach,
+    markerToken: opts.markerToken ?? null,
   };
 }

@@ -23,6 +23,18 @@ import type { Rng } from '../../stats/rng.ts';
 import { OptionError } from '../contract.ts';
 import { drawMatchedControls } from './controls.ts';
 import { mapSample, type MarkerTokenChoice } from '../../corpus/positions.ts';
+import { tokensInCharRange } from '../../tokenize/positions.ts';
+
+/**
+ * Which key tokens are the targets:
+ * - `'spans'` (default): every token of the whole-identifier spans of the function the corpus targets point
+ *   at — the `def`/`fn` keyword, the name and each parameter (src/corpus/function-spans.ts, tree-sitter).
+ *   For the Rust corpus's "character after the name" target (`(`) this means the parameter spans instead.
+ *   Samples without spans (targets that are not one function's signature) use the corpus positions, noted.
+ * - `'corpus'`: the token containing each corpus target character (PLIP-rs; one token per target, so only
+ *   the first sub-token of a multi-token name) — reproduces results written before `'spans'` existed.
+ */
+export type TargetMode = 'spans' | 'corpus';
 
 /** A corpus sample ready for an intervention at its marker. */
 export interface MarkerSample {
@@ -75,11 +87,19 @@ export function continuationCharEnd(code: string, markerCharPos: number, pattern
  * context rule (src/experiments/contract.ts `checkContext`) on `ids.length`.
  * @param markerToken - 'first' (default, PLIP-rs): the token containing the marker's first character; 'last'
  */
-export function prepareMarkerSample(tok: PlipTokenizer, s: CorpusSample, markerToken: MarkerTokenChoice = 'first'): MarkerSample {
+export function prepareMarkerSample(tok: PlipTokenizer, s: CorpusSample, markerToken: MarkerTokenChoice = 'first', targetMode: TargetMode = 'corpus'): MarkerSample {
   const enc = tok.encodeWithOffsets(s.code);
   const map = mapSample(tok, s, { enc, markerToken });
   const m = map.marker.token;
   const notes: string[] = [];
+  let targetTokens = map.targetTokens;
+  if (targetMode === 'spans') {
+    if (s.functionSpans) {
+      const set = new Set<number>();
+      for (const sp of s.functionSpans.spans) for (const t of tokensInCharRange(enc, sp.start, sp.end)) set.add(t);
+      targetTokens = [...set].sort((a, b) => a - b);
+    } else notes.push(`targets: no function signature holds every corpus target${s.functionSpans === undefined ? ' (sample not from the corpus loader)' : ''}; the corpus positions are used`);
+  }
   if (map.marker.merged && map.marker.mergedReason) notes.push(`marker token: ${map.marker.mergedReason}`);
   const nearest = map.targets.filter((t) => !t.exact).length;
   if (nearest) notes.push(`${nearest} target character(s) not inside any token; nearest token taken`);
@@ -103,8 +123,8 @@ export function prepareMarkerSample(tok: PlipTokenizer, s: CorpusSample, markerT
     ids: enc.ids,
     marker: { token: m, charPos: s.markerCharPos, pattern: s.markerPattern, tokenText: map.marker.tokenText, merged: map.marker.merged },
     markerTokens: map.marker.patternTokens,
-    targets: map.visibleTargetTokens,
-    futureTargets: map.targetTokens.filter((t) => t > m),
+    targets: targetTokens.filter((t) => t <= m),
+    futureTargets: targetTokens.filter((t) => t > m),
     continuationEnd: contEnd,
     continuationText: contText,
     excluded,

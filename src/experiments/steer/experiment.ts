@@ -30,7 +30,7 @@ import { forwardWithIntervention, runCondition, type RunOutput } from '../../int
 import { createRng } from '../../stats/rng.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, runExperiment } from '../contract.ts';
 import { checkMarkerOptions, prepareCorpusItems } from '../knockout/experiment.ts';
-import { sampleControls, selectSamples, type MarkerSample } from '../shared/samples.ts';
+import { sampleControls, selectSamples, type MarkerSample, type TargetMode } from '../shared/samples.ts';
 import { analysisUnits, type AnalysisUnit as KnockoutUnit, type UnitMode as KnockoutMode } from '../shared/units.ts';
 import { STEER_SCHEMA_VERSION, steerRecordSchema, steerSummarySchema, type SteerCalibration, type SteerCondition, type SteerControlMean, type SteerOkRecord, type SteerRecord, type SteerSummary } from './schema.ts';
 import { summarizeSteer, type SteerStatsOptions } from './stats.ts';
@@ -57,7 +57,10 @@ export interface SteerOptions extends Omit<SteerStatsOptions, 'seed'> {
   /** Matched random-key control draws per sample (default 3). */
   controls?: number;
   topK?: number;
+  /** Token of a multi-token marker whose row is steered and measured (default 'last', as `plip knockout`). */
   markerToken?: 'first' | 'last';
+  /** Target tokens: whole function-identifier spans (default) or the corpus positions (as `plip knockout`). */
+  targets?: TargetMode;
   /** Keys below this token position are never steered or used as controls (default 1: BOS excluded). */
   minKey?: number;
   groups?: readonly string[];
@@ -75,7 +78,8 @@ export function steerSettings(model: HookedModel, o: SteerOptions) {
     calibrateTo: o.calibrateTo ?? null,
     controls: o.controls ?? 3,
     topK: o.topK ?? 10,
-    markerToken: o.markerToken ?? ('first' as const),
+    markerToken: o.markerToken ?? ('last' as const),
+    targets: o.targets ?? ('spans' as const),
     minKey: o.minKey ?? 1,
     groups: o.groups ? [...o.groups] : null,
     limit: o.limit ?? null,
@@ -88,7 +92,7 @@ function range(n: number): number[] {
 }
 
 function checkOptions(model: HookedModel, corpus: Corpus, st: Settings): void {
-  checkMarkerOptions(model, { layers: st.layers, heads: st.heads, minKey: st.minKey, controls: st.controls, limit: st.limit }, 'steering');
+  checkMarkerOptions(model, { layers: st.layers, heads: st.heads, minKey: st.minKey, controls: st.controls, limit: st.limit, targets: st.targets, markerToken: st.markerToken }, 'steering');
   if (st.levels.length === 0) throw new OptionError('levels', 'no levels given');
   for (const v of st.levels) if (!(Number.isFinite(v) && v >= 0 && v <= 1)) throw new OptionError('levels', `${v} is not an attention mass in [0, 1]`);
   if (new Set(st.levels).size !== st.levels.length) throw new OptionError('levels', 'duplicate levels');
@@ -132,7 +136,7 @@ const mean2 = (x: number[][]) => {
 /** Per-(layer, head) mean baseline mass of `group`'s applicable samples (the calibration levels). */
 export function calibrate(model: HookedModel, corpus: Corpus, group: string, o: SteerOptions = {}): SteerCalibration {
   const st = steerSettings(model, o);
-  const samples = prepareCorpusItems(model, corpus, { groups: [group], limit: st.limit, markerToken: st.markerToken }, 0);
+  const samples = prepareCorpusItems(model, corpus, { groups: [group], limit: st.limit, markerToken: st.markerToken, targets: st.targets }, 0);
   const sum: Record<number, number[]> = Object.fromEntries(st.layers.map((l) => [l, st.heads.map(() => 0)]));
   let n = 0;
   for (const s of samples) {
@@ -178,7 +182,7 @@ export const steerExperiment: Experiment<Corpus, SteerOptions, SteerConfig, Stee
     checkOptions(model, corpus, settings);
     const units = analysisUnits(settings.layers, settings.modes, settings.window);
     const allLayers = [...new Set(units.flatMap((u) => u.layers))].sort((a, b) => a - b);
-    return { config: { settings, units, stats: { alpha: o.alpha, primaryGroups: o.primaryGroups }, options: o, calibration: null, allLayers }, settings };
+    return { config: { settings, units, stats: { alpha: o.alpha, primaryGroups: o.primaryGroups, nPermutations: o.nPermutations }, options: o, calibration: null, allLayers }, settings };
   },
   plan(model, corpus, cfg) {
     const items = prepareCorpusItems(model, corpus, cfg.settings, cfg.units.length);

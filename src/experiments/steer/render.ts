@@ -39,7 +39,8 @@ export function renderSteerSummary(s: SteerSummary): string {
       ),
     );
     const t = c.trend;
-    out.push(`dose-response: median Spearman ρ(ℓ, ΔNLL) steer ${fmt(t.medianRhoSteer, 2)}, control ${fmt(t.medianRhoControl, 2)} (n = ${t.n}; p ${pText(t.p)}, Holm ${pText(t.pHolm)})`);
+    if (t.permutation) out.push(`PRIMARY dose-response trend (within-sample permutation, two-sided, B = ${t.permutation.nPermutations}): ${t.permutation.direction} (${t.permutation.direction === 'increasing' ? 'more mass on the function helps the real line more than on random keys' : t.permutation.direction === 'decreasing' ? 'more mass on the function hurts the real line more than on random keys' : 'no trend'}); p ${pText(t.permutation.p)}, Holm over units ${pText(t.permutation.pHolm)}`);
+    out.push(`secondary dose-response: median Spearman ρ(ℓ, ΔNLL) steer ${fmt(t.medianRhoSteer, 2)}, control ${fmt(t.medianRhoControl, 2)} (n = ${t.n}; p ${pText(t.p)}, Holm ${pText(t.pHolm)})`);
     const k = c.calibrated;
     if (k)
       out.push(
@@ -51,5 +52,11 @@ export function renderSteerSummary(s: SteerSummary): string {
   out.push('');
   out.push(`attention mass check: max |measured − intended| = ${s.maxMassError === null ? '—' : s.maxMassError.toExponential(2)} over every steered and control condition`);
   out.push(`correction: ${s.correction}`);
+  for (const r of s.reach ?? []) {
+    for (const [what, f] of [['primary trend', r.trend], ['per-level (secondary)', r.levels]] as const) {
+      const line = `${r.group}, ${what}: smallest reachable Holm-adjusted p = ${f.minP.toPrecision(3)} (n = ${r.n}, ${f.tests} tests; α = ${r.alpha})`;
+      out.push(f.reachable ? line : `warning: ${line} — α is NOT reachable`);
+    }
+  }
   return out.join('\n');
 }

@@ -90,7 +90,17 @@ export const steerSummarySchema = z.strictObject({
           medianDNllSteer: nnum, medianDNllControl: nnum, p: np, pHolm: np, rankBiserial: nnum, top1ChangedSteer: np, top1ChangedControl: np,
         }),
       ),
-      trend: z.strictObject({ n: pos, medianRhoSteer: nnum, medianRhoControl: nnum, p: np, pHolm: np }),
+      trend: z.strictObject({
+        n: pos, medianRhoSteer: nnum, medianRhoControl: nnum, p: np, pHolm: np,
+        /**
+         * PRIMARY: within-sample permutation trend test of ΔNLL(control) − ΔNLL(steer) across levels,
+         * two-sided, Holm across units (src/experiments/steer/stats.ts); absent in files written before it.
+         */
+        permutation: z
+          .strictObject({ statistic: z.number(), p: z.number().min(0).max(1), pHolm: np, direction: z.enum(['increasing', 'decreasing', 'flat']), nPermutations: pos })
+          .nullable()
+          .optional(),
+      }),
       calibrated: z
         .strictObject({
           to: z.string(), n: pos, medianLevel: nnum, medianNaturalMass: nnum, medianDNllSteer: nnum, medianDNllControl: nnum,
@@ -101,6 +111,16 @@ export const steerSummarySchema = z.strictObject({
     }),
   ),
   calibration: z.strictObject({ group: z.string(), n: pos, mass: z.record(z.string(), z.array(mass)) }).nullable(),
+  /** Per group: smallest Holm-adjusted p of the primary trend family and of the per-level family (absent in older files). */
+  reach: z
+    .array(
+      z.strictObject({
+        group: z.string(), n: pos, alpha: z.number(),
+        trend: z.strictObject({ tests: pos, minP: z.number(), reachable: z.boolean() }),
+        levels: z.strictObject({ tests: pos, minP: z.number(), reachable: z.boolean() }),
+      }),
+    )
+    .optional(),
 });
 
 export const steerResultsSchema = resultsDocSchema(steerRecordSchema, steerSummarySchema);

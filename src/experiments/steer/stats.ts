@@ -8,9 +8,18 @@
  *   and a two-sided Wilcoxon signed-rank test of ΔNLL(steer) − ΔNLL(control) per sample ("is mass ℓ on the
  *   function tokens different from mass ℓ on matched random tokens?"); Holm across units × levels of the
  *   group;
- * - dose-response trend: per sample, Spearman ρ between ℓ and ΔNLL(steer) (and the same for the controls);
+ * - PRIMARY test, dose-response trend (`trend.permutation`): within-sample permutation trend test
+ *   (src/experiments/steer-generation/stats.ts `trendTest`) of y_ij = ΔNLL(control) − ΔNLL(steer) at level
+ *   ℓ_j (positive = steering the function helps the real test line more than steering random keys), the
+ *   statistic Σ_ij y_ij·ℓ_j, levels shuffled within each sample; two-sided (2 × the smaller one-sided p),
+ *   direction reported (`increasing` = more mass on the function, better than control); Holm across the
+ *   group's units ONLY, so it can reach α at n = 10 (Holm over 4 units: 4 × 2/(B+1)), where the per-level
+ *   tests cannot (4 units × 7 levels × 2/2^10 = 0.055);
+ * - secondary trend: per sample, Spearman ρ between ℓ and ΔNLL(steer) (and the same for the controls);
  *   two-sided Wilcoxon of ρ_steer − ρ_control; Holm across the group's units. Negative ρ = more attention to
  *   the function makes the real test line more likely.
+ * - `reach`: the smallest Holm-adjusted p each family can reach (see {@link steerReach}); the terminal
+ *   output warns when it is not below α.
  * - calibrated: ΔNLL when the marker gets the reference group's mean mass: Wilcoxon of ΔNLL(steer) vs 0 and
  *   of ΔNLL(steer) − ΔNLL(control); Holm across the group's units.
  * - the measured attention mass: max |measured − intended| over every condition (a steer that does not
@@ -19,6 +28,7 @@
  * @module
  */
 import { holm, median, wilcoxonSignedRank, matchedPairsRankBiserial } from '../../stats/index.ts';
+import { trendTest } from '../steer-generation/stats.ts';
 import type { AnalysisUnit as KnockoutUnit } from '../shared/units.ts';
 import type { SteerCalibratedStats, SteerCell, SteerLevelStats, SteerOkRecord, SteerRecord, SteerSummary, SteerTrendStats } from './schema.ts';
 
@@ -30,6 +40,26 @@ export interface SteerStatsOptions {
   /** Groups summarised (default: groups not ending in `_baseline`). */
   primaryGroups?: readonly string[];
   seed?: number;
+  /** Permutations of the primary trend test (default 9999). */
+  nPermutations?: number;
+}
+
+/**
+ * Smallest Holm-adjusted p per family for a group with `n` samples: the trend permutation test
+ * 2/(B+1) two-sided × units; the per-level exact two-sided Wilcoxon 2/2^n × units × levels.
+ */
+export function steerReach(n: number, units: number, levels: number, nPermutations: number, alpha: number) {
+  const trend = Math.min(1, units * (2 / (nPermutations + 1)));
+  const perLevel = n > 0 ? Math.min(1, units * levels * 2 * 2 ** -n) : 1;
+  return { n, alpha, trend: { tests: units, minP: trend, reachable: trend < alpha }, levels: { tests: units * levels, minP: perLevel, reachable: perLevel < alpha } };
+}
+
+/** Two-sided within-sample permutation trend test of y (rows: samples, columns: levels). */
+function trend2(y: number[][], levels: readonly number[], nPerm: number, seed: number, stream: string) {
+  if (y.length === 0 || levels.length < 2) return null;
+  const up = trendTest(y, levels, nPerm, seed, stream);
+  const down = trendTest(y.map((r) => r.map((v) => -v)), levels, nPerm, seed, stream);
+  return { statistic: up.statistic, p: Math.min(1, 2 * Math.min(up.p, down.p)), pHolm: null as number | null, direction: up.direction, nPermutations: nPerm };
 }
 
 /** Spearman rank correlation (average ranks for ties); null when either side is constant. */
@@ -80,7 +110,7 @@ function wilcoxonP(d: number[], notes: string[], what: string): number | null {
   }
 }
 
-function cell(group: string, unit: KnockoutUnit, rows: SteerOkRecord[], levels: readonly number[]): SteerCell {
+function cell(group: string, unit: KnockoutUnit, rows: SteerOkRecord[], levels: readonly number[], o: { seed: number; nPermutations: number }): SteerCell {
   const notes: string[] = [];
   const withNll = rows.filter((r) => r.levels.every((l) => l.steer.dMeanNll !== null && l.control.dMeanNll !== null));
   if (withNll.length < rows.length) notes.push(`${rows.length - withNll.length} sample(s) without a continuation: not in the ΔNLL statistics`);
@@ -131,6 +161,7 @@ function cell(group: string, unit: KnockoutUnit, rows: SteerOkRecord[], levels: 
     medianRhoControl: med(rhoC),
     p: wilcoxonP(rhoS.map((v, i) => v - rhoC[i]!), notes, 'trend'),
     pHolm: null,
+    permutation: trend2(withNll.map((r) => r.levels.map((l) => l.control.dMeanNll! - l.steer.dMeanNll!)), levels, o.nPermutations, o.seed, `steer/trend/${group}/${unit.id}`),
   };
   const calRows = withNll.filter((r) => r.calibrated !== null);
   const calibrated: SteerCalibratedStats | null = calRows.length
@@ -167,17 +198,23 @@ export function summarizeSteer(records: readonly SteerRecord[], units: readonly 
   const ok = records.filter((r): r is SteerOkRecord => r.status === 'ok');
   const na = records.filter((r) => r.status === 'not_applicable').map((r) => ({ id: r.id, group: r.group, reason: (r as { reason: string }).reason }));
   const cells: SteerCell[] = [];
+  const reach: NonNullable<SteerSummary['reach']> = [];
   for (const g of primary) {
     const mine: SteerCell[] = [];
     for (const u of units) {
       const rows = ok.filter((r) => r.group === g && r.unit.id === u.id);
-      if (rows.length) mine.push(cell(g, u, rows, levels));
+      if (rows.length) mine.push(cell(g, u, rows, levels, { seed: o.seed ?? 0, nPermutations: o.nPermutations ?? 9999 }));
     }
     const lvP = holm(mine.flatMap((c) => c.levels.map((l) => l.p)));
     let i = 0;
     for (const c of mine) for (const l of c.levels) l.pHolm = lvP[i++] ?? null;
     const tP = holm(mine.map((c) => c.trend.p));
     mine.forEach((c, j) => (c.trend.pHolm = tP[j] ?? null));
+    const pP = holm(mine.map((c) => c.trend.permutation?.p ?? null));
+    mine.forEach((c, j) => {
+      if (c.trend.permutation) c.trend.permutation.pHolm = pP[j] ?? null;
+    });
+    reach.push({ group: g, ...steerReach(Math.max(0, ...mine.map((c) => c.n)), mine.length, levels.length, o.nPermutations ?? 9999, o.alpha ?? 0.05) });
     const withCal = mine.filter((c) => c.calibrated);
     const cb = holm(withCal.map((c) => c.calibrated!.pVsBaseline));
     const cc = holm(withCal.map((c) => c.calibrated!.pVsControl));
@@ -197,9 +234,10 @@ export function summarizeSteer(records: readonly SteerRecord[], units: readonly 
     nSamples,
     nApplicable: new Set(ok.map((r) => r.id)).size,
     notApplicable: na,
-    correction: 'Holm within each group (levels: across units × levels; trend and calibrated: across units)',
+    correction: 'Holm within each group (primary trend permutation test, Spearman trend and calibrated: across units; per-level tests, secondary: across units × levels)',
     alpha: o.alpha ?? 0.05,
     maxMassError: maxErr,
     cells,
+    reach,
   };
 }
