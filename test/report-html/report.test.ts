@@ -41,6 +41,7 @@ test('a report of each kind: schema-valid, figures rendered by vega, tables, pro
     patch: ['patch-resid-heatmap', 'patch-head-heatmap', 'patch-pattern-layer-curve', 'patch-effect-distribution'],
     preservation: ['preservation-rates', 'preservation-relative-change'],
     transplant: ['transplant-rates', 'transplant-preserved-diff', 'transplant-logp-distribution'],
+    'steer-generation': ['steer-generation-calibration', 'steer-generation-dose-response'],
   };
   for (const kind of KINDS) {
     const doc = readResults(RESULTS[kind]);

@@ -33,12 +33,15 @@ export function layerCurve(rows: Row[], opts: { y: string; x?: string; nullRows?
       encoding: { x: { field: 'layer', type: 'ordinal' }, y: { field: 'mean', type: 'quantitative', scale: yScale }, color: { field: 'series', type: 'nominal' } },
     });
   }
-  layers.push(
-    {
-      data: { values: rows },
+  // rows without an interval (e.g. a bootstrap CI undefined at tiny n) get no error bar; none at all, no layer
+  const bars = rows.filter((r) => r.lo !== null && r.lo !== undefined && r.hi !== null && r.hi !== undefined);
+  if (bars.length)
+    layers.push({
+      data: { values: bars },
       mark: { type: 'errorbar', thickness: 1.5 },
       encoding: { x: { field: 'layer', type: 'ordinal' }, y: { field: 'lo', type: 'quantitative', scale: yScale, title: opts.y }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' } },
-    },
+    });
+  layers.push(
     {
       data: { values: rows },
       mark: { type: 'line', point: true },
@@ -76,7 +79,8 @@ export function heatmap(rows: Row[], opts: { x: string; y: string; value: string
 
 /**
  * Per-sample values as points with a box plot per condition, faceted by `facet`. Rows: {facet, condition, value, id}.
- * Used for "effect distribution against controls".
+ * Used for "effect distribution against controls". Whiskers span min–max: every point is drawn anyway, and
+ * a Tukey box (extent 1.5) with no outlier leaves vega an empty outlier layer, which it reports as an error.
  */
 export function distribution(rows: Row[], opts: { y: string; facet: string; logY?: boolean }): TopLevelSpec {
   const y = { field: 'value', type: 'quantitative' as const, title: opts.y, scale: opts.logY ? { type: 'symlog' as const, constant: 1e-4 } : { zero: false } };
@@ -87,7 +91,7 @@ export function distribution(rows: Row[], opts: { y: string; facet: string; logY
       width: 110,
       height: 220,
       layer: [
-        { mark: { type: 'boxplot', extent: 1.5, opacity: 0.35, size: 28 }, encoding: { x: { field: 'condition', type: 'nominal', title: null }, y, color: { field: 'condition', type: 'nominal' } } },
+        { mark: { type: 'boxplot', extent: 'min-max', opacity: 0.35, size: 28 }, encoding: { x: { field: 'condition', type: 'nominal', title: null }, y, color: { field: 'condition', type: 'nominal' } } },
         {
           mark: { type: 'point', filled: true, size: 18, opacity: 0.7 },
           encoding: { x: { field: 'condition', type: 'nominal' }, xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } }, y, color: { field: 'condition', type: 'nominal', title: 'condition' }, tooltip: [{ field: 'id' }, { field: 'value', format: '.4g' }] },
@@ -100,17 +104,28 @@ export function distribution(rows: Row[], opts: { y: string; facet: string; logY
 /**
  * Dose-response: y against level per series, with an optional band (lo/hi), faceted by `facet`; the
  * ceiling (and optional per-facet natural level) drawn as rules. Rows: {facet, series, level, value, lo, hi}.
+ * `ceilings` ({facet, level, label}) draws a ceiling per facet instead of the one `ceiling` of all facets;
+ * `xMax` widens the x domain beyond [0, max(ceiling, 1)] (levels that are multiples rather than masses).
  */
-export function doseResponse(rows: Row[], opts: { x: string; y: string; facet: string; ceiling: number; ceilingLabel: string; markers?: Row[] }): TopLevelSpec {
-  const x = { field: 'level', type: 'quantitative' as const, title: opts.x, scale: { domain: [0, Math.max(opts.ceiling, 1)] } };
+export function doseResponse(rows: Row[], opts: { x: string; y: string; facet: string; ceiling: number; ceilingLabel: string; markers?: Row[]; ceilings?: Row[]; xMax?: number }): TopLevelSpec {
+  const x = { field: 'level', type: 'quantitative' as const, title: opts.x, scale: { domain: [0, Math.max(opts.ceiling, 1, opts.xMax ?? 0)] } };
   const curve = { filter: 'datum.kind === "curve"' };
-  const values = [...rows.map((r) => ({ ...r, kind: 'curve' })), ...(opts.markers ?? []).map((r) => ({ ...r, kind: 'marker' }))];
+  const values = [...rows.map((r) => ({ ...r, kind: 'curve' })), ...(opts.markers ?? []).map((r) => ({ ...r, kind: 'marker' })), ...(opts.ceilings ?? []).map((r) => ({ ...r, kind: 'ceiling' }))];
+  const perFacet = { filter: 'datum.kind === "ceiling"' };
+  const ceilingLayers: unknown[] = opts.ceilings
+    ? [
+        { transform: [perFacet], mark: { type: 'rule', color: '#d62728', strokeDash: [6, 3] }, encoding: { x: { field: 'level', type: 'quantitative' } } },
+        { transform: [perFacet], mark: { type: 'text', color: '#d62728', align: 'right', dx: -3, dy: 4, baseline: 'top', fontSize: 9 }, encoding: { x: { field: 'level', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+      ]
+    : [
+        { data: { values: [{ c: opts.ceiling }] }, mark: { type: 'rule', color: '#d62728', strokeDash: [6, 3] }, encoding: { x: { field: 'c', type: 'quantitative' } } },
+        { data: { values: [{ c: opts.ceiling, label: opts.ceilingLabel }] }, mark: { type: 'text', color: '#d62728', align: 'right', dx: -3, dy: 4, baseline: 'top', fontSize: 9 }, encoding: { x: { field: 'c', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+      ];
   const layers: unknown[] = [
     { transform: [curve], mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: opts.y }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' } } },
     { transform: [curve], mark: { type: 'line', point: true }, encoding: { x, y: { field: 'value', type: 'quantitative', title: opts.y }, color: { field: 'series', type: 'nominal', title: 'series' }, tooltip: [{ field: 'series' }, { field: 'level' }, { field: 'value', format: '.4g' }] } },
     { transform: [{ filter: 'datum.kind === "marker"' }], mark: { type: 'rule', color: '#555', strokeDash: [2, 2] }, encoding: { x: { field: 'level', type: 'quantitative' } } },
-    { data: { values: [{ c: opts.ceiling }] }, mark: { type: 'rule', color: '#d62728', strokeDash: [6, 3] }, encoding: { x: { field: 'c', type: 'quantitative' } } },
-    { data: { values: [{ c: opts.ceiling, label: opts.ceilingLabel }] }, mark: { type: 'text', color: '#d62728', align: 'right', dx: -3, dy: 4, baseline: 'top', fontSize: 9 }, encoding: { x: { field: 'c', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+    ...ceilingLayers,
   ];
   return { data: { values }, facet: { field: 'facet', type: 'nominal', title: opts.facet, sort: null }, columns: 4, spec: { width: 170, height: 160, layer: layers }, resolve: { scale: { y: 'independent' } } } as TopLevelSpec;
 }

@@ -10,6 +10,7 @@ import { patchRenderer } from './patch.ts';
 import { preservationRenderer } from './preservation.ts';
 import { scanRenderer } from './scan.ts';
 import { steerRenderer } from './steer.ts';
+import { steerGenerationRenderer } from './steer-generation.ts';
 import { transplantRenderer } from './transplant.ts';
 
-for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer, transplantRenderer]) registerRenderer(r);
+for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer, transplantRenderer, steerGenerationRenderer]) registerRenderer(r);
