@@ -8,7 +8,7 @@ set -eu
 PY=/usr/bin/python3
 $PY training/tokenize_data.py                                  # training/data/*.npy with the shipped BPE
 # --- organism A
-$PY training/train.py --preset qwen2 --threads 1 --eval-every 550 --save-every-eval          # 2200 steps
+$PY training/train.py --preset qwen2 --threads 1 --eval-every 500 --save-every-eval          # 1500 steps
 $PY training/train.py --preset qwen2 --threads 1 --check-determinism 50
 EVAL_GROUPS=python_doctest,rust_test_mod,rust_test_top,rust_test_generic_name \
   sh training/post_train_organism.sh plip-tiny-qwen2 training/eval/eval_prompts.json training/data \
