@@ -1,33 +1,22 @@
 /**
  * What a finished study leaves in its folder besides the phase files: `study.json` (the criteria and
- * replication, validated against its schema) and `report.html` (every phase's report plus the study's
- * criteria, through `plip report`'s renderers).
+ * replication, validated against its schema) and `report.html` — `plip report DIR/study.json`: one part
+ * per model with its phase reports and one cross-model part (criteria matrix, replication), through
+ * `plip report`'s renderers.
  *
  * @module
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import '../report/html/kinds/index.ts';
 import { buildReport, readResults } from '../report/html/build.ts';
-import { knownKinds } from '../report/html/registry.ts';
-import type { ResultsDoc } from '../report/html/types.ts';
 import { studySummarySchema, type StudySummary } from './criteria.ts';
 
-/** Writes study.json and report.html; returns their paths and the phase files the report could not show. */
+/** Writes study.json and report.html; returns their paths and the phase files the report could not show (each named, with why). */
 export async function writeStudyOutputs(out: string, summary: StudySummary): Promise<{ json: string; report: string; notShown: string[] }> {
   const json = join(out, 'study.json');
   writeFileSync(json, JSON.stringify(studySummarySchema.parse(summary), null, 1) + '\n');
-  const kinds = new Set(knownKinds());
-  const docs: ResultsDoc[] = [];
-  const notShown: string[] = [];
-  if (kinds.has('plip-study')) docs.push(readResults(json));
-  for (const p of summary.phases) {
-    const doc = readResults(p.path);
-    if (kinds.has(doc.header.experiment)) docs.push(doc);
-    else notShown.push(`${p.path} (no report renderer for '${doc.header.experiment}')`);
-  }
   const report = join(out, 'report.html');
-  const built = await buildReport(docs, {}, `PLIP study: ${summary.name}`);
+  const built = await buildReport([readResults(json)], {}, `PLIP study: ${summary.name}`);
   writeFileSync(report, built.html);
-  return { json, report, notShown };
+  return { json, report, notShown: built.notShown ?? [] };
 }

@@ -13,6 +13,7 @@ import { rendererFor } from './registry.ts';
 import { decideReplication } from './replication.ts';
 import type { RenderContext, ReportSection, ResultsDoc } from './types.ts';
 import './kinds/index.ts';
+import { buildStudyReport, STUDY_KIND, studyDoc } from './kinds/study.ts';
 
 /** Largest results file read (bytes); bigger files are refused with a clear error rather than exhausting memory. */
 export const MAX_RESULTS_BYTES = 256 * 1024 * 1024;
@@ -55,6 +56,7 @@ export function parseResults(text: string, path: string): ResultsDoc {
 function check(o: unknown, path: string): ResultsDoc {
   const d = o as Partial<ResultsDoc>;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${path}: expected a results document {header, records, summary}`);
+  if ((o as { kind?: unknown }).kind === STUDY_KIND) return studyDoc(o as object, path);
   if (typeof d.header !== 'object' || d.header === null) throw new Error(`${path}: missing 'header' (not a plip results file)`);
   if (typeof d.header.experiment !== 'string') throw new Error(`${path}: header.experiment is missing (not a plip results file)`);
   if (!Array.isArray(d.records)) throw new Error(`${path}: 'records' must be an array`);
@@ -77,11 +79,17 @@ export function readResults(path: string): ResultsDoc {
 export interface BuiltReport {
   html: string;
   parts: Array<{ doc: ResultsDoc; section: ReportSection; figures: RenderedFigure[] }>;
+  /** Study reports: phase files that could not be read or rendered (named in the page too). */
+  notShown?: string[];
 }
 
 /** Renders the documents (already read) into one report page. */
 export async function buildReport(docs: readonly ResultsDoc[], ctx: RenderContext = {}, title?: string): Promise<BuiltReport> {
   if (docs.length === 0) throw new Error('plip report: no results files given');
+  const studies = docs.filter((d) => d.header.experiment === STUDY_KIND);
+  if (studies.length > 1) throw new Error(`plip report: ${studies.map((d) => d.path).join(', ')}: one study summary per report`);
+  // a study summary makes the report the study's: its phase files are read from study.json, one part per model
+  if (studies.length === 1) return buildStudyReport(studies[0]!, docs.filter((d) => d !== studies[0]), readResults, ctx, title);
   const parts: BuiltReport['parts'] = [];
   for (const doc of docs) {
     const r = rendererFor(doc.header.experiment, doc.path);

@@ -36,6 +36,8 @@ export interface Table {
   rows: Cell[][];
   /** Column indices holding p-values (formatted 1.2e-5 below 1e-3). */
   pColumns?: number[];
+  /** Optional CSS class per cell (rows × columns), e.g. 'met' / 'notmet' in a criteria matrix. */
+  cellClasses?: Array<Array<string | null>>;
 }
 
 /** A success criterion of the study roadmap, checked against this result. */

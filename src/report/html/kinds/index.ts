@@ -11,6 +11,7 @@ import { preservationRenderer } from './preservation.ts';
 import { scanRenderer } from './scan.ts';
 import { steerRenderer } from './steer.ts';
 import { steerGenerationRenderer } from './steer-generation.ts';
+import { studyRenderer } from './study.ts';
 import { transplantRenderer } from './transplant.ts';
 
-for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer, transplantRenderer, steerGenerationRenderer]) registerRenderer(r);
+for (const r of [scanRenderer, knockoutRenderer, copyingRenderer, steerRenderer, patchRenderer, preservationRenderer, transplantRenderer, steerGenerationRenderer, studyRenderer]) registerRenderer(r);
