@@ -167,3 +167,16 @@ test('verdicts: holds, does not hold, reversed, undefined', () => {
   assert.match(v[1]!.statement, /does NOT hold/);
   assert.match(v[2]!.statement, /reversed/);
 });
+
+test('scanReach: the smallest Holm-adjusted p the design allows (hand-computed), and the warning when α is out of reach', async () => {
+  const { scanReach } = await import('../../src/experiments/scan/experiment.ts');
+  const small = scanReach(3, 3, 4, 9999, 0.05); // C(6,3) = 20
+  assert.ok(Math.abs(small.mannWhitneyMinP - (4 * 2) / 20) < 1e-12);
+  assert.ok(Math.abs(small.permutationMinP - 0.4) < 1e-12);
+  assert.equal(small.welchMinP, null);
+  assert.equal(small.reachable, false);
+  const big = scanReach(10, 10, 4, 9999, 0.05); // C(20,10) = 184756
+  assert.ok(Math.abs(big.mannWhitneyMinP - 8 / 184756) < 1e-15);
+  assert.ok(Math.abs(big.permutationMinP - 4 / 10000) < 1e-15, 'Monte Carlo floor 1/(B+1) dominates');
+  assert.equal(big.reachable, true);
+});

@@ -264,7 +264,22 @@ export function summarizeScan(records: readonly ScanRecord[], corpus: Corpus, se
     ...corpus.warnings.map((w) => `corpus: ${w}`),
   ];
   const primary = comparisons[0]!;
-  return { alpha: settings.alpha, comparisons, bestLayer: primary.metrics.observed.best, verdict: verdicts(primary, settings.alpha), groups, warnings, notes };
+  const reach = scanReach(groups[a]?.n ?? 0, groups[b]?.n ?? 0, settings.layers.length, settings.nPermutations, settings.alpha);
+  if (!reach.reachable) warnings.push(`with ${reach.nA} vs ${reach.nB} samples and Holm over ${reach.tests} layers the smallest reachable permutation p is ${reach.permutationMinP.toPrecision(3)} ≥ α = ${settings.alpha}; add samples or scan fewer layers`);
+  return { alpha: settings.alpha, comparisons, bestLayer: primary.metrics.observed.best, verdict: verdicts(primary, settings.alpha), groups, warnings, notes, reach };
+}
+
+/**
+ * Smallest Holm-adjusted p the primary comparison's rank and permutation tests can reach: Mann–Whitney
+ * exact two-sided 2/C(nA+nB, nA), permutation max(1/(B+1), 2/C(nA+nB, nA)), each × the layers scanned.
+ * Welch's t (the verdict's test) is parametric and has no design floor; it is reported as null.
+ */
+export function scanReach(nA: number, nB: number, layers: number, nPermutations: number, alpha: number) {
+  let logC = 0;
+  for (let i = 1; i <= Math.min(nA, nB); i++) logC += Math.log(nA + nB - Math.min(nA, nB) + i) - Math.log(i);
+  const mw = nA && nB ? Math.min(1, layers * 2 * Math.exp(-logC)) : 1;
+  const perm = nA && nB ? Math.min(1, layers * Math.max(1 / (nPermutations + 1), 2 * Math.exp(-logC))) : 1;
+  return { alpha, tests: layers, nA, nB, welchMinP: null, mannWhitneyMinP: mw, permutationMinP: perm, reachable: perm < alpha };
 }
 
 /** One corpus sample. */

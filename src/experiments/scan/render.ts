@@ -41,6 +41,7 @@ export function renderScanReport(res: { header: Provenance; records: readonly Sc
   out.push(`model ${model.id}${model.revision ? ` @ ${model.revision}` : ''} (${model.family}, ${model.nLayers} layers × ${model.nHeads} heads); corpus ${res.header.corpus?.path} (sha256 ${res.header.corpus?.sha256.slice(0, 12)}…, ${res.records.length} samples); seed ${res.header.seed}`);
   for (const w of foldRepeated(s.warnings)) out.push(`warning: ${w}`);
   const primary = s.comparisons[0]!;
+  if (s.reach) out.push(`smallest reachable Holm-adjusted p (${s.reach.nA} vs ${s.reach.nB} samples, ${s.reach.tests} layers; α = ${s.reach.alpha}): Welch none (parametric), Mann–Whitney ${s.reach.mannWhitneyMinP.toPrecision(3)}, permutation ${s.reach.permutationMinP.toPrecision(3)}${s.reach.reachable ? '' : ' — α NOT reachable by the permutation test'}`);
   out.push('');
   out.push(`Attention marker → targets, ${primary.a} vs ${primary.b} (head-averaged; Welch two-sided; Holm/BH across ${primary.metrics.observed.layers.length} layers)`);
   out.push(metricTable(primary, 'observed', s.alpha));

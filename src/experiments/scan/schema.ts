@@ -165,6 +165,13 @@ export const scanSummarySchema = z.strictObject({
   groups: z.record(z.string(), scanGroupSummarySchema),
   warnings: z.array(z.string()),
   notes: z.array(z.string()),
+  /**
+   * Smallest Holm-adjusted p of the primary comparison's tests (Welch: null, no design floor; Mann–Whitney
+   * and permutation: exact floors × layers) and whether α is reachable (absent in files written before it).
+   */
+  reach: z
+    .strictObject({ alpha: z.number(), tests: int.min(0), nA: int.min(0), nB: int.min(0), welchMinP: z.null(), mannWhitneyMinP: z.number(), permutationMinP: z.number(), reachable: z.boolean() })
+    .optional(),
 });
 
 export const scanHeaderSchema = z.looseObject({
