@@ -101,3 +101,14 @@ test('the committed organism results (training/logs/plip_steer.json, plip_patch.
   assert.equal(patch.header.experiment, 'patch');
   assert.equal(patch.records.length, 100);
 });
+
+test('patchReach: smallest Holm-adjusted p of the exact two-sided Wilcoxon family (hand-computed), stated in the output', async () => {
+  const { patchReach } = await import('../../src/experiments/patch/experiment.ts');
+  const { renderPatch } = await import('../../src/experiments/patch/render.ts');
+  const r = patchReach('g', 6, 4); // 4 · 2 · 2^-6 = 0.125
+  assert.ok(Math.abs(r.minP - 0.125) < 1e-12);
+  assert.equal(r.reachable, false);
+  assert.equal(patchReach('g', 10, 4).reachable, true); // 8/1024
+  const text = renderPatch({ nPairs: 0, excluded: [], conditions: [], correction: 'Holm', reach: [r] });
+  assert.match(text, /warning: g: smallest reachable Holm-adjusted p = 0\.125 \(n = 6, 4 conditions/);
+});

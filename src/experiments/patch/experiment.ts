@@ -246,5 +246,15 @@ export function summarizePatching(records: readonly PatchRecord[], conds: readon
     excluded: records.filter((r) => r.status !== 'ok').map((r) => ({ id: r.id, group: r.group, reason: r.reason ?? r.status })),
     conditions: out,
     correction: 'Holm across the conditions of each group (two-sided Wilcoxon signed-rank of the effect vs 0)',
+    reach: groups.map((g) => patchReach(g, Math.max(0, ...out.filter((m) => m.group === g).map((m) => m.n)), out.filter((m) => m.group === g).length)),
   };
+}
+
+/** Significance level the patch summary's reachability is stated for. */
+export const PATCH_ALPHA = 0.05;
+
+/** Smallest Holm-adjusted p of a group's family: exact two-sided Wilcoxon 2/2^n × the number of conditions. */
+export function patchReach(group: string, n: number, tests: number, alpha = PATCH_ALPHA) {
+  const minP = n > 0 ? Math.min(1, tests * 2 * 2 ** -n) : 1;
+  return { group, n, tests, alpha, minP, reachable: minP < alpha };
 }

@@ -20,5 +20,10 @@ export function renderPatch(s: PatchSummary, _run?: { header: Provenance; record
       s.conditions.map((c) => [c.group, c.condition, String(c.n), c.meanEffect, c.ci ? `[${fmt(c.ci.lo, 3)}, ${fmt(c.ci.hi, 3)}]` : '—', c.medianEffect, c.p, c.pHolm]),
     ),
   );
+  out.push(s.correction);
+  for (const r of s.reach ?? []) {
+    const line = `${r.group}: smallest reachable Holm-adjusted p = ${r.minP.toPrecision(3)} (n = ${r.n}, ${r.tests} conditions, exact two-sided Wilcoxon 2/2^n; α = ${r.alpha})`;
+    out.push(r.reachable ? line : `warning: ${line} — α is NOT reachable`);
+  }
   return out.join('\n');
 }

@@ -42,6 +42,8 @@ export const patchSummarySchema = z.strictObject({
     }),
   ),
   correction: z.string(),
+  /** Per group: the smallest Holm-adjusted p the design can reach and whether α = 0.05 is reachable (absent in older files). */
+  reach: z.array(z.strictObject({ group: z.string(), n: pos, tests: pos, alpha: z.number(), minP: z.number(), reachable: z.boolean() })).optional(),
 });
 
 export const patchResultsSchema = resultsDocSchema(patchRecordSchema, patchSummarySchema);
