@@ -77,3 +77,19 @@ test('steer-generation: a bad file names the field', async () => {
   doc2.records[0].units[0].doses[0].treated.preserved = 'yes';
   await assert.rejects(buildReport([parseResults(JSON.stringify(doc2), 'bad-sg2.json')]), /bad-sg2\.json: .*records\.0\.units\.0\.doses\.0\.treated\.preserved/);
 });
+
+test('steer-generation token view (--model): the query is the test marker, the outlined tokens the function tokens', async () => {
+  const { loadModel } = await import('../../src/model/load.ts');
+  const model = await loadModel('models/plip-tiny-code');
+  const doc = readResults(RESULTS['steer-generation']);
+  const rec = (doc.records as Array<{ id: string; marker: { first: number; last: number; text: string }; targets: number[]; name: string }>)[1]!;
+  const r = await buildReport([doc], { model, sample: rec.id });
+  const tv = r.parts[0]!.section.tokenViews[0]!;
+  assert.equal(tv.query, rec.marker.first);
+  assert.equal(tv.tokens.slice(rec.marker.first, rec.marker.last + 1).join('').trim(), rec.marker.text);
+  assert.ok(rec.targets.map((k) => tv.tokens[k]).join('').includes(rec.name), 'the function tokens spell the name');
+  assert.deepEqual(tv.highlight, rec.targets);
+  const sum = tv.values.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-6, `attention row sums to 1 (${sum})`);
+  await assert.rejects(buildReport([doc], { model, sample: 'nope' }), /--sample 'nope' is not a prompt/);
+});

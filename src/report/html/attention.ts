@@ -21,7 +21,7 @@ export async function sampleText(doc: ResultsDoc, id: string): Promise<string> {
   if (!existsSync(c.path)) throw new Error(`${doc.path}: the input file '${c.path}' (header.corpus.path) does not exist from ${process.cwd()}; run plip report from the directory the experiment ran in`);
   const sha = sha256File(c.path);
   if (sha !== c.sha256) throw new Error(`${doc.path}: '${c.path}' has sha256 ${sha.slice(0, 12)}…, the results were made from ${c.sha256.slice(0, 12)}…; the token view would not show the sample that was measured`);
-  if (doc.header.experiment === 'preservation' || doc.header.experiment === 'transplant') {
+  if (doc.header.experiment === 'preservation' || doc.header.experiment === 'transplant' || doc.header.experiment === 'steer-generation') {
     const p = Object.values(loadPrompts(c.path).groups).flat().find((x) => x?.id === id);
     if (!p) throw new Error(`${doc.path}: sample '${id}' is not in ${c.path}`);
     return p.prompt;
