@@ -101,7 +101,7 @@ test('per-request intervention hooks in a batch: each row decodes as it does alo
 
 test('generateBatch rejects bad options naming the request', async () => {
   const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
-  assert.throws(() => generateBatch(m, [{ promptIds: [1], maxTokens: 2 }], { batchSize: 0 }), /--batch-size/);
+  assert.throws(() => generateBatch(m, [{ promptIds: [1], maxTokens: 2 }], { batchSize: 0 }), /batchSize: must be a positive integer/);
   assert.throws(() => generateBatch(m, [{ promptIds: [1], maxTokens: 2 }, { promptIds: [], maxTokens: 2 }]), /empty prompt.*request 1/);
   assert.throws(() => generateBatch(m, [{ promptIds: [1], maxTokens: 2, stopSequences: ['x'] }]), /tokenizer/);
   assert.deepEqual(generateBatch(m, []), []);

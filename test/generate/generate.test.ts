@@ -53,7 +53,7 @@ test('pick: top-k 1 is greedy; top-p keeps the nucleus; invalid options are reje
   // top-p 0.5: only token 1 (p ≈ 0.64) survives
   for (const u of [0, 0.3, 0.99]) assert.equal(pick(logits, 1, 0, 0.5, () => u).id, 1);
   const m = await loadModel(DIR, { backend: 'ts' });
-  assert.throws(() => generate(m, [1], { maxTokens: -1 }), /max-tokens/);
+  assert.throws(() => generate(m, [1], { maxTokens: -1 }), /maxTokens: must be a non-negative integer/);
   assert.throws(() => generate(m, [1], { maxTokens: 2, temperature: -1 }), /temperature/);
   assert.throws(() => generate(m, [], { maxTokens: 2 }), /empty prompt/);
 });
