@@ -106,10 +106,29 @@ function layerOfHook(name: string, nLayers: number): number {
   return nLayers - 1; // ln_final / hook_logits: recomputing the last block is a (cheap) superset
 }
 
-/** Scope of an activation patch: its hook's layer, the smallest recipient position it writes. */
-export function scopeOfActivationPatch(p: ActivationPatch, nLayers: number): EditScope | null {
+/**
+ * Scope of an activation patch: its hook's layer, the smallest recipient position it writes. With the
+ * recipient's baseline `state`, a `hook_resid_pre` / `hook_resid_post` row whose donor values equal the
+ * baseline's bit for bit writes nothing new and is left out; a patch that writes nothing new at all gets
+ * position = the sequence length (no effect: the baseline itself, exactly as full recomputation gives).
+ */
+export function scopeOfActivationPatch(p: ActivationPatch, nLayers: number, state?: BaselineState): EditScope | null {
   if (p.positions.size === 0) return null;
-  return { layer: layerOfHook(p.hook, nLayers), position: Math.min(...p.positions.keys()) };
+  const layer = layerOfHook(p.hook, nLayers);
+  let positions = [...p.positions.keys()];
+  const parsed = parseHookName(p.hook);
+  const li = parsed?.suffix === 'hook_resid_pre' ? parsed.layer : parsed?.suffix === 'hook_resid_post' ? parsed.layer + 1 : -1;
+  const base = state && li >= 0 && li < nLayers ? state.residPre[li] : undefined;
+  if (base && !p.heads) {
+    const D = p.donor.shape[p.donor.shape.length - 1]!;
+    const same = (r: number, d: number) => {
+      for (let i = 0; i < D; i++) if (!Object.is(base[r * D + i], p.donor.data[d * D + i])) return false;
+      return true;
+    };
+    positions = positions.filter((r) => r >= state!.tokens.length || !same(r, p.positions.get(r)!));
+    if (positions.length === 0) return { layer, position: state!.tokens.length };
+  }
+  return { layer, position: Math.min(...positions) };
 }
 
 /** Scope of a pattern patch: its layer, the smallest recipient query position it writes. */

@@ -119,3 +119,18 @@ test('incremental: clear errors for a bad scope or a capture the baseline lacks'
   const past = runConditionsIncremental(m, base.state!, base, [{ hooks: [], scope: { layer: 0, position: 99 } }]);
   assert.equal(past[0]!.logits, base.logits, 'an edit starting after the sequence changes nothing');
 });
+
+test('scopeOfActivationPatch with the baseline state skips rows that write the baseline\'s own values', async () => {
+  const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
+  const base = runCondition(m, TOKENS, [], [], P, 5);
+  const self = m.runWithCache(TOKENS, { names: ['blocks.1.hook_resid_pre'] }).cache.get('blocks.1.hook_resid_pre');
+  const other = m.runWithCache([...TOKENS.slice(0, 5), 50, ...TOKENS.slice(6)], { names: ['blocks.1.hook_resid_pre'] }).cache.get('blocks.1.hook_resid_pre');
+  const all = new Map(TOKENS.map((_, i) => [i, i] as [number, number]));
+  assert.deepEqual(scopeOfActivationPatch({ hook: 'blocks.1.hook_resid_pre', donor: self, positions: all }, m.spec.nLayers, base.state), { layer: 1, position: TOKENS.length }, 'a self-patch writes nothing new');
+  assert.deepEqual(scopeOfActivationPatch({ hook: 'blocks.1.hook_resid_pre', donor: other, positions: all }, m.spec.nLayers, base.state), { layer: 1, position: 5 }, 'the donor differs from position 5 on');
+  assert.deepEqual(scopeOfActivationPatch({ hook: 'blocks.0.hook_resid_post', donor: other, positions: all }, m.spec.nLayers), { layer: 0, position: 0 }, 'without the state: every mapped row');
+  const ap = { hook: 'blocks.1.hook_resid_pre', donor: other, positions: all };
+  const [inc] = runConditionsIncremental(m, base.state!, base, [{ hooks: [patchActivation(ap)], scope: scopeOfActivationPatch(ap, m.spec.nLayers, base.state) }]);
+  const ref = m.forward(TOKENS, { hooks: [patchActivation(ap)] }).logits!.data;
+  assert.ok(maxAbs(inc!.logits.data, ref) <= TOL);
+});

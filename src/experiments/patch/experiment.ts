@@ -23,8 +23,9 @@
  * @module
  */
 import type { HookedModel } from '../../model/model.ts';
-import type { Hook } from '../../hooks/types.ts';
 import { identityMap, patchActivation, patchPattern } from '../../interventions/patch.ts';
+import { runCondition } from '../../interventions/forward.ts';
+import { runConditionsIncremental, scopeOfActivationPatch, scopeOfPatternPatch, type IncrementalCondition } from '../../interventions/incremental.ts';
 import { bootstrapCI1, createRng, holm, median, wilcoxonSignedRank } from '../../stats/index.ts';
 import { DEFAULT_MARKERS, locatePositions, type CopyingPrompt, type PromptSet } from '../../corpus/prompts.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, runExperiment } from '../contract.ts';
@@ -109,11 +110,6 @@ export function patchConditions(model: HookedModel, o: PatchOptions): string[] {
   return out;
 }
 
-function lastLogits(model: HookedModel, ids: readonly number[], hooks: Hook[]): Float32Array | Float64Array {
-  const r = model.forward(ids, { hooks, logits: 'last' });
-  return r.logits!.data;
-}
-
 function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGap: number): PatchRecord {
   const ld = (row: ArrayLike<number>) => row[pair.a1]! - row[pair.b1]!;
   const names = new Set<string>();
@@ -122,28 +118,37 @@ function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGa
     names.add(m[1] === 'pattern' ? `blocks.${m[2]}.attn.hook_pattern` : m[1] === 'z' ? `blocks.${m[2]}.attn.hook_z` : `blocks.${m[2]}.hook_${m[1]}`);
   }
   const donorRun = model.runWithCache(pair.donor, { names: [...names] }, { logits: 'last' });
-  const ldR = ld(lastLogits(model, pair.recipient, []));
+  const P = pair.recipient.length - 1;
+  const V = model.spec.vocabSize;
+  // the recipient's baseline keeps its K/V and residual streams: each patch recomputes only what it changes
+  const baseline = runCondition(model, pair.recipient, [], [], P, 1);
+  const atP = (logits: Float32Array) => logits.subarray(P * V, (P + 1) * V);
+  const ldR = ld(atP(baseline.logits.data));
   const ldD = ld(donorRun.logits!.data);
   const base = { key: pair.id, id: pair.id, group: pair.group, nameA: pair.nameA, nameB: pair.nameB, nTokens: pair.recipient.length, classes: pair.classes, ldRecipient: ldR, ldDonor: ldD };
   if (!(Math.abs(ldR - ldD) >= minGap)) return { ...base, status: 'excluded', reason: `|LD_recipient − LD_donor| = ${Math.abs(ldR - ldD).toFixed(3)} nats < ${minGap}: the names are not distinguished at P` };
-  const P = pair.recipient.length - 1;
   const map = identityMap(pair.recipient.length);
-  const effects: Record<string, { ld: number; effect: number }> = {};
+  const run: { c: string; cond: IncrementalCondition }[] = [];
   for (const c of conds) {
-    let hook: Hook;
     const m = /^(resid_pre|resid_post|z|pattern) L(\d+)(?:\.h(\d+))?(?: (\w+))?$/.exec(c)!;
     const L = Number(m[2]);
-    if (m[1] === 'pattern') hook = patchPattern({ layer: L, donor: donorRun.cache.get(`blocks.${L}.attn.hook_pattern`), positions: map, slidingWindow: model.spec.slidingWindow });
-    else if (m[1] === 'z') hook = patchActivation({ hook: `blocks.${L}.attn.hook_z`, donor: donorRun.cache.get(`blocks.${L}.attn.hook_z`), positions: new Map([[P, P]]), heads: [Number(m[3])] });
-    else {
-      const cls = pair.classes[m[4] as keyof PatchPair['classes']];
+    if (m[1] === 'pattern') {
+      const pp = { layer: L, donor: donorRun.cache.get(`blocks.${L}.attn.hook_pattern`), positions: map, slidingWindow: model.spec.slidingWindow };
+      run.push({ c, cond: { hooks: [patchPattern(pp)], scope: scopeOfPatternPatch(pp) } });
+    } else {
+      const cls = m[1] === 'z' ? [P] : pair.classes[m[4] as keyof PatchPair['classes']];
       if (cls.length === 0) continue;
-      const name = `blocks.${L}.hook_${m[1]}`;
-      hook = patchActivation({ hook: name, donor: donorRun.cache.get(name), positions: new Map(cls.map((t) => [t, t])) });
+      const name = m[1] === 'z' ? `blocks.${L}.attn.hook_z` : `blocks.${L}.hook_${m[1]}`;
+      const ap = { hook: name, donor: donorRun.cache.get(name), positions: new Map(cls.map((t) => [t, t])), heads: m[1] === 'z' ? [Number(m[3])] : undefined };
+      run.push({ c, cond: { hooks: [patchActivation(ap)], scope: scopeOfActivationPatch(ap, model.spec.nLayers, baseline.state) } });
     }
-    const v = ld(lastLogits(model, pair.recipient, [hook]));
-    effects[c] = { ld: v, effect: (ldR - v) / (ldR - ldD) };
   }
+  const outs = runConditionsIncremental(model, baseline.state!, baseline, run.map((r) => r.cond));
+  const effects: Record<string, { ld: number; effect: number }> = {};
+  run.forEach(({ c }, i) => {
+    const v = ld(atP(outs[i]!.logits.data));
+    effects[c] = { ld: v, effect: (ldR - v) / (ldR - ldD) };
+  });
   return { ...base, status: 'ok', effects };
 }
 
