@@ -12,7 +12,7 @@ import type { HookedModel } from '../../model/model.ts';
 import { fmt, renderTable } from '../../report/table.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
 import { action, addModelOptions, indexListSyntaxArg, indexSelectionArg, openModel, parseFloatArg, parseIntArg, writeJson, type ModelCliOptions } from '../common.ts';
-import { addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
+import { addFullRecomputeOption, addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface KnockoutCli extends ModelCliOptions, RunCliOptions {
   corpus: string;
@@ -159,7 +159,7 @@ export function registerKnockoutCommands(program: Command): void {
     .option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05)
     .option('--n-boot <n>', 'bootstrap resamples', parseIntArg('--n-boot', 1), 2000);
   addPermutationsOption(ko, 9999);
-  addRunOptions(ko, { seed: 'the control and statistics streams', out: 'docs/experiments/knockout.md' }).action(action(knockoutAction));
+  addRunOptions(addFullRecomputeOption(ko), { seed: 'the control and statistics streams', out: 'docs/experiments/knockout.md' }).action(action(knockoutAction));
 
   addModelOptions(program.command('intervene').description('one forward pass with attention-edge edits: baseline vs intervened next-token distribution'))
     .option('--text <text>', 'input text (tokenized with the model tokenizer)')

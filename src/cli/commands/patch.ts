@@ -6,7 +6,7 @@ import { loadPromptSet } from '../../corpus/prompts.ts';
 import { patchExperiment } from '../../experiments/patch/experiment.ts';
 import { addModelOptions, action, indexListArg, openModel, parseFloatArg, type ModelCliOptions } from '../common.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
-import { addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
+import { addFullRecomputeOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface PatchCli extends ModelCliOptions, RunCliOptions {
   prompts: string;
@@ -23,7 +23,7 @@ export function registerPatchCommand(program: Command): void {
     .option('--layers <list>', `layers: ${INDEX_LIST_HELP}`, 'all')
     .option('--no-heads', 'skip the per-head hook_z conditions');
   addSelectionOptions(cmd, 'prompt').option('--min-gap <nats>', 'exclude pairs whose recipient and donor logit differences are closer than this', parseFloatArg('--min-gap', 0), 1);
-  addRunOptions(cmd, { seed: 'the donor choice and the bootstrap', out: 'docs/experiments/patch.md' }).action(
+  addRunOptions(addFullRecomputeOption(cmd), { seed: 'the donor choice and the bootstrap', out: 'docs/experiments/patch.md' }).action(
     action(async (o: PatchCli) => {
       const m = await openModel(o);
       const input = asUsage(() => loadPromptSet(o.prompts, groupList(o.groups)));

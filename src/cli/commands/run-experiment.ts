@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import type { HookedModel } from '../../model/model.ts';
+import { withFullRecompute } from '../../interventions/incremental.ts';
 import { type Experiment, type ExperimentRun, OptionError, type WorkItem } from '../../experiments/contract.ts';
 import { runExperiment } from '../../experiments/contract.ts';
 import { UnknownGroupError } from '../../corpus/prompts.ts';
@@ -24,6 +25,11 @@ export interface RunCliOptions {
   out: string;
   restart?: boolean;
   quiet?: boolean;
+}
+
+/** Adds `--full-recompute` (knockout, steer, patch, copying: conditions recompute only what their edit changes otherwise). */
+export function addFullRecomputeOption(cmd: Command): Command {
+  return cmd.option('--full-recompute', 'recompute every condition in full instead of only the positions and layers its edit can change (same records within 1e-5; slower)');
 }
 
 /** Adds `--seed`, `--out` (required), `--restart`, `--quiet`. */
@@ -77,11 +83,11 @@ export function runFromCli<In, Opt, Cfg, Item extends WorkItem, R extends { key:
   model: HookedModel,
   input: In,
   options: Opt,
-  o: RunCliOptions & { stopAfter?: number },
+  o: RunCliOptions & { stopAfter?: number; fullRecompute?: boolean },
 ): ExperimentRun<R, Sum, Cfg> {
   let bar = progressBar(0, exp.name);
   try {
-    const run = asUsage(() =>
+    const run = asUsage(() => withFullRecompute(() =>
       runExperiment(exp, model, input, {
         options,
         seed: o.seed,
@@ -98,7 +104,7 @@ export function runFromCli<In, Opt, Cfg, Item extends WorkItem, R extends { key:
           bar = progressBar(total, exp.name);
         },
         onProgress: (_d, _t, label) => bar.tick(1, label),
-      }),
+      }), o.fullRecompute === true),
     );
     bar.stop();
     if (run.resumed) process.stderr.write(`resumed ${run.resumed} record(s) from ${o.out}.progress.jsonl\n`);

@@ -8,7 +8,7 @@ import { steerExperiment } from '../../experiments/steer/experiment.ts';
 import { parseModes } from '../../experiments/shared/units.ts';
 import { action, addModelOptions, indexSelectionArg, openModel, parseFloatArg, parseIntArg, UsageError, type ModelCliOptions } from '../common.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
-import { addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
+import { addFullRecomputeOption, addControlsOption, addPermutationsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface SteerCli extends ModelCliOptions, RunCliOptions {
   corpus: string;
@@ -77,5 +77,5 @@ export function registerSteerCommand(program: Command): void {
     .option('--min-key <k>', 'never steer or use as controls keys below this token position', parseIntArg('--min-key', 0), 1);
   addSelectionOptions(cmd, 'corpus sample').option('--alpha <a>', 'significance level after correction', parseFloatArg('--alpha', 0), 0.05);
   addPermutationsOption(cmd, 9999);
-  addRunOptions(cmd, { seed: 'the control draws', out: 'docs/experiments/steer.md' }).action(action(steerAction));
+  addRunOptions(addFullRecomputeOption(cmd), { seed: 'the control draws', out: 'docs/experiments/steer.md' }).action(action(steerAction));
 }
