@@ -76,6 +76,12 @@ test('study report: a part per model with its phase reports, a cross-model part,
   // the matrix figure: one rect per criterion × model
   const fig = r.parts[0]!.figures.find((f) => f.id === 'study-criteria-matrix')!;
   assert.ok((fig.svg.match(/<path/g) ?? []).length >= expectMatrix(s).size * s.models.length);
+  const cells = (r.parts[0]!.section.figures[0]!.spec as { data: { values: Array<{ criterion: string; model: string; status: string }> } }).data.values;
+  assert.equal(cells.length, expectMatrix(s).size * s.models.length);
+  for (const c of s.criteria) {
+    const hit = cells.filter((x) => x.model === c.model && x.criterion === `P${c.roadmapPhase} [${c.language}] ${c.criterion}`);
+    assert.deepEqual(hit.map((x) => x.status), [c.met ? 'met' : 'not met'], `${c.model} ${c.criterion} ${c.language}`);
+  }
 });
 
 test('study report: the matrix follows study.json (an edited criterion changes its cell)', async () => {

@@ -65,7 +65,7 @@ export function cellText(c: StudyCriterion | null): string {
   return `${c.met ? 'met' : 'not met'} · value ${fmt(c.value)} · p ${fmt(c.p, true)} · n ${c.n}`;
 }
 
-const rowLabel = (r: MatrixRow) => `P${r.roadmapPhase} ${r.criterion} (${r.language})`;
+const rowLabel = (r: MatrixRow) => `P${r.roadmapPhase} [${r.language}] ${r.criterion}`;
 
 function matrixFigure(s: StudySummary, rows: MatrixRow[]): TopLevelSpec {
   const values = rows.flatMap((r) =>
@@ -104,7 +104,7 @@ async function render(doc: ResultsDoc): Promise<ReportSection> {
     title: 'Across models',
     intro: `Study '${s.name}' (config hash ${s.hash}): ${s.models.length} model(s) (${s.models.join(', ')}), ${s.phases.length} phase result(s), ${s.criteria.length} criterion entries of which ${nMet} met; ${s.replication.filter((r) => r.replicates).length} of ${s.replication.length} criteria replicate across ≥ 2 models.`,
     figures: rows.length
-      ? [{ id: 'study-criteria-matrix', title: 'Criteria matrix: met / not met per model', caption: 'Each cell is one roadmap criterion (row; P = roadmap phase, language in brackets) on one model (column): green met, red not met, grey not evaluated; the text gives the p-value after the phase\'s correction (study.json). The table below gives value, p and n.', spec: matrixFigure(s, rows) }]
+      ? [{ id: 'study-criteria-matrix', title: 'Criteria matrix: met / not met per model', caption: 'Each cell is one roadmap criterion (row: P = roadmap phase, [language], criterion) on one model (column): green met, red not met, grey not evaluated; the text gives the p-value after the phase\'s correction (study.json). The table below gives value, p and n.', spec: matrixFigure(s, rows) }]
       : [],
     tables: [matrix, replication],
     criteria: s.replication.map((r) => ({ name: `${REPLICATION}: ${r.criterion} (${r.language})`, source: `roadmap, phase ${r.phase} (study.json)`, met: r.replicates, detail: `met in ${r.models.length ? r.models.join(', ') : 'no model'} of ${r.tested} tested. ${r.note}` })),
