@@ -22,7 +22,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description('self-contained HTML report (figures, statistics, success criteria, provenance) of results files')
-    .argument('<results...>', 'results files (.json / .jsonl) of scan, knockout, copying, steer or patch')
+    .argument('<results...>', 'results files (.json / .jsonl) of any plip experiment, or a study summary (DIR/study.json: its phase files are read from it, one part per model and a cross-model part)')
     .option('-o, --out <file>', 'HTML file to write', 'report.html')
     .option('--figures <dir>', 'also export every figure as SVG (and PNG via headless Chromium) into DIR')
     .option('--no-png', 'with --figures: SVG only')
