@@ -3,8 +3,9 @@
  * across models ("Success must replicate across 2+ models": met — i.e. significant after the phase's
  * correction — in at least two models, with the same direction).
  *
- * Phase 2's per-language criterion is read from the knockout summary's per-language Wilcoxon p-values,
- * Holm-corrected here across units × languages (the pooled verdict is the knockout summary's own).
+ * Phase 2's per-language criteria are the knockout summary's per-language verdicts (Holm over units ×
+ * languages); for files written before those existed, they are computed here from its per-language
+ * Wilcoxon p-values with the same correction.
  *
  * @module
  */
@@ -53,10 +54,19 @@ export const studySummarySchema = z.strictObject({
 });
 export type StudySummary = z.infer<typeof studySummarySchema>;
 
+interface LanguageStats {
+  n: number;
+  medianDiffKl: number | null;
+  wilcoxonP: number | null;
+  wilcoxonPHolm?: number | null;
+  permutationPHolm?: number | null;
+  met?: boolean;
+}
 interface KnockoutLike {
   alpha: number;
-  units: { unit: { id: string }; n: number; met: boolean; meanDiffKl: number | null; meanDiffCI: { lo: number; hi: number } | null; permutation: { pHolm: number | null }; byLanguage: Record<'python' | 'rust', { n: number; medianDiffKl: number | null; wilcoxonP: number | null }> }[];
+  units: { unit: { id: string }; n: number; met: boolean; meanDiffKl: number | null; meanDiffCI: { lo: number; hi: number } | null; permutation: { pHolm: number | null }; byLanguage: Record<'python' | 'rust', LanguageStats> }[];
   verdict: { met: boolean; units: string[]; statement: string };
+  verdictByLanguage?: Record<'python' | 'rust', { met: boolean; units: string[]; statement: string }>;
 }
 
 interface CriteriaLike {
@@ -70,6 +80,18 @@ function knockoutCriteria(model: string, s: KnockoutLike): StudyCriterion[] {
     { model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: 'pooled', met: s.verdict.met, value: best?.meanDiffKl ?? null, ci: best?.meanDiffCI ? { lo: best.meanDiffCI.lo, hi: best.meanDiffCI.hi } : null, p: best?.permutation.pHolm ?? null, n: best?.n ?? 0, note: s.verdict.statement },
   ];
   const rows = s.units.flatMap((u) => (['python', 'rust'] as const).map((lang) => ({ u, lang, st: u.byLanguage[lang] })));
+  if (s.verdictByLanguage) {
+    // the experiment's own per-language verdicts (Holm over units × languages, src/experiments/knockout/stats.ts)
+    for (const lang of ['python', 'rust'] as const) {
+      const v = s.verdictByLanguage[lang];
+      const mine = rows.filter((r) => r.lang === lang && r.st.n > 0);
+      if (mine.length === 0) continue;
+      const p = (r: (typeof mine)[number]) => Math.max(r.st.wilcoxonPHolm ?? 1, r.st.permutationPHolm ?? 0);
+      const pick = mine.filter((r) => v.units.includes(r.u.unit.id)).sort((a, b) => p(a) - p(b))[0] ?? mine.sort((a, b) => p(a) - p(b))[0]!;
+      out.push({ model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: lang, met: v.met, value: pick.st.medianDiffKl, ci: null, p: p(pick), n: pick.st.n, note: `${v.statement}; shown: ${pick.u.unit.id}; value = median KL difference (nats)` });
+    }
+    return out;
+  }
   const adj = holm(rows.map((r) => r.st.wilcoxonP));
   for (const lang of ['python', 'rust'] as const) {
     const mine = rows.map((r, i) => ({ ...r, pHolm: adj[i] ?? null })).filter((r) => r.lang === lang && r.st.n > 0);

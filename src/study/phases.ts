@@ -68,7 +68,7 @@ export async function phaseRuns(study: Study, model: HookedModel, inputs: StudyI
   const nL = model.spec.nLayers;
   const ko = study.phases.knockout;
   if (ko) {
-    out.push({ phase: 'knockout', experiment: knockoutExperiment as unknown as AnyExperiment, input: inputs.corpus, options: { layers: resolveLayers(ko.layers, nL, 'phases.knockout.layers'), modes: ko.modes, window: ko.window, controls: ko.controls, nPermutations: ko.nPermutations, alpha: study.alpha } });
+    out.push({ phase: 'knockout', experiment: knockoutExperiment as unknown as AnyExperiment, input: inputs.corpus, options: { layers: resolveLayers(ko.layers, nL, 'phases.knockout.layers'), modes: ko.modes, window: ko.window, controls: ko.controls, nPermutations: ko.nPermutations, targets: ko.targets, alpha: study.alpha } });
   }
   const pr = study.phases.preservation;
   if (pr) {
