@@ -1,6 +1,6 @@
 /**
- * knockout and steer (through forwardWithIntervention) and patch (runConditionsIncremental) recompute
- * incrementally by default; with full recomputation (`withFullRecompute`, what `--full-recompute` sets) they give the same
+ * knockout and steer (through forwardWithIntervention), patch (runConditionsIncremental) and copying
+ * (incremental prefill of the generations, incremental scoring of `NAME(`) recompute incrementally by default; with full recomputation (`withFullRecompute`, what `--full-recompute` sets) they give the same
  * records within 1e-5 on every number (relative above 1) (and exactly the same strings, ids and booleans).
  * On the TypeScript backend the two paths are in fact bit-identical here; with OpenBLAS, sgemm's blocking
  * for a different row count moves logits of magnitude ~20 by ~1e-5 (float32 rounding), which the per-family
@@ -13,6 +13,7 @@ import { loadCorpus } from '../../src/corpus/index.ts';
 import { runKnockout } from '../../src/experiments/knockout/experiment.ts';
 import { runSteer } from '../../src/experiments/steer/experiment.ts';
 import { runPatching } from '../../src/experiments/patch/experiment.ts';
+import { runCopying } from '../../src/experiments/copying/experiment.ts';
 import { loadCopyingPrompts } from '../../src/corpus/prompts.ts';
 import { withFullRecompute } from '../../src/interventions/forward.ts';
 
@@ -81,4 +82,15 @@ test('patch: incremental (default) and full recomputation give the same records 
   assert.ok(inc.records.some((r) => r.status === 'ok'));
   const n = close(inc.records, full.records, 1e-5);
   assert.ok(n > 50, `compared ${n} numbers`);
+});
+
+test('copying: incremental prefill and scoring (default) give the same records as full recomputation', async () => {
+  const m = await loadModel('models/plip-tiny-code', { backend: 'ts' });
+  const prompts = loadCopyingPrompts('training/eval/eval_prompts.json').filter((p) => p.group === 'python_doctest' || p.group === 'rust_test_mod');
+  const opts = { units: [[0], [3]], controls: 2, limit: 3, seed: 1 };
+  const inc = runCopying(m, prompts, opts);
+  const full = withFullRecompute(() => runCopying(m, prompts, opts));
+  assert.ok(inc.records.length > 0);
+  const n = close(inc.records, full.records, 1e-5);
+  assert.ok(n > 20, `compared ${n} numbers`);
 });

@@ -7,7 +7,7 @@ import { loadPromptSet } from '../../corpus/prompts.ts';
 import { copyingExperiment } from '../../experiments/copying/experiment.ts';
 import { addModelOptions, action, indexListArg, openModel, parseFloatArg, parseIntArg, type ModelCliOptions } from '../common.ts';
 import { INDEX_LIST_HELP } from '../indices.ts';
-import { addControlsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
+import { addFullRecomputeOption, addControlsOption, addRunOptions, addSelectionOptions, asUsage, groupList, runFromCli, type RunCliOptions } from './run-experiment.ts';
 
 interface CopyingCli extends ModelCliOptions, RunCliOptions {
   prompts: string;
@@ -35,7 +35,7 @@ export function registerCopyingCommand(program: Command): void {
     .option('--factor <f>', 'scale instead of knocking out: multiply the edited rows\' weights on the name tokens (controls: control keys) by F ≥ 0, rows renormalised', parseFloatArg('--factor', 0))
     .option('--heads <list>', `query heads edited: ${INDEX_LIST_HELP}`, 'all');
   addSelectionOptions(cmd, 'prompt');
-  addRunOptions(cmd, { seed: 'the control draws and permutation tests', out: 'docs/experiments/copying.md' }).action(
+  addRunOptions(addFullRecomputeOption(cmd), { seed: 'the control draws and permutation tests', out: 'docs/experiments/copying.md' }).action(
     action(async (o: CopyingCli) => {
       const m = await openModel(o);
       const input = asUsage(() => loadPromptSet(o.prompts, groupList(o.groups)));

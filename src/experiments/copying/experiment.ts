@@ -26,7 +26,9 @@
  * after Holm (see {@link copyingReach}) and warns when it is not below α = 0.05.
  */
 import type { HookedModel } from '../../model/model.ts';
-import { generate } from '../../generate/generate.ts';
+import { generateBatch, type GenerateRequest } from '../../generate/generate.ts';
+import { runCondition } from '../../interventions/forward.ts';
+import { fullRecomputeByDefault, runConditionsIncremental, scopeOfEdits } from '../../interventions/incremental.ts';
 import { attentionEdit } from '../../interventions/attention.ts';
 import type { ResolvedEdit } from '../../interventions/spec.ts';
 import { createRng, holm, mcnemarExact, minMcNemarP, pairedPermutationTest } from '../../stats/index.ts';
@@ -91,17 +93,35 @@ function callTokens(model: HookedModel, ids: number[], p: CopyingPrompt): number
   return full;
 }
 
-function run(model: HookedModel, ids: number[], edit: ResolvedEdit | null, p: CopyingPrompt, maxTokens: number, call: number[] | null): GenOutcome {
-  const hooks = edit ? attentionEdit(edit) : [];
-  const r = generate(model, ids, { maxTokens, hooks, stopSequences: ['\n'] });
-  const completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
-  let callLogprob: number | null = null;
-  if (call) {
-    const { logits } = model.forward(call, { hooks });
-    const nll = continuationNll(logits!.data, model.spec.vocabSize, call, ids.length - 1, call.length - 1);
-    callLogprob = -nll.reduce((a, x) => a + x, 0);
-  }
-  return { completion, ...scoreCall(completion, p.name, p.arity), callLogprob };
+/**
+ * Every condition of one prompt (null = the baseline): generations batched, and — unless full recomputation
+ * is on (src/interventions/incremental.ts) — each edited condition's prompt prefill and `NAME(` scoring reuse
+ * the baseline's keys/values and residual streams (positions < the marker, layers < the edited ones).
+ */
+function runAll(model: HookedModel, ids: number[], edits: readonly (ResolvedEdit | null)[], p: CopyingPrompt, maxTokens: number, call: number[] | null): GenOutcome[] {
+  const seq = call ?? ids;
+  const base = runCondition(model, seq, [], [], ids.length - 1, 1);
+  const incremental = !fullRecomputeByDefault();
+  const conds = edits.map((e) => ({ hooks: e ? attentionEdit(e) : [], scope: e ? scopeOfEdits([e]) : null }));
+  const reqs: GenerateRequest[] = conds.map((c, i) => ({
+    promptIds: ids,
+    maxTokens,
+    hooks: c.hooks,
+    stopSequences: ['\n'],
+    ...(incremental && edits[i] && c.scope ? { reuse: { state: base.state!, scope: c.scope } } : {}),
+  }));
+  const gens = generateBatch(model, reqs, { batchSize: 8 });
+  // the baseline's own logits score it; edited conditions are recomputed from it
+  const scored = call ? runConditionsIncremental(model, base.state!, base, conds.map((c, i) => (edits[i] ? c : { hooks: [], scope: { layer: 0, position: seq.length } }))) : null;
+  return gens.map((r, i) => {
+    const completion = model.tokenizer!.decode(r.ids, { skipSpecialTokens: true });
+    let callLogprob: number | null = null;
+    if (call && scored) {
+      const nll = continuationNll(scored[i]!.logits.data, model.spec.vocabSize, call, ids.length - 1, call.length - 1);
+      callLogprob = -nll.reduce((a, x) => a + x, 0);
+    }
+    return { completion, ...scoreCall(completion, p.name, p.arity), callLogprob };
+  });
 }
 
 /** One prompt under baseline, knockout and control conditions for every unit. */
@@ -116,18 +136,23 @@ export function copyingRecord(model: HookedModel, p: CopyingPrompt, o: Required<
   const rng = createRng(o.seed, `copying-control/${p.id}`);
   const call = callTokens(model, pos.ids, p);
   const draws = drawMatchedControls(pos.marker, pos.nameTokens, pos.avoid, o.controls, rng).draws.map((d) => [...d].sort((a, b) => a - b));
+  // baseline, then per unit: knockout and its controls — all conditions of the prompt run together
+  const edits: (ResolvedEdit | null)[] = [null];
+  for (const layers of o.units) {
+    edits.push(knock(layers, heads, sources, pos.nameTokens, level, factor, win));
+    for (const keys of draws) edits.push(knock(layers, heads, sources, keys, level, factor, win));
+  }
+  const out = runAll(model, pos.ids, edits, p, o.maxTokens, call);
   const rec: CopyingRecord = {
     key: p.id, id: p.id, group: p.group, name: p.name, condition: conditionName(level, factor), marker: pos.marker, nameTokens: pos.nameTokens,
-    baseline: run(model, pos.ids, null, p, o.maxTokens, call),
+    baseline: out[0]!,
     units: {},
   };
+  let k = 1;
   for (const layers of o.units) {
-    rec.units[unitName(layers)] = {
-      layers,
-      knockout: run(model, pos.ids, knock(layers, heads, sources, pos.nameTokens, level, factor, win), p, o.maxTokens, call),
-      controls: draws.map((keys) => run(model, pos.ids, knock(layers, heads, sources, keys, level, factor, win), p, o.maxTokens, call)),
-      controlKeys: draws,
-    };
+    const knockout = out[k++]!;
+    const controls = draws.map(() => out[k++]!);
+    rec.units[unitName(layers)] = { layers, knockout, controls, controlKeys: draws };
   }
   return rec;
 }
