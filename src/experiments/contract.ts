@@ -23,16 +23,12 @@ import type { z } from 'zod';
 import type { HookedModel } from '../model/model.ts';
 import { type Provenance, ResultsStore, TOOL_NAME, TOOL_VERSION, checkOutPath, modelProvenance } from '../report/results.ts';
 
-/** An invalid option or input, naming the library-level field (`layers`, `controls`, …). The CLI maps it to a flag. */
-export class OptionError extends Error {
-  constructor(
-    readonly field: string,
-    readonly detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-    this.name = 'OptionError';
-  }
-}
+/**
+ * An invalid option or input, naming the library-level field (`layers`, `controls`, …); the CLI maps it to a
+ * flag and exits 2. The one option-error class of the library (src/io/errors.ts), under the contract's name.
+ */
+export { PlipOptionError as OptionError } from '../io/errors.ts';
+import { PlipOptionError as OptionError } from '../io/errors.ts';
 
 /** The input file of a run (recorded in the header as `corpus`). */
 export interface InputSource {
