@@ -9,6 +9,7 @@ import { runStudy } from '../../src/study/run.ts';
 import { mergeStudy, writeShardMarker } from '../../src/study/merge.ts';
 import { studySummarySchema } from '../../src/study/criteria.ts';
 import { planStudy } from '../../src/study/plan.ts';
+import { writeStudyOutputs } from '../../src/study/output.ts';
 import { readSafetensorsHeader, writeSafetensorsFile } from '../../src/io/safetensors.ts';
 import { createRng } from '../../src/stats/rng.ts';
 
@@ -67,6 +68,16 @@ test('study run: every phase file, study.json with each roadmap criterion per mo
   for (const c of s.criteria) assert.equal(c.model, 'organism');
   assert.ok(s.replication.every((r) => !r.replicates && /fewer than 2 models/.test(r.note)), 'one model cannot replicate');
   assert.deepEqual(Object.keys(phaseFiles(full)).sort(), ['organism/knockout.json', 'organism/preservation.json', 'organism/steering.json', 'organism/transplant.json']);
+});
+
+test('study outputs: study.json validates and report.html holds the cross-model part and every phase, offline', async () => {
+  const w = await writeStudyOutputs(full, fullRun.summary!);
+  studySummarySchema.parse(JSON.parse(readFileSync(w.json, 'utf8')));
+  assert.deepEqual(w.notShown, []);
+  const html = readFileSync(w.report, 'utf8');
+  assert.match(html, /id="cross-model"/);
+  for (const k of ['knockout', 'preservation', 'steer-generation', 'transplant']) assert.ok(html.includes(k), k);
+  assert.doesNotMatch(html, /https?:\/\//);
 });
 
 test('study plan counts the same items per phase as the run does', async () => {
