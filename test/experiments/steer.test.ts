@@ -135,3 +135,21 @@ test('plip steer CLI: writes the results file; bad input exits non-zero with a m
   assert.notEqual(bc.status, 0);
   assert.match(bc.stderr, /bad-corpus\.json/);
 });
+
+test('the committed organism results (training/logs/plip_steer.json) are reproduced with --targets corpus --marker-token first', () => {
+  const doc = JSON.parse(readFileSync('training/logs/plip_steer.json', 'utf8'));
+  const st = doc.header.settings;
+  const r = runSteer(model, corpus, { layers: [3], levels: st.levels, controls: st.controls, calibrateTo: st.calibrateTo, groups: st.groups, minKey: st.minKey, seed: doc.header.seed, targets: 'corpus', markerToken: 'first', nPermutations: 99 });
+  const want = new Map<string, SteerOkRecord>(doc.records.filter((x: SteerRecord) => x.status === 'ok').map((x: SteerOkRecord) => [x.key, x]));
+  const got = r.records.filter((x): x is SteerOkRecord => x.status === 'ok');
+  assert.equal(got.length, 20);
+  for (const g of got) {
+    const w = want.get(g.key)!;
+    assert.ok(w, g.key);
+    assert.deepEqual(g.targets, w.targets);
+    assert.deepEqual(g.controlKeys, w.controlKeys);
+    // float32 engine: same inputs, same code path; 1e-5 relative (the parity standard is 1e-4)
+    g.levels.forEach((l, i) => assert.ok(Math.abs(l.steer.kl - w.levels[i]!.steer.kl) <= 1e-5 * Math.max(1, w.levels[i]!.steer.kl), `${g.key} ℓ=${l.level}: KL ${l.steer.kl} vs ${w.levels[i]!.steer.kl}`));
+    if (w.calibrated) assert.ok(Math.abs(g.calibrated!.levelMean - w.calibrated.levelMean) < 1e-9, `${g.key}: calibration level`);
+  }
+});
