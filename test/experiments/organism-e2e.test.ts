@@ -1,6 +1,6 @@
 /**
  * End to end on the bundled model organism (models/plip-tiny-code, issue 5): the README's main command
- * exactly as written (a layer scan on the real corpus), and the copying experiment on held-out prompts
+ * (the bundled study: planned here, run in test/study/run.test.ts on a small study), a layer scan, and the copying experiment on held-out prompts
  * through the library API — baseline vs marker→name knockout vs matched random-edge controls.
  */
 import { test } from 'node:test';
@@ -18,23 +18,26 @@ const MODEL = 'models/plip-tiny-code';
 const dir = mkdtempSync(join(tmpdir(), 'plip-organism-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-/** The README's first command, minus the setup step, with --out redirected to a temporary file. */
-function readmeMainCommand(out: string): string[] {
+/** The README's first command, minus the setup step. */
+function readmeMainCommand(): string[] {
   const line = readFileSync('README.md', 'utf8').split('\n').find((l) => l.startsWith('bash scripts/setup.sh && node bin/plip.mjs '));
   assert.ok(line, 'README has the main command line');
-  const args = line.slice('bash scripts/setup.sh && node bin/plip.mjs '.length).trim().split(/\s+/);
-  const i = args.indexOf('--out');
-  assert.ok(i > 0, 'main command writes --out');
-  args[i + 1] = out;
-  return args;
+  return line.slice('bash scripts/setup.sh && node bin/plip.mjs '.length).trim().split(/\s+/);
 }
 
-test("README main command: a layer scan of the model organism on the real corpus", () => {
+// The main command runs the whole bundled study (minutes); here its study file is resolved with `study plan`
+// and a layer scan checks the organism end to end. The full study machinery runs on a small study in
+// test/study/run.test.ts; the measured run of this very command is in docs/study.md.
+test('README main command: plip study run on the bundled study of the organisms; the study plans and the organism scans', () => {
+  const args = readmeMainCommand();
+  assert.deepEqual(args.slice(0, 3), ['study', 'run', 'studies/roadmap.json']);
+  assert.equal(args[3], '--out');
+  const plan = spawnSync(process.execPath, ['bin/plip.mjs', 'study', 'plan', args[2]!], { encoding: 'utf8' });
+  assert.equal(plan.status, 0, plan.stderr + plan.stdout);
+  assert.match(plan.stdout, /plip-tiny-code/);
+  assert.match(plan.stdout, /plan: ok/);
   const out = join(dir, 'scan.json');
-  const args = readmeMainCommand(out);
-  assert.equal(args[0], 'scan');
-  assert.equal(args[args.indexOf('--model') + 1], MODEL, 'the main command runs on the bundled model organism');
-  const r = spawnSync(process.execPath, ['bin/plip.mjs', ...args, '--n-permutations', '999', '--n-boot', '999'], {
+  const r = spawnSync(process.execPath, ['bin/plip.mjs', 'scan', '--model', MODEL, '--corpus', '../shared/corpus/attention_samples_universal.json', '--out', out, '--n-permutations', '999', '--n-boot', '999'], {
     encoding: 'utf8', env: { ...process.env, PLIP_NO_PROGRESS: '1' },
   });
   assert.equal(r.status, 0, r.stderr);
