@@ -12,15 +12,13 @@
  * the whole file is never held in memory and no tensor exists twice. {@link loadSafetensorsDirStored}
  * keeps F16/BF16 tensors as their raw 16-bit patterns (half the memory), read straight into place.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import { errnoCode, PlipFileError } from './errors.ts';
 import {
   bf16BitsToF32Bits,
   f16BitsToF32Bits,
-  f32BitsToBf16,
-  f32BitsToF16,
   isSupportedDtype,
   itemSize,
   SUPPORTED_DTYPES,
@@ -30,11 +28,12 @@ import {
 
 export { PlipFileError } from './errors.ts';
 export { SUPPORTED_DTYPES, type SafetensorsDtype, type WritableDtype } from './dtype.ts';
+export { writeSafetensorsFile, type TensorToWrite } from './safetensors-write.ts';
 
 /** Largest header accepted (the format's reference implementation uses the same bound). */
 export const MAX_HEADER_BYTES = 100_000_000;
 /** Bound on the scratch buffer used to convert non-F32 tensors. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_BYTES = 4 * 1024 * 1024;
 const REDOWNLOAD = 're-download or re-export the file';
 
 /** One tensor entry of a validated header. */
@@ -89,17 +88,6 @@ export interface LoadOptions {
   filter?: (name: string) => boolean;
 }
 
-/** A tensor to write with {@link writeSafetensorsFile}. */
-export interface TensorToWrite {
-  dtype: WritableDtype;
-  shape: number[];
-  /**
-   * float32 values (narrowed to F16/BF16 as needed), or for F16/BF16 the raw 16-bit patterns, or a
-   * function producing either when the tensor is written (so a large checkpoint can be written one tensor
-   * at a time without holding it in memory).
-   */
-  data: Float32Array | Uint16Array | (() => Float32Array | Uint16Array);
-}
 
 function fail(file: string, what: string, opts?: { field?: string; cause?: unknown; fix?: string }): never {
   const where = opts?.field !== undefined ? ` (${opts.field})` : '';
@@ -136,7 +124,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isNonNegInt(v: unknown): v is number {
+export function isNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
@@ -244,12 +232,14 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
   }
 }
 
-function checkPlatform(): void {
+/** @internal shared with the writer (./safetensors-write.ts). */
+export function checkPlatform(): void {
   if (endianness() !== 'LE') throw new PlipFileError('', 'safetensors loading requires a little-endian platform.');
 }
 
 let scratch: ArrayBuffer | undefined;
-function scratchBuffer(): ArrayBuffer {
+/** @internal a reused chunk buffer of CHUNK_BYTES. */
+export function scratchBuffer(): ArrayBuffer {
   scratch ??= new ArrayBuffer(CHUNK_BYTES);
   return scratch;
 }
@@ -439,80 +429,4 @@ function loadDirWith<T>(dir: string, opts: LoadOptions | undefined, loadFile: (p
     for (const [n, t] of loaded) out.set(n, t);
   }
   return out;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-}
-
-/**
- * Writes a safetensors file (F32, or F16/BF16 narrowed with round-to-nearest-even). The header is
- * space-padded to a multiple of 8 bytes. Written to a temporary name and renamed into place.
- */
-export function writeSafetensorsFile(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
-  checkPlatform();
-  const header: Record<string, unknown> = {};
-  if (metadata) header['__metadata__'] = metadata;
-  let offset = 0;
-  const order: [string, TensorToWrite][] = Object.entries(tensors);
-  const checkData = (name: string, t: TensorToWrite, data: Float32Array | Uint16Array) => {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (!t.shape.every(isNonNegInt) || n !== data.length) {
-      throw new PlipFileError(path, `${path} (tensor "${name}"): data has ${data.length} elements but shape [${t.shape.join(', ')}] needs ${n}; fix the caller.`, { field: `tensor "${name}"` });
-    }
-    if (data instanceof Uint16Array && t.dtype === 'F32') {
-      throw new PlipFileError(path, `${path} (tensor "${name}"): 16-bit data cannot be written as F32; pass a Float32Array.`, { field: `tensor "${name}"` });
-    }
-  };
-  for (const [name, t] of order) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (typeof t.data !== 'function') checkData(name, t, t.data);
-    else if (!t.shape.every(isNonNegInt)) checkData(name, t, new Float32Array(0));
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-      throw new PlipFileError(path, `${path} (tensor "${name}"): cannot write dtype ${String(t.dtype)}; use F32, F16 or BF16.`, { field: `tensor "${name}"` });
-    }
-    const bytes = n * itemSize(t.dtype);
-    Object.defineProperty(header, name, { value: { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] }, enumerable: true });
-    offset += bytes;
-  }
-  let json = Buffer.from(JSON.stringify(header), 'utf8');
-  const pad = (8 - (json.length % 8)) % 8;
-  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
-    writeAll(fd, len);
-    writeAll(fd, json);
-    const buf = scratchBuffer();
-    for (const [name, t] of order) {
-      const data = typeof t.data === 'function' ? t.data() : t.data;
-      checkData(name, t, data);
-      if (t.dtype === 'F32' || data instanceof Uint16Array) {
-        writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        continue;
-      }
-      const src = new Uint32Array(data.buffer, data.byteOffset, data.length);
-      const narrow = t.dtype === 'F16' ? f32BitsToF16 : f32BitsToBf16;
-      const per = CHUNK_BYTES / 2;
-      const dst = new Uint16Array(buf);
-      for (let i = 0; i < src.length; i += per) {
-        const m = Math.min(per, src.length - i);
-        for (let j = 0; j < m; j++) dst[j] = narrow(src[i + j]!);
-        writeAll(fd, new Uint8Array(buf, 0, m * 2));
-      }
-    }
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
