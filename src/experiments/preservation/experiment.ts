@@ -28,7 +28,7 @@ import { type AnalysisUnit, type UnitMode, analysisUnits, distinctUnits } from '
 import { promptTokens, type LocatedPrompt, type PromptTokens, type TargetSet } from '../../corpus/test-prompts.ts';
 import { type PreservationRecord, type PreservationSummary, preservationRecordSchema, preservationSummarySchema } from './schema.ts';
 import { summarizePreservation } from './stats.ts';
-import { generateTests, type Arm, type CompletionScorer } from '../shared/generated-test.ts';
+import { generateTests, type Arm, type CompletionScorer, type GenerationInputBase } from '../shared/generated-test.ts';
 
 export type { CompletionScore, CompletionScorer } from '../shared/generated-test.ts';
 import { renderPreservation } from './render.ts';
@@ -36,13 +36,8 @@ import { renderPreservation } from './render.ts';
 export const PRESERVATION_SCHEMA_VERSION = 1;
 
 /** The experiment's input: located prompts of both languages, the file they came from, and the scorer. */
-export interface PreservationInput {
-  path: string;
-  sha256: string;
+export interface PreservationInput extends GenerationInputBase {
   prompts: LocatedPrompt[];
-  /** Prompts that could not be located (reported in the summary). */
-  skipped: { id: string; group: string; reason: string }[];
-  scorer: CompletionScorer;
 }
 
 export interface PreservationOptions {

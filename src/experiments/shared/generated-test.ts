@@ -25,6 +25,16 @@ export interface CompletionScorer {
   score(prompt: LocatedPrompt['prompt'], completion: string): CompletionScore;
 }
 
+/** What every generation experiment's input carries besides its items: provenance, skipped prompts, the scorer. */
+export interface GenerationInputBase {
+  /** The prompts file(s) and their sha256 (results header). */
+  path: string;
+  sha256: string;
+  /** Prompts that cannot be used, with the reason (reported in the summary). */
+  skipped: { id: string; group: string; reason: string }[];
+  scorer: CompletionScorer;
+}
+
 /**
  * Generates one test from the prompt under `edits` (attention edits, applied at every decoding step) and
  * extra `hooks` (e.g. a pattern transplant), stops at the end of the test or after `maxNewTokens`, and

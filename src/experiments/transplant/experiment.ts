@@ -32,7 +32,7 @@ import { promptOpenBraces, testEnd } from '../../score/test-end.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { promptTokens, type LocatedPrompt, type PromptTokens } from '../../corpus/test-prompts.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, checkContext, runExperiment, splitRunOptions } from '../contract.ts';
-import { generateScored, type CompletionScorer } from '../shared/generated-test.ts';
+import { generateScored, type CompletionScorer, type GenerationInputBase } from '../shared/generated-test.ts';
 import { type AnalysisUnit, analysisUnits } from '../shared/units.ts';
 import { transplantTestRows, type TransplantRows } from './hooks.ts';
 import { buildPairs, shuffledMap, type TransplantPair } from './pairs.ts';
@@ -44,12 +44,8 @@ import { renderTransplant } from './render.ts';
 export const TRANSPLANT_SCHEMA_VERSION = 1;
 
 /** The experiment's input: the pairs (maps built), what could not be paired, and the scorer. */
-export interface TransplantInput {
-  path: string;
-  sha256: string;
+export interface TransplantInput extends GenerationInputBase {
   pairs: TransplantPair[];
-  skipped: { id: string; group: string; reason: string }[];
-  scorer: CompletionScorer;
 }
 
 export interface TransplantOptions {
