@@ -53,12 +53,20 @@ PRESETS = {
     # 5 heads; 1 or 5 KV heads; lm_head random or copied from the embedding) had no induction phase change
     # by step 1000-1200 (drill copy loss at chance, ln 1024), while plip-tiny-code's tied recipe has it at
     # step ~700 (training/logs/plip-tiny-qwen2/failed_runs.md)
-    "qwen2": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=3, num_attention_heads=6,
-                  num_key_value_heads=2, steps=1500, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+    # Run 5: deeper and narrower than plip-tiny-code (5 layers, hidden 160, MQA) on its full 2300-step schedule.
+    "qwen2": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=5, num_attention_heads=5,
+                  num_key_value_heads=1, steps=2300, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                   drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                   model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
                   name="plip-tiny-qwen2"),
+    # Run 7 (trained beside run 5): 6 layers, hidden 128, another seed, peak lr 3e-3
+    "qwen2-6l": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
+                     num_key_value_heads=2, steps=2300, batch=16, lr=3e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                     drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+                     drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
+                     model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2468,
+                     name="plip-tiny-qwen2-6l"),
     # organism B, models/plip-tiny-asym: plip-tiny-code's weights, trained on a corpus in which only a
     # fraction of the Rust tests call the function (gen_data.py --rust-call-frac); Python unchanged
     "asym": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { fullRecomputeByDefault } from '../interventions/incremental.ts';
 import type { z } from 'zod';
 import type { HookedModel } from '../model/model.ts';
 import { type Provenance, ResultsStore, TOOL_NAME, TOOL_VERSION, checkOutPath, modelProvenance } from '../report/results.ts';
@@ -95,6 +96,12 @@ export interface Experiment<In, Opt, Cfg, Item extends WorkItem, R extends { key
   name: string;
   /** Version of the record/summary schema (bump on an incompatible change; recorded in the header). */
   schemaVersion: number;
+  /**
+   * Whether its conditions go through incremental recomputation (src/interventions/incremental.ts): the
+   * header then records `recompute` ('incremental' or 'full', from `--full-recompute`), compared on resume
+   * so that one results file never mixes the two paths.
+   */
+  recomputes?: boolean;
   recordSchema: z.ZodType<R>;
   summarySchema: z.ZodType<Sum>;
   /** The input file recorded in the header. */
@@ -225,6 +232,7 @@ export function runExperiment<In, Opt, Cfg, Item extends WorkItem, R extends { k
     ...(source ? { corpus: source } : {}),
     settings,
     seed,
+    ...(exp.recomputes ? { recompute: fullRecomputeByDefault() ? ('full' as const) : ('incremental' as const) } : {}),
     ...(o.argv ? { argv: o.argv } : {}),
     startedAt: new Date().toISOString(),
   };

@@ -32,6 +32,8 @@ export interface Provenance {
   /** Settings that determine the records (layers, seeds, ...). Compared on resume. */
   settings: Record<string, unknown>;
   seed: number | null;
+  /** How edited conditions were computed (experiments that recompute incrementally; `--full-recompute` gives 'full'). Compared on resume. */
+  recompute?: 'incremental' | 'full';
   /** Command line as typed (informational; not compared on resume). */
   argv?: string[];
   startedAt: string;
@@ -122,7 +124,7 @@ export class ResultsStore<R extends { key: string }> {
     if (!header) throw new Error(`${this.progressPath}: empty or corrupt progress file; delete it (or pass --restart) to start over`);
     if (identity(header) !== identity(this.header)) {
       throw new Error(
-        `${this.progressPath}: an interrupted run with DIFFERENT settings (model, corpus, layers or seed) exists for --out ${this.outPath}; ` +
+        `${this.progressPath}: an interrupted run with DIFFERENT settings (model, corpus, layers, seed or --full-recompute) exists for --out ${this.outPath}; ` +
           `pass --restart to discard it, or use another --out`,
       );
     }

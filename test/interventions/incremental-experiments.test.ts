@@ -1,5 +1,5 @@
 /**
- * knockout and steer (through forwardWithIntervention), patch (runConditionsIncremental) and copying
+ * knockout and steer (batched through forwardWithInterventions), patch (runConditionsIncremental) and copying
  * (incremental prefill of the generations, incremental scoring of `NAME(`) recompute incrementally by default; with full recomputation (`withFullRecompute`, what `--full-recompute` sets) they give the same
  * records within 1e-5 on every number (relative above 1) (and exactly the same strings, ids and booleans).
  * On the TypeScript backend the two paths are in fact bit-identical here; with OpenBLAS, sgemm's blocking
@@ -93,4 +93,28 @@ test('copying: incremental prefill and scoring (default) give the same records a
   assert.ok(inc.records.length > 0);
   const n = close(inc.records, full.records, 1e-5);
   assert.ok(n > 20, `compared ${n} numbers`);
+});
+
+test('the results header records the recompute path, and a resume across paths is refused', async () => {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const m = await loadModel('../shared/models/stories260K', { backend: 'ts' });
+  const corpus = await loadCorpus(CORPUS);
+  const dir = mkdtempSync(join(tmpdir(), 'plip-recompute-'));
+  try {
+    const out = join(dir, 'ko.json');
+    const opts = { layers: [0, 2], modes: ['per-layer' as const], controls: 1, seed: 5, limit: 2, nBoot: 100, nPermutations: 99 };
+    // interrupted incremental run: header says incremental
+    const part = runKnockout(m, corpus, { ...opts, out, stopAfter: 1 });
+    assert.equal(part.header.recompute, 'incremental');
+    assert.ok(existsSync(`${out}.progress.jsonl`));
+    assert.throws(() => withFullRecompute(() => runKnockout(m, corpus, { ...opts, out })), /DIFFERENT settings/);
+    const done = runKnockout(m, corpus, { ...opts, out });
+    assert.equal(done.header.recompute, 'incremental');
+    const full = withFullRecompute(() => runKnockout(m, corpus, { ...opts, out: join(dir, 'ko-full.json') }));
+    assert.equal(full.header.recompute, 'full');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -313,6 +313,7 @@ export function planPrompts(model: HookedModel, prompts: readonly CopyingPrompt[
 export const copyingExperiment: Experiment<PromptSet, CopyingOptions, CopyingConfig, CopyingItem, CopyingRecord, CopyingSummary> = {
   name: 'copying',
   schemaVersion: COPYING_SCHEMA_VERSION,
+  recomputes: true,
   recordSchema: copyingRecordSchema,
   summarySchema: copyingSummarySchema,
   source: (input) => ({ path: input.path, sha256: input.sha256, nSamples: input.prompts.length }),

@@ -10,7 +10,7 @@
  *   controls      the same number of edges from the marker to matched random keys, `controls` draws
  * each compared with the baseline at the marker position (KL in nats, top-1, top-k Jaccard, Δprob/Δlogit of
  * the baseline top token) and over the teacher-forced continuation (see knockout-samples.ts). All runs go
- * through forwardWithIntervention / runCondition (one code path). Samples whose targets all lie after the
+ * through forwardWithInterventions / runCondition (one code path; a unit's knockout and controls are rows of one batched pass). Samples whose targets all lie after the
  * marker (edges to future tokens, masked by causality) are recorded as not applicable, never run silently.
  *
  * @module
@@ -18,7 +18,8 @@
 import type { Corpus, CorpusSample } from '../../corpus/schema.ts';
 import type { HookedModel } from '../../model/model.ts';
 import { createRng } from '../../stats/rng.ts';
-import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
+import { forwardWithInterventions, runCondition, type InterventionResult, type RunOutput } from '../../interventions/forward.ts';
+import { resolveSpecs, type ResolvedEdit } from '../../interventions/spec.ts';
 import { continuationNll } from '../../metrics/continuation.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, checkContext, checkContextChars, runExperiment } from '../contract.ts';
 import { prepareMarkerSample, sampleControls, selectSamples, type MarkerSample, type TargetMode } from '../shared/samples.ts';
@@ -125,6 +126,7 @@ export function prepareCorpusItems(model: HookedModel, corpus: Corpus, o: { grou
 export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutConfig, KnockoutItem, KnockoutRecord, KnockoutSummary> = {
   name: 'knockout',
   schemaVersion: KNOCKOUT_SCHEMA_VERSION,
+  recomputes: true,
   recordSchema: knockoutRecordSchema,
   summarySchema: knockoutSummarySchema,
   source: (c) => ({ path: c.file ?? '<memory>', sha256: c.sha256, nSamples: c.samples.length }),
@@ -166,7 +168,8 @@ export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutCon
     const ctl = sampleControls(ks, st.controls, createRng(ctx.seed, `knockout/controls/${s.id}`), st.minKey);
     const baseline = runCondition(ctx.model, tokens, [], [], m, st.topK);
     for (const u of todo) {
-      ctx.add(measure(ctx.model, ks, tokens, u, st.heads, ctl.draws, [...ks.notes, ...ctl.notes], baseline, st.topK));
+      const [res] = runConditions(ctx.model, ks, tokens, [u], st.heads, ctl.draws, baseline, st.topK);
+      ctx.add(record(ctx.model, ks, tokens, u, res!, [...ks.notes, ...ctl.notes], baseline));
       ctx.tick(`${s.id} ${u.id}`);
     }
   },
@@ -210,29 +213,36 @@ function notApplicable(ks: MarkerSample, key: string, below: number[]): NaRecord
   return { ...baseFields(ks, key), notes: ks.notes, status: 'not_applicable', unit: null, reason };
 }
 
-function measure(
+/**
+ * Knockout then controls, per unit, run together as rows of one batched {@link forwardWithInterventions} call
+ * (one unit at a time keeps memory at (1 + controls) × [N, V] logits; a whole sweep at once would hold them all).
+ */
+function runConditions(
   model: HookedModel,
   ks: MarkerSample,
   tokens: number[],
-  unit: KnockoutUnit,
+  units: readonly KnockoutUnit[],
   heads: 'all' | number[],
   controlDraws: number[][],
-  notes: string[],
   baseline: RunOutput,
   topK: number,
-): OkRecord {
+): { knockout: ConditionResult; controls: ConditionResult[] }[] {
   const m = ks.marker.token;
   const prompt = tokens.slice(0, m + 1);
   const continuation = tokens.slice(m + 1);
-  const cond = (keys: number[], future: number[]): ConditionResult => {
-    const r = forwardWithIntervention(model, prompt, [{ kind: 'knockout', layers: unit.layers, heads, edges: [{ sources: [m], targets: [...keys, ...future] }] }], {
-      baseline,
-      continuation,
-      topK,
-      capturePatterns: false,
-      onMaskedEdges: future.length ? 'drop' : 'error',
-    });
-    if (r.dropped.length !== future.length) throw new Error(`internal: expected ${future.length} dropped future edges, got ${r.dropped.length}`);
+  // future targets inside the run go through the API's masked-edge report (dropped and checked below)
+  const future = ks.futureTargets.filter((t) => t < tokens.length);
+  const keySets = [[ks.targets, future], ...controlDraws.map((keys) => [keys, [] as number[]])] as const;
+  const conds: ResolvedEdit[][] = units.flatMap((u) =>
+    keySets.map(([keys, fut]) =>
+      resolveSpecs([{ kind: 'knockout', layers: u.layers, heads, edges: [{ sources: [m], targets: [...keys, ...fut] }] }], model, tokens.length, {
+        onMaskedEdges: fut.length ? 'drop' : 'error',
+      }),
+    ),
+  );
+  const rs = forwardWithInterventions(model, prompt, conds, { baseline, continuation, topK, capturePatterns: false });
+  const result = (r: InterventionResult, keys: number[], fut: readonly number[]): ConditionResult => {
+    if (r.dropped.length !== fut.length) throw new Error(`internal: expected ${fut.length} dropped future edges, got ${r.dropped.length}`);
     const mt = r.metrics;
     const c = mt.continuation;
     return {
@@ -247,9 +257,24 @@ function measure(
       continuation: c ? { dMeanNll: c.dMeanNll, dPpl: c.dPpl, klMean: c.klMean, dNll: c.dNll } : null,
     };
   };
-  // future targets inside the run go through the API's masked-edge report (dropped and checked above)
-  const knockout = cond(ks.targets, ks.futureTargets.filter((t) => t < tokens.length));
-  const controls = controlDraws.map((keys) => cond(keys, []));
+  const n = keySets.length;
+  return units.map((_, u) => ({
+    knockout: result(rs[u * n]!, ks.targets, future),
+    controls: controlDraws.map((keys, c) => result(rs[u * n + 1 + c]!, keys, [])),
+  }));
+}
+
+function record(
+  model: HookedModel,
+  ks: MarkerSample,
+  tokens: number[],
+  unit: KnockoutUnit,
+  { knockout, controls }: { knockout: ConditionResult; controls: ConditionResult[] },
+  notes: string[],
+  baseline: RunOutput,
+): OkRecord {
+  const m = ks.marker.token;
+  const continuation = tokens.slice(m + 1);
   const mean = (f: (c: ConditionResult) => number) => controls.reduce((s, c) => s + f(c), 0) / controls.length;
   const hasCont = knockout.continuation !== null;
   const controlMean = {

@@ -173,6 +173,7 @@ interface PatchItem {
 export const patchExperiment: Experiment<PromptSet, PatchOptions, PatchConfig, PatchItem, PatchRecord, PatchSummary> = {
   name: 'patch',
   schemaVersion: PATCH_SCHEMA_VERSION,
+  recomputes: true,
   recordSchema: patchRecordSchema,
   summarySchema: patchSummarySchema,
   source: (input) => ({ path: input.path, sha256: input.sha256, nSamples: input.prompts.length }),

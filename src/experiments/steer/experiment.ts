@@ -18,7 +18,7 @@
  * (layer, head), is the level given to the samples of the other groups ("if Rust markers attended to the
  * function as much as Python markers do, …"), with the same per-head levels on the control keys.
  *
- * Baseline and steered runs go through forwardWithIntervention / runCondition (one code path). Samples
+ * Baseline and steered runs go through forwardWithInterventions / runCondition (one code path; the steered keys and their controls at one level are rows of one batched pass). Samples
  * whose targets all lie after the marker (causally masked edges) are recorded as not applicable.
  *
  * @module
@@ -26,7 +26,7 @@
 import type { Corpus, CorpusSample } from '../../corpus/schema.ts';
 import type { HookedModel } from '../../model/model.ts';
 import type { AttentionMaskSpec } from '../../interventions/spec.ts';
-import { forwardWithIntervention, runCondition, type RunOutput } from '../../interventions/forward.ts';
+import { forwardWithInterventions, runCondition, type InterventionResult, type RunOutput } from '../../interventions/forward.ts';
 import { createRng } from '../../stats/rng.ts';
 import { type Experiment, type ExperimentRun, OptionError, type RunExtras, splitRunOptions, runExperiment } from '../contract.ts';
 import { checkMarkerOptions, prepareCorpusItems } from '../knockout/experiment.ts';
@@ -174,6 +174,7 @@ interface SteerItem {
 export const steerExperiment: Experiment<Corpus, SteerOptions, SteerConfig, SteerItem, SteerRecord, SteerSummary> = {
   name: 'steer',
   schemaVersion: STEER_SCHEMA_VERSION,
+  recomputes: true,
   recordSchema: steerRecordSchema,
   summarySchema: steerSummarySchema,
   source: (c) => ({ path: c.file ?? '<memory>', sha256: c.sha256, nSamples: c.samples.length }),
@@ -254,29 +255,38 @@ function measure(
   const m = ks.marker.token;
   const prompt = tokens.slice(0, m + 1);
   const continuation = tokens.slice(m + 1);
-  /** Steers `keys` at the marker row to `levels[layer index][head index]`. */
-  const cond = (keys: number[], levels: number[][]): SteerCondition => {
+  const specsOf = (keys: number[], levels: number[][]): AttentionMaskSpec[] => {
     const specs: AttentionMaskSpec[] = [];
     unit.layers.forEach((l, i) => st.heads.forEach((h, j) => specs.push({ kind: 'set', level: levels[i]![j]!, layers: l, heads: h, edges: [{ sources: [m], targets: keys }] })));
-    const r = forwardWithIntervention(model, prompt, specs, { baseline, continuation, topK: st.topK });
+    return specs;
+  };
+  /** Steers `keys` at the marker row to `levels[layer index][head index]`. */
+  const result = (r: InterventionResult, keys: number[], levels: number[][]): SteerCondition => {
     const got = massOf(r.intervened.patterns, unit.layers, st.heads, m, keys);
     let err = 0;
     got.forEach((row, i) => row.forEach((v, j) => (err = Math.max(err, Math.abs(v - levels[i]![j]!)))));
     const mt = r.metrics;
     return { kl: mt.kl, dLogitTop1: mt.dLogitTop1, top1Changed: mt.top1Changed, dMeanNll: mt.continuation ? mt.continuation.dMeanNll : null, achievedMass: mean2(got), massError: err };
   };
-  const controls = (levels: number[][]): SteerControlMean => {
-    const cs = controlDraws.filter((k) => k.length > 0).map((keys) => cond(keys, levels));
+  const ctlKeys = controlDraws.filter((k) => k.length > 0);
+  /** The steered targets and every control at one set of levels, as rows of one batched call. */
+  const steerAndControls = (levels: number[][]): { steer: SteerCondition; control: SteerControlMean } => {
+    const keySets = [ks.targets, ...ctlKeys];
+    const rs = forwardWithInterventions(model, prompt, keySets.map((keys) => specsOf(keys, levels)), { baseline, continuation, topK: st.topK });
+    const cs = ctlKeys.map((keys, i) => result(rs[i + 1]!, keys, levels));
     const avg = (f: (c: SteerCondition) => number) => cs.reduce((s, c) => s + f(c), 0) / cs.length;
     const nll = cs.every((c) => c.dMeanNll !== null) ? avg((c) => c.dMeanNll!) : null;
-    return { kl: avg((c) => c.kl), dLogitTop1: avg((c) => c.dLogitTop1), top1ChangedRate: avg((c) => (c.top1Changed ? 1 : 0)), dMeanNll: nll, achievedMass: avg((c) => c.achievedMass), massError: Math.max(...cs.map((c) => c.massError)), draws: cs.length };
+    return {
+      steer: result(rs[0]!, ks.targets, levels),
+      control: { kl: avg((c) => c.kl), dLogitTop1: avg((c) => c.dLogitTop1), top1ChangedRate: avg((c) => (c.top1Changed ? 1 : 0)), dMeanNll: nll, achievedMass: avg((c) => c.achievedMass), massError: Math.max(...cs.map((c) => c.massError)), draws: cs.length },
+    };
   };
   const flat = (v: number) => unit.layers.map(() => st.heads.map(() => v));
-  const levels = st.levels.map((level) => ({ level, steer: cond(ks.targets, flat(level)), control: controls(flat(level)) }));
+  const levels = st.levels.map((level) => ({ level, ...steerAndControls(flat(level)) }));
   let calibrated: SteerOkRecord['calibrated'] = null;
   if (cal && ks.group !== cal.group) {
     const lv = unit.layers.map((l) => cal.mass[l]!.slice());
-    calibrated = { to: cal.group, levels: lv, levelMean: mean2(lv), steer: cond(ks.targets, lv), control: controls(lv) };
+    calibrated = { to: cal.group, levels: lv, levelMean: mean2(lv), ...steerAndControls(lv) };
   }
   const baseMass = massOf(baseline.patterns, unit.layers, st.heads, m, ks.targets);
   const ctlBase = controlDraws.filter((k) => k.length).map((keys) => mean2(massOf(baseline.patterns, unit.layers, st.heads, m, keys)));
