@@ -14,15 +14,20 @@ export { FAMILIES, SUPPORTED_MODEL_TYPES, resolveSpec } from './model/families.t
 export { loadModel, BUNDLED_MODEL, type LoadModelOptions } from './model/load.ts';
 export { HookedModel, type ModelInfo, type CacheSelection } from './model/model.ts';
 export { KVCache } from './model/kv-cache.ts';
-export { forward, type ForwardOptions, type ForwardResult } from './model/forward.ts';
-export { randomModelFromConfig, randomWeights } from './model/random.ts';
+export { forward, forwardBatch, type ForwardOptions, type ForwardResult, type BatchRow, type BatchForwardOptions, type BatchForwardResult } from './model/forward.ts';
+export { randomModelFromConfig, randomWeights, writeRandomCheckpoint, type RandomDtype } from './model/random.ts';
+// Weights stay in their checkpoint dtype (bf16/f16 resident, float32 accumulation): docs/benchmarks.md
+export { f32Weight, halfWeight, widenInto, widenWeight, weightBytes, weightLength, weightValue, type WeightArray, type WeightDtype, type F32Weight, type HalfWeight } from './tensor/weight.ts';
+export { modelWeightBytes, widenModelWeights, type ModelWeights } from './model/weights.ts';
+export { bf16BitsToF32Bits, f16BitsToF32Bits, f32BitsToBf16, f32BitsToF16 } from './io/dtype.ts';
 
 export type { Hook, HookFn, HookContext } from './hooks/types.ts';
 export { ActivationCache } from './hooks/cache.ts';
 export { MODEL_HOOKS, LAYER_HOOK_TEMPLATES, HOOK_REQUIREMENTS, allHookNames, explainMissingHook, hookPointsOf, layerHook, parseHookName } from './hooks/names.ts';
 export type { HookFeatures, HookRequirement, LayerHookSuffix, LayerHookTemplate } from './hooks/names.ts';
 
-export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.ts';
+export { generate, generateBatch, type GenerateOptions, type GenerateResult, type GenerateRequest, type BatchGenerateOptions } from './generate/generate.ts';
+export { readPromptsFile, promptLineSchema, type PromptLine } from './generate/prompts-file.ts';
 
 export * from './tokenize/index.ts';
 export { resolveModel, hfCacheRoot, type ResolveOptions, type ResolvedModel } from './io/resolve.ts';

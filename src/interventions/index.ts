@@ -22,7 +22,9 @@ export { setRow, setControlRow, amplifyMassRow, InfeasibleEditError, KEY_MASKED,
 export type { OnInfeasible } from './rows.ts';
 export { keyStateRecorder } from './key-states.ts';
 export type { KeyStateRecorder } from './key-states.ts';
-export { forwardWithIntervention, runCondition } from './forward.ts';
+export { forwardWithIntervention, forwardWithInterventions, runCondition, withFullRecompute } from './forward.ts';
+export { runConditionsIncremental, baselineStateHooks, scopeOfEdits, scopeOfActivationPatch, scopeOfPatternPatch, mergeScopes, fullRecomputeByDefault } from './incremental.ts';
+export type { EditScope, BaselineState, IncrementalCondition, IncrementalOptions, ConditionOutput } from './incremental.ts';
 export type { InterventionOptions, InterventionResult, RunOutput } from './forward.ts';
 export { patchActivation, patchPattern, patternCoverage, identityMap, alignByPrefixSuffix, checkPositionMap } from './patch.ts';
 export type { PositionMap, ActivationPatch, PatternPatch } from './patch.ts';
