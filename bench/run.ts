@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: engine vs PyTorch 1.13 eager on random-weight models with real dimensions
  * (GPT-2 small; Qwen2.5-Coder-0.5B), bf16-resident weights (bench/half.ts), batching and incremental
- * recomputation (bench/batch.ts). Each measurement runs in its own process so peak RSS is per model.
+ * recomputation (bench/batch.ts), study durations fitted to these figures (bench/study-cost.ts). Each measurement runs in its own process so peak RSS is per model.
  * Prints the tables and writes docs/benchmarks.md.
  *
  * Engine vs peer: PLIP_BENCH_ROUNDS rounds (default 3), each running plip-ts, then PyTorch with every
@@ -12,12 +12,13 @@
  *
  * Env: PLIP_BENCH_MODELS=gpt2,qwen (subset), PLIP_BENCH_TS=1 (also time the pure-TS backend on GPT-2),
  * PLIP_BENCH_HALF=0 (skip bench/half.ts), PLIP_BENCH_7B=1 (7B dims in bench/half.ts; never in CI),
- * PLIP_BENCH_BATCH=0 (skip bench/batch.ts).
+ * PLIP_BENCH_BATCH=0 (skip bench/batch.ts), PLIP_BENCH_STUDY=1 (also run the bundled study, ~10 min).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { blasConfig, halfKernel, loadBlasBackend } from '../src/tensor/select.ts';
+import { studyDurations } from './study-cost.ts';
 
 interface Row {
   engine: string;
@@ -144,7 +145,8 @@ for (const r of results) {
 }
 
 // bf16-resident weights: RSS, bf16 vs float32 A/B, optional 7B dims (bench/half.ts)
-const halfTable = process.env.PLIP_BENCH_HALF === '0' ? '' : runHalfBench();
+const halfJson: { big?: Record<string, number> } = {};
+const halfTable = process.env.PLIP_BENCH_HALF === '0' ? '' : runHalfBench(halfJson);
 
 function lscpu(): { model: string; flags: string } {
   try {
@@ -174,16 +176,29 @@ const table = lines.join('\n');
 process.stdout.write(table + '\n');
 if (halfTable) process.stdout.write(halfTable + '\n');
 // batched generation and incremental recomputation (bench/batch.ts; PLIP_BENCH_BATCH=0 skips it)
-const batchTable = process.env.PLIP_BENCH_BATCH === '0' ? '' : runBatchBench(blas ? 'blas' : 'ts');
+const batchJson: { knockoutSweep?: Record<string, number> } = {};
+const batchTable = process.env.PLIP_BENCH_BATCH === '0' ? '' : runBatchBench(blas ? 'blas' : 'ts', batchJson);
 if (batchTable) process.stdout.write(batchTable + '\n');
+// study durations from this run's figures (bench/study-cost.ts; writes bench/cost-model.json)
+const qwenRow = results.find((r) => r.model.startsWith('Qwen'))?.plip;
+const big = halfJson.big;
+const studyTable = await studyDurations(
+  {
+    qwen: qwenRow && ok(qwenRow) && dtype === 'bf16' ? { prefillMs: qwenRow.prefillMs, decodeMs: qwenRow.decodeMs, weightBytes: qwenRow.weightBytes!, promptLen: T } : undefined,
+    incrementalSpeedup: batchJson.knockoutSweep?.speedup,
+    big: big && typeof big.prefillMs === 'number' ? { prefillMs: big.prefillMs, decodeMsMedian: big.decodeMsMedian!, checkpointBytes: big.checkpointBytes! } : undefined,
+  },
+  `${cpu.model}, ${availableParallelism()} cores`,
+);
+process.stdout.write(studyTable + '\n');
 mkdirSync('docs', { recursive: true });
 const prev = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
 const notes = prev.includes('\n## Notes') ? prev.slice(prev.indexOf('\n## Notes')) : '';
-writeFileSync('docs/benchmarks.md', header.join('\n') + table + '\n' + (halfTable ? '\n' + halfTable + '\n' : '') + (batchTable ? '\n' + batchTable + '\n' : '') + notes);
+writeFileSync('docs/benchmarks.md', header.join('\n') + table + '\n' + (halfTable ? '\n' + halfTable + '\n' : '') + (batchTable ? '\n' + batchTable + '\n' : '') + '\n' + studyTable + '\n' + notes);
 process.stderr.write('wrote docs/benchmarks.md\n');
 
 /** Runs bench/batch.ts in its own process and formats its rows (see that file for what is measured). */
-function runBatchBench(backend: string): string {
+function runBatchBench(backend: string, json: Record<string, unknown>): string {
   process.stderr.write('bench: batched generation and incremental knockout sweep (Qwen2.5-Coder-0.5B dims) …\n');
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/batch.ts', backend], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
   let j: { generation?: Record<string, number>; knockoutSweep?: Record<string, number>; backend?: string };
@@ -192,6 +207,7 @@ function runBatchBench(backend: string): string {
   } catch {
     return `Batched generation / incremental recomputation: bench/batch.ts failed (exit ${r.status})`;
   }
+  Object.assign(json, j);
   const g = j.generation, k = j.knockoutSweep;
   const rows = ['| Qwen2.5-Coder-0.5B dims (' + (j.backend ?? backend) + ') | sequential / one | batched / incremental | ratio | target |', '|---|---:|---:|---:|---|'];
   if (g) rows.push(`| generation, 16 prompts × ${g.newTokensEach} new tokens (tok/s) | ${g.sequentialTokPerS!.toFixed(2)} | ${g.batchedTokPerS!.toFixed(2)} (batch 16) | ${g.speedup!.toFixed(2)}× | ≥ 4× |`);
@@ -200,7 +216,7 @@ function runBatchBench(backend: string): string {
 }
 
 /** Runs bench/half.ts in its own process and formats its rows (see that file for what is measured). */
-function runHalfBench(): string {
+function runHalfBench(json: Record<string, unknown>): string {
   process.stderr.write('bench: bf16-resident weights (Qwen2.5-Coder-0.5B dims' + (process.env.PLIP_BENCH_7B === '1' ? ', CodeLlama-7b dims' : '') + ') …\n');
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/half.ts'], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
   type Num = Record<string, number>;
@@ -210,6 +226,7 @@ function runHalfBench(): string {
   } catch {
     return `bf16-resident weights: bench/half.ts failed (exit ${r.status})`;
   }
+  Object.assign(json, j);
   const gb = (x: number) => (x / 1e9).toFixed(2);
   const rows = ['| bf16-resident weights | measured | reference | ratio | target |', '|---|---:|---:|---:|---|'];
   const rss = j.rss;

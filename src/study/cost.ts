@@ -1,10 +1,13 @@
 /**
  * Cost model for `plip study plan`: forward passes → seconds and bytes on this kind of machine.
  *
- * Compute is linear in (parameters × tokens) for prefill and in weight bytes read per decoded token;
- * the two constants are fitted to the benchmark figures in docs/benchmarks.md (Qwen2.5-Coder-0.5B
- * dimensions, OpenBLAS, 2 cores) and are replaced by `bench/cost-model.json` when `npm run bench` has
- * written one. Estimates, not measurements: the plan says so where it prints them.
+ * Compute is linear in (parameters × tokens) for prefill. A decode step of a batch of B rows reads the
+ * weights once and multiplies B rows, so it costs max(weight bytes × seconds per byte, B × parameters ×
+ * prefill seconds per parameter-token); the generation experiments decode {@link CostModel.decodeBatch} rows
+ * together. Knockout conditions recompute only what their edit changes ({@link CostModel.incrementalSpeedup},
+ * the benchmark's measured sweep ratio). The constants are fitted to the benchmark figures in
+ * docs/benchmarks.md and are replaced by `bench/cost-model.json` when `npm run bench` has written one.
+ * Estimates, not measurements: the plan says so where it prints them.
  *
  * @module
  */
@@ -25,6 +28,10 @@ export interface CostModel {
   scoreSeconds: number;
   /** Seconds to run one generated test in the sandbox (Python ~0.1 s, a Rust compile ~1 s; mean). */
   executeSeconds: number;
+  /** Rows decoded together by the generation experiments (src/experiments/shared/generated-test.ts: 16). */
+  decodeBatch: number;
+  /** Full / incremental time of a per-layer knockout sweep (bench/batch.ts); 1 = no saving assumed. */
+  incrementalSpeedup: number;
   /** Where the constants come from. */
   source: string;
 }
@@ -40,6 +47,8 @@ export const DEFAULT_COST: CostModel = {
   perPassSeconds: 0.002,
   scoreSeconds: 0.01,
   executeSeconds: 0.5,
+  decodeBatch: 16,
+  incrementalSpeedup: 1,
   source: 'docs/benchmarks.md (2026-11-24, Qwen2.5-Coder-0.5B dims, OpenBLAS, 2 cores)',
 };
 
@@ -85,9 +94,14 @@ export function prefillSeconds(params: number, tokens: number, c: CostModel): nu
   return params * tokens * c.prefillSecPerParamToken;
 }
 
-/** Seconds of `steps` decode steps reading `weightBytes` each. */
-export function decodeSeconds(weightBytes: number, steps: number, c: CostModel): number {
-  return weightBytes * steps * c.decodeSecPerWeightByte;
+/**
+ * Seconds of `steps` decoded tokens, {@link CostModel.decodeBatch} rows per step: each batched step reads
+ * `weightBytes` once (memory-bound) or multiplies its rows (compute-bound), whichever takes longer.
+ */
+export function decodeSeconds(weightBytes: number, params: number, steps: number, c: CostModel): number {
+  const b = Math.max(1, c.decodeBatch);
+  const step = Math.max(weightBytes * c.decodeSecPerWeightByte, b * params * c.prefillSecPerParamToken);
+  return (steps / b) * step;
 }
 
 /**

@@ -202,7 +202,7 @@ function planForModel(
   };
   const phaseCost = (phase: PhaseName, items: number, prefillPasses: number, prefillTokens: number, decodeSteps: number, detail: string, scored = 0, executed = false): void => {
     const estSeconds =
-      prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, decodeSteps, cost) + (prefillPasses + decodeSteps) * cost.perPassSeconds + scored * (cost.scoreSeconds + (executed ? cost.executeSeconds : 0));
+      prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, model.parameters, decodeSteps, cost) + (prefillPasses + decodeSteps) * cost.perPassSeconds + scored * (cost.scoreSeconds + (executed ? cost.executeSeconds : 0));
     phases.push({ phase, roadmapPhase: PHASE_NUMBER[phase], items, prefillPasses, decodeSteps, estSeconds, detail });
   };
   for (const phase of PHASES) {
@@ -219,8 +219,11 @@ function planForModel(
         maxContext = Math.max(maxContext, n);
         return n;
       });
-      const passes = samples.length * units.length * (1 + k.controls) + samples.length;
-      phaseCost(phase, samples.length, passes, passes * mean(lens), 0, `${samples.length} samples × ${units.length} units; baseline + knockout + ${k.controls} controls`);
+      const conditions = samples.length * units.length * (1 + k.controls);
+      const passes = conditions + samples.length;
+      // edited conditions recompute only positions ≥ the marker in layers ≥ the edit (measured ratio)
+      const tokens = (conditions / cost.incrementalSpeedup + samples.length) * mean(lens);
+      phaseCost(phase, samples.length, passes, tokens, 0, `${samples.length} samples × ${units.length} units; baseline + knockout + ${k.controls} controls`);
     } else if (phase === 'preservation') {
       const p = study.phases.preservation!;
       const units = distinctUnits(analysisUnits(layers, p.modes, p.window));

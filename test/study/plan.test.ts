@@ -113,3 +113,18 @@ test('the bundled studies plan here: roadmap-real resolves every real config off
   assert.equal(bundled.ok, true, JSON.stringify(bundled.models.map((m) => m.problems)));
   assert.ok(bundled.models.every((m) => m.model.weightsPresent && m.model.source === 'local'));
 });
+
+test('plan: the knockout estimate scales its edited conditions by the measured incremental speedup', async () => {
+  const { loadStudy } = await import('../../src/study/schema.ts');
+  const { planStudy } = await import('../../src/study/plan.ts');
+  const { DEFAULT_COST } = await import('../../src/study/cost.ts');
+  const loaded = loadStudy('studies/roadmap.json');
+  const a = await planStudy(loaded, { ...DEFAULT_COST, incrementalSpeedup: 1, perPassSeconds: 0 });
+  const b = await planStudy(loaded, { ...DEFAULT_COST, incrementalSpeedup: 4, perPassSeconds: 0 });
+  const ko = (p: typeof a) => p.models[0]!.phases.find((x) => x.phase === 'knockout')!;
+  const [ka, kb] = [ko(a), ko(b)];
+  assert.equal(ka.prefillPasses, kb.prefillPasses, 'the same passes are planned');
+  // baseline passes (one per sample) are full; conditions cost a quarter
+  const samples = ka.items, conds = ka.prefillPasses - samples;
+  assert.ok(Math.abs(kb.estSeconds / ka.estSeconds - (conds / 4 + samples) / (conds + samples)) < 1e-9, `${kb.estSeconds} / ${ka.estSeconds}`);
+});
