@@ -73,11 +73,19 @@ interface CriteriaLike {
   criteria: { criterion: string; language: 'python' | 'rust'; met: boolean; value: number | null; ci: { lo: number; hi: number } | null; p: number | null; n: number; note: string; unit?: string | null }[];
 }
 
-function knockoutCriteria(model: string, s: KnockoutLike): StudyCriterion[] {
-  const crit = 'knockout shows a significant logit change (KL vs matched controls)';
-  const best = s.units.reduce((a, b) => ((b.meanDiffKl ?? -Infinity) > (a.meanDiffKl ?? -Infinity) ? b : a), s.units[0]!);
+function knockoutCriteria(model: string, s: KnockoutLike, minKl: number): StudyCriterion[] {
+  const crit = `knockout shows a significant logit change of at least ${minKl} nats (KL vs matched controls)`;
+  /** Significant AND large enough: the effect-size floor of the study file (phases.knockout.minKl). */
+  const floor = (met: boolean, value: number | null | undefined, statement: string): { met: boolean; note: string } =>
+    met && !((value ?? -Infinity) >= minKl)
+      ? { met: false, note: `${statement}; but the KL excess ${value === null || value === undefined ? 'n/a' : value.toPrecision(3)} nats is below the study's floor of ${minKl} nats: significant but negligible` }
+      : { met, note: statement };
+  // shown: the largest effect among the significant units (among all when none is significant)
+  const sig = s.units.filter((u) => s.verdict.units.includes(u.unit.id));
+  const pool = sig.length ? sig : s.units;
+  const best = pool.reduce((a, b) => ((b.meanDiffKl ?? -Infinity) > (a.meanDiffKl ?? -Infinity) ? b : a), pool[0]!);
   const out: StudyCriterion[] = [
-    { model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: 'pooled', met: s.verdict.met, value: best?.meanDiffKl ?? null, ci: best?.meanDiffCI ? { lo: best.meanDiffCI.lo, hi: best.meanDiffCI.hi } : null, p: best?.permutation.pHolm ?? null, n: best?.n ?? 0, note: s.verdict.statement },
+    { model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: 'pooled', ...floor(s.verdict.met, best?.meanDiffKl, s.verdict.statement), value: best?.meanDiffKl ?? null, ci: best?.meanDiffCI ? { lo: best.meanDiffCI.lo, hi: best.meanDiffCI.hi } : null, p: best?.permutation.pHolm ?? null, n: best?.n ?? 0 },
   ];
   const rows = s.units.flatMap((u) => (['python', 'rust'] as const).map((lang) => ({ u, lang, st: u.byLanguage[lang] })));
   if (s.verdictByLanguage) {
@@ -87,8 +95,9 @@ function knockoutCriteria(model: string, s: KnockoutLike): StudyCriterion[] {
       const mine = rows.filter((r) => r.lang === lang && r.st.n > 0);
       if (mine.length === 0) continue;
       const p = (r: (typeof mine)[number]) => Math.max(r.st.wilcoxonPHolm ?? 1, r.st.permutationPHolm ?? 0);
-      const pick = mine.filter((r) => v.units.includes(r.u.unit.id)).sort((a, b) => p(a) - p(b))[0] ?? mine.sort((a, b) => p(a) - p(b))[0]!;
-      out.push({ model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: lang, met: v.met, value: pick.st.medianDiffKl, ci: null, p: p(pick), n: pick.st.n, note: `${v.statement}; shown: ${pick.u.unit.id}; value = median KL difference (nats)` });
+      const big = (a: (typeof mine)[number], b: (typeof mine)[number]) => (b.st.medianDiffKl ?? -Infinity) - (a.st.medianDiffKl ?? -Infinity);
+      const pick = mine.filter((r) => v.units.includes(r.u.unit.id)).sort(big)[0] ?? mine.sort((a, b) => p(a) - p(b))[0]!;
+      out.push({ model, phase: 'knockout', roadmapPhase: 2, criterion: crit, language: lang, ...floor(v.met, pick.st.medianDiffKl, `${v.statement}; shown: ${pick.u.unit.id}; value = median KL difference (nats)`), value: pick.st.medianDiffKl, ci: null, p: p(pick), n: pick.st.n });
     }
     return out;
   }
@@ -97,19 +106,18 @@ function knockoutCriteria(model: string, s: KnockoutLike): StudyCriterion[] {
     const mine = rows.map((r, i) => ({ ...r, pHolm: adj[i] ?? null })).filter((r) => r.lang === lang && r.st.n > 0);
     if (mine.length === 0) continue;
     const ok = mine.filter((r) => r.pHolm !== null && r.pHolm < s.alpha && (r.st.medianDiffKl ?? 0) > 0);
-    const pick = (ok.length ? ok : mine).reduce((a, b) => ((b.pHolm ?? 1) < (a.pHolm ?? 1) ? b : a));
+    const pick = ok.length ? ok.reduce((a, b) => ((b.st.medianDiffKl ?? -Infinity) > (a.st.medianDiffKl ?? -Infinity) ? b : a)) : mine.reduce((a, b) => ((b.pHolm ?? 1) < (a.pHolm ?? 1) ? b : a));
     out.push({
       model,
       phase: 'knockout',
       roadmapPhase: 2,
       criterion: crit,
       language: lang,
-      met: ok.length > 0,
+      ...floor(ok.length > 0, pick.st.medianDiffKl, `${ok.length} unit(s) significant (one-sided Wilcoxon, Holm over ${rows.length} unit × language tests); shown: ${pick.u.unit.id}; value = median KL difference (nats)`),
       value: pick.st.medianDiffKl,
       ci: null,
       p: pick.pHolm,
       n: pick.st.n,
-      note: `${ok.length} unit(s) significant (one-sided Wilcoxon, Holm over ${rows.length} unit × language tests); shown: ${pick.u.unit.id}; value = median KL difference (nats)`,
     });
   }
   return out;
@@ -124,7 +132,7 @@ export function studyCriteria(loaded: LoadedStudy, phases: readonly { model: str
   const criteria: StudyCriterion[] = [];
   for (const p of phases) {
     if (!p.summary) continue;
-    if (p.phase === 'knockout') criteria.push(...knockoutCriteria(p.model, p.summary as KnockoutLike));
+    if (p.phase === 'knockout') criteria.push(...knockoutCriteria(p.model, p.summary as KnockoutLike, loaded.study.phases.knockout?.minKl ?? 0));
     else criteria.push(...listedCriteria(p.model, p.phase, p.summary as CriteriaLike));
   }
   const models = loaded.study.models.map((m) => m.id);

@@ -49,6 +49,12 @@ const knockoutPhase = z.strictObject({
   nPermutations: z.int().min(99).default(9999),
   /** Which function tokens are targets: the whole identifier spans of def/fn, name, parameters, or the corpus positions. */
   targets: z.enum(['spans', 'corpus']).default('spans'),
+  /**
+   * Smallest effect that counts (nats): the criterion needs the KL excess over matched controls (median per
+   * language, mean pooled) to reach it as well as significance, so a significant but negligible change
+   * (e.g. 1e-6 nats) is reported as not met.
+   */
+  minKl: z.number().min(0).default(0.01),
 });
 
 const preservationPhase = z.strictObject({
