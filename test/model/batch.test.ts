@@ -142,6 +142,19 @@ for (const { dir } of INDEX.models) {
         const d = maxAbs(rowOf(eb.logits!, b, s.length), m.forward(s, { hooks: shared }).logits!.data);
         assert.ok(d <= TOL, `${dir} row ${b} with batch-hook patches: logits differ by ${d}`);
       });
+
+      // 4. attention edits as BATCH hooks: every row of the batch is edited at its own positions (not only row 0)
+      const wide = specsFor(m).slice(0, 3).flat();
+      const editAll = attentionEdit(resolveSpecs(wide, m, 12));
+      const ea = m.forwardBatch(SEQS.map((tokens) => ({ tokens })), { hooks: editAll });
+      let moved = 0;
+      SEQS.forEach((s, b) => {
+        const ref = m.forward(s, { hooks: attentionEdit(resolveSpecs(wide, m, 12)) }).logits!.data;
+        const d = maxAbs(rowOf(ea.logits!, b, s.length), ref);
+        assert.ok(d <= TOL, `${dir} row ${b} with batch-wide attention edits: logits differ by ${d}`);
+        if (b > 0 && s.length > 2) moved = Math.max(moved, maxAbs(ref, alone[b]!.logits!.data));
+      });
+      assert.ok(moved > 1e-3, 'the batch-wide edits change rows other than row 0');
     });
 
     test(`batched incremental decoding ${dir} (${backend}): rows at different positions, per-row caches, with an edit`, async () => {
