@@ -59,14 +59,34 @@ PRESETS = {
                   drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                   drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                   model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
-                  name="plip-tiny-qwen2"),
-    # Run 7 (trained beside run 5): 6 layers, hidden 128, another seed, peak lr 3e-3
+                  name="plip-tiny-qwen2-5l"),
+    # Run 7, the shipped models/plip-tiny-qwen2: 6 layers, hidden 128, seed 2468, peak lr 3e-3 (its induction
+    # phase change came at steps ~1125-1200)
     "qwen2-6l": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
                      num_key_value_heads=2, steps=2300, batch=16, lr=3e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
                      drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                      drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                      model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2468,
-                     name="plip-tiny-qwen2-6l"),
+                     name="plip-tiny-qwen2"),
+    # Run 8: run 5's shape (5 layers, hidden 160, MQA, seed 4321) distilled from plip-tiny-code: loss =
+    # 0.5 CE + 0.5 KL(teacher || student) on the same batches (the teacher's copy predictions are dense soft
+    # targets; runs 1-7 trained on hard labels alone never showed the induction phase change in time)
+    "qwen2-kd": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=5, num_attention_heads=5,
+                     num_key_value_heads=1, steps=1500, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
+                     drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+                     drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
+                     model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
+                     distill_from="models/plip-tiny-code", distill_alpha=0.5,
+                     name="plip-tiny-qwen2-kd"),
+    # Run 9 (a fallback, not shipped): plip-tiny-code grown to 5 layers in the Qwen2 layout (a zero-output
+    # layer inserted at index 2, q/k/v biases from zero), then trained further with its own seed
+    "qwen2-grown": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=5, num_attention_heads=6,
+                        num_key_value_heads=2, steps=500, batch=16, lr=1e-3, warmup=20, p_syn=0.7, syn_only_steps=0,
+                        drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+                        drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
+                        model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-5, seed=8642,
+                        grow_from="models/plip-tiny-code", insert_layer_at=2,
+                        name="plip-tiny-qwen2-grown"),
     # organism B, models/plip-tiny-asym: plip-tiny-code's weights, trained on a corpus in which only a
     # fraction of the Rust tests call the function (gen_data.py --rust-call-frac); Python unchanged
     "asym": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
@@ -162,6 +182,30 @@ def build(args):
         src = load_hf(os.path.join(ROOT, args.init_from))
         assert src.config == cfg, f"--init-from {args.init_from}: config differs from the preset ({src.config} vs {cfg})"
         model.load_state_dict(src.state_dict())
+    if getattr(args, "grow_from", None):
+        # depth growth (Net2Net-style): a bundled Llama model's layers, with one fresh layer inserted at
+        # index `insert_layer_at` whose output projections are zero, so the grown model starts as exactly the
+        # source function; q/k/v biases (Qwen2 layout) start at zero and train from there
+        from hf_io import load_hf
+        src = load_hf(os.path.join(ROOT, args.grow_from))
+        k = args.insert_layer_at
+        assert cfg.num_hidden_layers == src.config.num_hidden_layers + 1 and cfg.hidden_size == src.config.hidden_size
+        sd = src.state_dict()
+        new = model.state_dict()
+        for name, t in new.items():
+            if not name.startswith("model.layers."):
+                new[name] = sd[name].clone()
+                continue
+            i = int(name.split(".")[2])
+            rest = ".".join(name.split(".")[3:])
+            if i == k:
+                if rest in ("self_attn.o_proj.weight", "mlp.down_proj.weight"):
+                    new[name] = torch.zeros_like(t)
+                continue
+            j = i if i < k else i - 1
+            key = f"model.layers.{j}.{rest}"
+            new[name] = sd[key].clone() if key in sd else torch.zeros_like(t)  # biases the source lacks
+        model.load_state_dict(new)
     if getattr(args, "embed_std", None):
         # larger (tied) embedding init: the logit scale |h| * |e| starts high enough to copy sharply
         torch.nn.init.normal_(model.model.embed_tokens.weight, mean=0.0, std=args.embed_std)
@@ -178,7 +222,21 @@ def build(args):
     return model, opt
 
 
+def load_teacher(args):
+    """The distillation teacher (a bundled model, frozen), or None."""
+    if not getattr(args, "distill_from", None):
+        return None
+    from hf_io import load_hf
+    t = load_hf(os.path.join(ROOT, args.distill_from))
+    t.eval()
+    for p in t.parameters():
+        p.requires_grad_(False)
+    return t
+
+
 def train_steps(args, model, opt, batches, n_steps, on_step=None):
+    teacher = load_teacher(args)
+    alpha = getattr(args, "distill_alpha", 0.0)
     for step in range(n_steps):
         lr = lr_at(step, args.steps, args.lr, args.warmup)
         for g in opt.param_groups:
@@ -187,13 +245,22 @@ def train_steps(args, model, opt, batches, n_steps, on_step=None):
         logits = model(x[:, :-1])["logits"]
         tok_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
         loss = tok_loss.mean()
+        if teacher is not None:
+            # knowledge distillation: (1 - alpha) * CE + alpha * KL(teacher || student), per token, T = 1
+            with torch.no_grad():
+                t_logp = F.log_softmax(teacher(x[:, :-1])["logits"].float(), dim=-1)
+            s_logp = F.log_softmax(logits, dim=-1)
+            kl = (t_logp.exp() * (t_logp - s_logp)).sum(-1).mean()
+            total = (1 - alpha) * loss + alpha * kl
+        else:
+            total = loss
         # induction signal: loss on drill rows after position DRILL_MAX_LEN (only predictable by copying)
         drill_loss = None
         if is_drill.any():
             start = 48 if x.shape[1] > 96 else x.shape[1] // 4
             drill_loss = float(tok_loss.detach().view(x.shape[0], -1)[torch.from_numpy(is_drill), start:].mean())
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
         if on_step is not None:
