@@ -1,5 +1,5 @@
 /**
- * Batching and incremental-recomputation benchmarks at Qwen2.5-Coder-0.5B dimensions (random weights),
+ * Batching and incremental-recomputation benchmarks at Qwen2.5-Coder-0.5B dimensions (random bf16 weights),
  * in one process, A/B interleaved, medians reported:
  *   node --import tsx bench/batch.ts [backend]
  * 1. generation throughput: 16 prompts (4..19 tokens), greedy, PLIP_BENCH_GEN_TOKENS (16) new tokens each —
@@ -27,7 +27,7 @@ const nSamples = Number(process.env.PLIP_BENCH_SAMPLES ?? 2);
 const which = (process.env.PLIP_BENCH_BATCH_PARTS ?? 'gen,sweep').split(',');
 // PLIP_BENCH_LAYERS: fewer layers, for a quick smoke run only (figures are recorded with the real depth)
 const layersEnv = process.env.PLIP_BENCH_LAYERS;
-const m = randomModelFromConfig(CONFIG, { seed: 1, backend, overrides: layersEnv ? { nLayers: Number(layersEnv) } : {} });
+const m = randomModelFromConfig(CONFIG, { seed: 1, backend, dtype: 'bf16', overrides: layersEnv ? { nLayers: Number(layersEnv) } : {} });
 const nL = m.spec.nLayers;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const time = (f: () => void) => {
