@@ -18,6 +18,7 @@
 //   config()                               "<openblas_get_config()> | core=<corename> | threads=<n>"
 //   numThreads()                           openblas_get_num_threads()
 //   setNumThreads(n)                       openblas_set_num_threads(n)
+//   opsAvailable, activate, softmaxRows, scaleMask: the decoder's elementwise ops (plip_ops.cc)
 //
 // Every argument is validated (type, integer dims in [0, 2^31), array lengths >= implied sizes, out not
 // overlapping any input); violations throw TypeError / RangeError and BLAS is never called, so nothing
@@ -49,6 +50,10 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+namespace plip_ops {
+void RegisterOps(Napi::Env env, Napi::Object exports);
+}
 
 namespace {
 
@@ -625,6 +630,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  plip_ops::RegisterOps(env, exports);  // elementwise / row-wise ops (plip_ops.cc)
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));

@@ -277,6 +277,8 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     B.linearWeight(x, w, b, m, k, n, out);
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
+  // native elementwise ops when the backend has them (the 'ts' backend never does)
+  const nat = B.ops;
 
   for (let l = 0; l < nL; l++) {
     const L = W.layers[l]!;
@@ -324,10 +326,17 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       c.write(l, slab(kk, b, Tmax, T, H * Dh), slab(vv, b, Tmax, T, H * Dh), T);
       const scores = scoresBuf[b]!;
       for (let h = 0; h < H; h++) {
-        for (let t = 0; t < T; t++) qh.set(qq.subarray(((b * Tmax + t) * H + h) * Dh, ((b * Tmax + t) * H + h + 1) * Dh), t * Dh);
+        for (let t = 0; t < T; t++) {
+          const src = ((b * Tmax + t) * H + h) * Dh, dst = t * Dh;
+          for (let i = 0; i < Dh; i++) qh[dst + i] = qq[src + i]!;
+        }
         B.linear(T === Tmax ? qh : qh.subarray(0, T * Dh), c.keys(l, h, S), null, T, Dh, S, scores.subarray(h * T * S, (h + 1) * T * S));
       }
       const qp = qPos[b]!;
+      if (nat) {
+        nat.scaleMask(scores, H, T, S, qp, s.attnScale, win, cap);
+        continue;
+      }
       for (let h = 0; h < H; h++) {
         for (let t = 0; t < T; t++) {
           const o = (h * T + t) * S;
@@ -349,7 +358,8 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
       const S = Sb[b]!;
-      for (let r = 0; r < H * Tb[b]!; r++) softmaxRow(scoresBuf[b]!, r * S, S);
+      if (nat) nat.softmaxRows(scoresBuf[b]!, H * Tb[b]!, S);
+      else for (let r = 0; r < H * Tb[b]!; r++) softmaxRow(scoresBuf[b]!, r * S, S);
     }
     runAttn(name('attn.hook_pattern'), scoresBuf, l, 0);
 
@@ -360,7 +370,10 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       const T = Tb[b]!, S = Sb[b]!, pattern = scoresBuf[b]!;
       for (let h = 0; h < H; h++) {
         B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), caches[b]!.values(l, h, S), T, S, Dh, T === Tmax ? zh : zh.subarray(0, T * Dh));
-        for (let t = 0; t < T; t++) z.set(zh.subarray(t * Dh, (t + 1) * Dh), ((b * Tmax + t) * H + h) * Dh);
+        for (let t = 0; t < T; t++) {
+          const dst = ((b * Tmax + t) * H + h) * Dh, src = t * Dh;
+          for (let i = 0; i < Dh; i++) z[dst + i] = zh[src + i]!;
+        }
       }
     }
     z = runRows(name('attn.hook_z'), z, [H, Dh], l, l);
@@ -392,7 +405,9 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     }
     pre = runRows(name('mlp.hook_pre'), pre, [M], l, l);
     let post: Float32Array = pre;
-    activate(sub(post, M), rn * M, s.mlp.act);
+    const act = s.mlp.act;
+    if (nat && (act === 'silu' || act === 'gelu_tanh')) nat.activate(sub(post, M), rn * M, act);
+    else activate(sub(post, M), rn * M, act);
     if (up) for (let i = r0 * M; i < (r0 + rn) * M; i++) post[i] = post[i]! * up[i]!;
     post = runRows(name('mlp.hook_post'), post, [M], l, l);
     let mlpOut: Float32Array = mlpOutBuf;

@@ -2,7 +2,7 @@
  * HookedModel: a loaded model (spec + weights + backend + tokenizer) with TransformerLens-style
  * entry points: forward, runWithHooks, runWithCache.
  */
-import type { MatmulBackend } from '../tensor/backend.ts';
+import type { MatmulBackend, NativeOps } from '../tensor/backend.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { Hook } from '../hooks/types.ts';
 import { ActivationCache } from '../hooks/cache.ts';
@@ -52,7 +52,7 @@ export class HookedModel {
 
   /** @throws Error when a logit comes out NaN or ±Infinity (never returned as a result). */
   forward(tokens: ArrayLike<number>, opts: ForwardOptions = {}): ForwardResult {
-    return finiteLogits(forward(this, tokens, opts));
+    return finiteLogits(forward(this, tokens, opts), this.backend.ops);
   }
 
   /**
@@ -66,7 +66,7 @@ export class HookedModel {
 
   /** Forward pass with hooks that may read or replace tensors. */
   runWithHooks(tokens: ArrayLike<number>, hooks: readonly Hook[], opts: Omit<ForwardOptions, 'hooks'> = {}): ForwardResult {
-    return finiteLogits(forward(this, tokens, { ...opts, hooks }));
+    return finiteLogits(forward(this, tokens, { ...opts, hooks }), this.backend.ops);
   }
 
   /**
@@ -82,7 +82,7 @@ export class HookedModel {
         cache.set(ctx.name, new Tensor(t.data.slice(), t.shape));
       },
     };
-    const res = finiteLogits(forward(this, tokens, { ...opts, hooks: [...(opts.hooks ?? []), capture] }));
+    const res = finiteLogits(forward(this, tokens, { ...opts, hooks: [...(opts.hooks ?? []), capture] }), this.backend.ops);
     return { ...res, cache };
   }
 
@@ -125,19 +125,21 @@ export class HookedModel {
  * Non-finite logits are an error, never a result: they come from non-finite weights or activations, or
  * from a hook that wrote NaN/Infinity, and downstream they would turn into null JSON and silent garbage.
  */
-function finiteLogits(res: ForwardResult): ForwardResult {
+function firstNonFiniteTs(d: Float32Array): number {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
+  return -1;
+}
+
+function finiteLogits(res: ForwardResult, ops?: NativeOps): ForwardResult {
   const l = res.logits;
   if (!l) return res;
   const d = l.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i]!)) {
-      const V = l.shape[2]!;
-      const row = Math.floor(i / V);
-      const pos = res.positions.length === l.shape[1] ? res.positions[row]! : res.positions[res.positions.length - 1]!;
-      throw new Error(
-        `non-finite logit (${d[i]}) at token position ${pos}, vocab id ${i % V}: the weights, an activation or an intervention hook produced NaN/Infinity (capture activations with runWithCache to find the first non-finite hook point)`,
-      );
-    }
-  }
-  return res;
+  const i = ops ? ops.firstNonFinite(d, d.length) : firstNonFiniteTs(d);
+  if (i < 0) return res;
+  const V = l.shape[2]!;
+  const row = Math.floor(i / V);
+  const pos = res.positions.length === l.shape[1] ? res.positions[row]! : res.positions[res.positions.length - 1]!;
+  throw new Error(
+    `non-finite logit (${d[i]}) at token position ${pos}, vocab id ${i % V}: the weights, an activation or an intervention hook produced NaN/Infinity (capture activations with runWithCache to find the first non-finite hook point)`,
+  );
 }

@@ -31,4 +31,25 @@ export interface MatmulBackend {
    * out[m, n] = a[m, k] · b[k, n]   (row-major, float32, no transposes). Used for attention (pattern · V).
    */
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
+  /**
+   * Native elementwise / row-wise ops of the decoder (the addon's AVX-512 kernels, native/plip_ops.cc), or
+   * undefined: the forward pass then uses the TypeScript ops (src/model/ops.ts), as the 'ts' backend always does.
+   * They agree with the TypeScript ops within a few float32 ulps (test/tensor/native-ops.test.ts).
+   */
+  readonly ops?: NativeOps;
+}
+
+/** Elementwise and row-wise decoder ops in native code (in place; shapes as in src/model/ops.ts). */
+export interface NativeOps {
+  /** x[0..n) ← act(x): kind 'silu' (x·σ(x)) or 'gelu_tanh'. */
+  activate(x: Float32Array, n: number, kind: 'silu' | 'gelu_tanh'): void;
+  /** Index of the first NaN or ±∞ in x[0..n), or −1. */
+  firstNonFinite(x: Float32Array, n: number): number;
+  /** Row-wise softmax of x[rows, n]; an all −∞ row becomes zeros; NaN anywhere in a row makes the row NaN. */
+  softmaxRows(x: Float32Array, rows: number, n: number): void;
+  /**
+   * scores[h, t, j] (heads × T × S) ← scores · scale (tanh softcap `cap` when not null), −∞ where key j lies
+   * after query position qpos[t] or `window` or more positions before it (null: no window).
+   */
+  scaleMask(scores: Float32Array, heads: number, T: number, S: number, qpos: Int32Array, scale: number, window: number | null, cap: number | null): void;
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { MatmulBackend } from './backend.ts';
+import type { MatmulBackend, NativeOps } from './backend.ts';
 import { tsBackend } from './ts-backend.ts';
 import type { WeightArray } from './weight.ts';
 
@@ -24,6 +24,12 @@ interface NativeAddon {
   config?(): string;
   numThreads?(): number;
   setNumThreads?(n: number): number;
+  /** Elementwise ops (native/plip_ops.cc); absent in addons built before them. */
+  opsAvailable?(): boolean;
+  activate?(x: Float32Array, n: number, kind: number): void;
+  firstNonFinite?(x: Float32Array, n: number): number;
+  softmaxRows?(x: Float32Array, rows: number, n: number): void;
+  scaleMask?(s: Float32Array, heads: number, T: number, S: number, qpos: Int32Array, scale: number, window: number, cap: number): void;
 }
 
 let cachedBlas: MatmulBackend | null | undefined;
@@ -88,12 +94,25 @@ export function loadBlasBackend(): MatmulBackend | null {
       linear: (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out),
       linearWeight,
       matmul: (a, b, m, k, n, out) => addon.matmul(a, b, m, k, n, out),
+      ops: process.env.PLIP_NATIVE_OPS === '0' ? undefined : nativeOps(addon),
     };
   } catch (e) {
     blasLoadError = `native addon failed to load: ${(e as Error).message}`;
     cachedBlas = null;
   }
   return cachedBlas;
+}
+
+/** The addon's elementwise ops when it has them and the CPU has AVX-512 (PLIP_NATIVE_OPS=0 turns them off). */
+function nativeOps(a: NativeAddon): NativeOps | undefined {
+  const { opsAvailable, activate, softmaxRows, scaleMask, firstNonFinite } = a;
+  if (!opsAvailable || !activate || !softmaxRows || !scaleMask || !firstNonFinite || !opsAvailable()) return undefined;
+  return {
+    activate: (x, n, kind) => activate(x, n, kind === 'silu' ? 0 : 1),
+    firstNonFinite: (x, n) => firstNonFinite(x, n),
+    softmaxRows: (x, rows, n) => softmaxRows(x, rows, n),
+    scaleMask: (sc, H, T, S, qpos, scale, win, cap) => scaleMask(sc, H, T, S, qpos, scale, win ?? -1, cap ?? 0),
+  };
 }
 
 export function blasUnavailableReason(): string | undefined {
