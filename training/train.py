@@ -77,20 +77,14 @@ PRESETS = {
                             drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                             model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2469,
                             init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage2"),
-    # Run 7, stage 3 (two variants trained side by side; the one shipped was chosen on calibration prompts):
-    # stage 2 ended at 87.5% Python copying; 500 more steps from its weights
+    # Run 7, stage 3: stage 2 ended at 87.5% Python copying; 500 more steps from its weights at lr 5e-4
+    # (a parallel variant at lr 1e-3 was stopped at step 30: two runs at once halved the speed of each)
     "qwen2-6l-stage3a": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
                              num_key_value_heads=2, steps=500, batch=16, lr=5e-4, warmup=20, p_syn=0.7, syn_only_steps=0,
                              drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
                              drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
                              model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2470,
                              init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage3a"),
-    "qwen2-6l-stage3b": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
-                             num_key_value_heads=2, steps=500, batch=16, lr=1e-3, warmup=20, p_syn=0.7, syn_only_steps=0,
-                             drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                             drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                             model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2471,
-                             init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage3b"),
     # Run 8: run 5's shape (5 layers, hidden 160, MQA, seed 4321) distilled from plip-tiny-code: loss =
     # 0.5 CE + 0.5 KL(teacher || student) on the same batches (the teacher's copy predictions are dense soft
     # targets; runs 1-7 trained on hard labels alone never showed the induction phase change in time)
@@ -334,7 +328,7 @@ def main():
         args.data_dir = os.path.join(DATA, "asym") if args.preset == "asym" else DATA
     if args.eval_prompts is None:
         # plip-tiny-asym is watched on calibration prompts (held-out names outside the evaluation set)
-        args.eval_prompts = os.path.join(HERE, "eval", "plip-tiny-asym", "calib_prompts.json") if args.preset in ("asym", "qwen2-6l-stage2", "qwen2-6l-stage3a", "qwen2-6l-stage3b") \
+        args.eval_prompts = os.path.join(HERE, "eval", "plip-tiny-asym", "calib_prompts.json") if args.preset in ("asym", "qwen2-6l-stage2", "qwen2-6l-stage3a") \
             else os.path.join(HERE, "eval", "eval_prompts.json")
     if args.ckpt_dir is None:
         args.ckpt_dir = os.path.join(HERE, "checkpoints", name) if name else os.path.join(HERE, "checkpoints")
