@@ -9,8 +9,13 @@ PY=/usr/bin/python3
 $PY training/tokenize_data.py                                  # training/data/*.npy with the shipped BPE
 # --- organism A: Qwen2 layout, 6 layers, hidden 128, seed 2468, from scratch (runs 1-6 and 8 that did not
 # copy are in training/logs/plip-tiny-qwen2/failed_runs.md)
-$PY training/train.py --preset qwen2-6l --threads 1 --eval-every 500 --save-every-eval       # 2300 steps
+$PY training/train.py --preset qwen2-6l --threads 1 --eval-every 500 --save-every-eval       # stage 1: 2300 steps
 $PY training/train.py --preset qwen2-6l --threads 1 --check-determinism 50
+# stage 2: 600 more steps from stage 1's export, watched on calibration prompts only; then it replaces it
+$PY training/train.py --preset qwen2-6l-stage2 --threads 1 --eval-every 100 --save-every-eval
+$PY training/train.py --preset qwen2-6l-stage2 --threads 1 --log-dir training/logs/plip-tiny-qwen2-stage2 --check-determinism 50
+mkdir -p training/logs/plip-tiny-qwen2/stage2 && mv training/logs/plip-tiny-qwen2-stage2/* training/logs/plip-tiny-qwen2/stage2/
+mv models/plip-tiny-qwen2-stage2/* models/plip-tiny-qwen2/ && rmdir models/plip-tiny-qwen2-stage2
 EVAL_GROUPS=python_doctest,rust_test_mod \
   sh training/post_train_organism.sh plip-tiny-qwen2 training/eval/eval_prompts.json training/data \
   python_doctest:py_000,python_doctest:py_001,rust_test_mod:rs_000,rust_test_mod:rs_001
