@@ -150,6 +150,7 @@ test('the committed organism results (training/logs/plip_steer.json) are reprodu
     assert.deepEqual(g.controlKeys, w.controlKeys);
     // float32 engine: same inputs, same code path; 1e-5 relative (the parity standard is 1e-4)
     g.levels.forEach((l, i) => assert.ok(Math.abs(l.steer.kl - w.levels[i]!.steer.kl) <= 1e-5 * Math.max(1, w.levels[i]!.steer.kl), `${g.key} ℓ=${l.level}: KL ${l.steer.kl} vs ${w.levels[i]!.steer.kl}`));
-    if (w.calibrated) assert.ok(Math.abs(g.calibrated!.levelMean - w.calibrated.levelMean) < 1e-9, `${g.key}: calibration level`);
+    // a mean of float32 attention masses: the vectorised softmax (native/plip_ops.cc) rounds differently from the float64 one at ~1e-8
+    if (w.calibrated) assert.ok(Math.abs(g.calibrated!.levelMean - w.calibrated.levelMean) < 1e-6, `${g.key}: calibration level ${g.calibrated!.levelMean} vs ${w.calibrated.levelMean}`);
   }
 });
