@@ -168,8 +168,8 @@ export const knockoutExperiment: Experiment<Corpus, KnockoutOptions, KnockoutCon
     const ctl = sampleControls(ks, st.controls, createRng(ctx.seed, `knockout/controls/${s.id}`), st.minKey);
     const baseline = runCondition(ctx.model, tokens, [], [], m, st.topK);
     for (const u of todo) {
-      const [res] = runConditions(ctx.model, ks, tokens, [u], st.heads, ctl.draws, baseline, st.topK);
-      ctx.add(record(ctx.model, ks, tokens, u, res!, [...ks.notes, ...ctl.notes], baseline));
+      const res = runConditions(ctx.model, ks, tokens, u, st.heads, ctl.draws, baseline, st.topK);
+      ctx.add(record(ctx.model, ks, tokens, u, res, [...ks.notes, ...ctl.notes], baseline));
       ctx.tick(`${s.id} ${u.id}`);
     }
   },
@@ -214,31 +214,29 @@ function notApplicable(ks: MarkerSample, key: string, below: number[]): NaRecord
 }
 
 /**
- * Knockout then controls, per unit, run together as rows of one batched {@link forwardWithInterventions} call
- * (one unit at a time keeps memory at (1 + controls) × [N, V] logits; a whole sweep at once would hold them all).
+ * One unit's knockout and its controls, run together as rows of one batched {@link forwardWithInterventions}
+ * call (one unit at a time keeps memory at (1 + controls) × [N, V] logits; a whole sweep at once would hold them all).
  */
 function runConditions(
   model: HookedModel,
   ks: MarkerSample,
   tokens: number[],
-  units: readonly KnockoutUnit[],
+  unit: KnockoutUnit,
   heads: 'all' | number[],
   controlDraws: number[][],
   baseline: RunOutput,
   topK: number,
-): { knockout: ConditionResult; controls: ConditionResult[] }[] {
+): { knockout: ConditionResult; controls: ConditionResult[] } {
   const m = ks.marker.token;
   const prompt = tokens.slice(0, m + 1);
   const continuation = tokens.slice(m + 1);
   // future targets inside the run go through the API's masked-edge report (dropped and checked below)
   const future = ks.futureTargets.filter((t) => t < tokens.length);
   const keySets = [[ks.targets, future], ...controlDraws.map((keys) => [keys, [] as number[]])] as const;
-  const conds: ResolvedEdit[][] = units.flatMap((u) =>
-    keySets.map(([keys, fut]) =>
-      resolveSpecs([{ kind: 'knockout', layers: u.layers, heads, edges: [{ sources: [m], targets: [...keys, ...fut] }] }], model, tokens.length, {
-        onMaskedEdges: fut.length ? 'drop' : 'error',
-      }),
-    ),
+  const conds: ResolvedEdit[][] = keySets.map(([keys, fut]) =>
+    resolveSpecs([{ kind: 'knockout', layers: unit.layers, heads, edges: [{ sources: [m], targets: [...keys, ...fut] }] }], model, tokens.length, {
+      onMaskedEdges: fut.length ? 'drop' : 'error',
+    }),
   );
   const rs = forwardWithInterventions(model, prompt, conds, { baseline, continuation, topK, capturePatterns: false });
   const result = (r: InterventionResult, keys: number[], fut: readonly number[]): ConditionResult => {
@@ -257,11 +255,7 @@ function runConditions(
       continuation: c ? { dMeanNll: c.dMeanNll, dPpl: c.dPpl, klMean: c.klMean, dNll: c.dNll } : null,
     };
   };
-  const n = keySets.length;
-  return units.map((_, u) => ({
-    knockout: result(rs[u * n]!, ks.targets, future),
-    controls: controlDraws.map((keys, c) => result(rs[u * n + 1 + c]!, keys, [])),
-  }));
+  return { knockout: result(rs[0]!, ks.targets, future), controls: controlDraws.map((keys, c) => result(rs[1 + c]!, keys, [])) };
 }
 
 function record(
