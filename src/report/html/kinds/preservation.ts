@@ -12,10 +12,10 @@ import type { HookedModel } from '../../../model/model.ts';
 import { attentionFrom, sampleText } from '../attention.ts';
 import { layerCurve, rates } from '../charts.ts';
 import type { Figure } from '../figure.ts';
-import { fmt } from '../page.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
 import { REPLICATION } from '../replication.ts';
 import { zodCheck } from './validate.ts';
+import { criterionDetail, tokenViewLayer } from './generation-parts.ts';
 
 const schema = resultsDocSchema(preservationRecordSchema, preservationSummarySchema);
 
@@ -73,7 +73,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
     name: `${c.criterion} (${c.language})`,
     source: 'roadmap Phase 3 success (evaluated by plip preservation)',
     met: c.met,
-    detail: `${c.unit ? `unit ${c.unit}: ` : ''}relative change ${pct(c.value) ?? '—'}${c.ci ? ` [${pct(c.ci.lo)}, ${pct(c.ci.hi)}]` : ''}, Holm p ${fmt(c.p, true)}, n = ${c.n}. ${c.note}`,
+    detail: criterionDetail(c, { label: 'relative change', value: (v) => pct(v) ?? '—', bound: (v) => pct(v) ?? '—' }),
   }));
   criteria.push({ name: REPLICATION, source: 'roadmap Phase 3 success', met: null, detail: `this result is one model (${doc.header.model?.id}); pass results of other models to the same plip report to decide it` });
 
@@ -82,9 +82,8 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
   if (ctx.model) {
     const r = ctx.sample ? records.find((x) => x.id === ctx.sample) : records[0];
     if (!r) throw new Error(`${doc.path}: --sample '${ctx.sample}' is not a prompt of this result`);
-    const unit = r.units.filter((u) => u.unit.layers.length === 1).at(-1) ?? r.units[0]!;
     const heads = [...Array(ctx.model.spec.nHeads).keys()];
-    tokenViews.push(attentionFrom(ctx.model, await sampleText(doc, r.id), { sampleId: r.id, layer: unit.unit.layers.at(-1)!, heads, query: r.marker.first, highlight: r.targets, expectTokens: r.promptTokens }));
+    tokenViews.push(attentionFrom(ctx.model, await sampleText(doc, r.id), { sampleId: r.id, layer: tokenViewLayer(r.units), heads, query: r.marker.first, highlight: r.targets, expectTokens: r.promptTokens }));
   } else notes.push("Token view not drawn: pass --model to recompute a prompt's attention.");
 
   return {

@@ -15,9 +15,9 @@ import type { HookedModel } from '../../../model/model.ts';
 import { attentionFrom, sampleText } from '../attention.ts';
 import { doseResponse, heatmap } from '../charts.ts';
 import type { Figure } from '../figure.ts';
-import { fmt } from '../page.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
 import { zodCheck } from './validate.ts';
+import { criterionDetail, tokenViewLayer } from './generation-parts.ts';
 
 const schema = resultsDocSchema(steerGenRecordSchema, steerGenSummarySchema);
 
@@ -111,7 +111,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
     name: `${c.criterion} (${c.language})`,
     source: 'roadmap Phase 4 success (evaluated by plip steer-gen)',
     met: c.met,
-    detail: `${c.unit ? `unit ${c.unit}: ` : ''}value ${fmt(c.value)}${c.ci ? ` [${c.ci.lo.toFixed(3)}, ${c.ci.hi.toFixed(3)}]` : ''}, Holm p ${fmt(c.p, true)}, n = ${c.n}. ${c.note}. ${s.correction.alphaReachable ? '' : `α = ${s.correction.alpha} not reachable (smallest adjusted p ${s.correction.minReachableP.toPrecision(3)}).`}`.trim(),
+    detail: `${criterionDetail(c)}. ${s.correction.alphaReachable ? '' : `α = ${s.correction.alpha} not reachable (smallest adjusted p ${s.correction.minReachableP.toPrecision(3)}).`}`.trim(),
   }));
 
   const notes = [...s.caveats.map((c) => `caveat: ${c}`), reachableAlpha(s.correction)];
@@ -119,7 +119,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
   if (ctx.model) {
     const r = ctx.sample ? records.find((x) => x.id === ctx.sample) : records[0];
     if (!r) throw new Error(`${doc.path}: --sample '${ctx.sample}' is not a prompt of this result`);
-    const layer = r.units.filter((u) => u.unit.layers.length === 1).at(-1)?.unit.layers[0] ?? r.units[0]!.unit.layers.at(-1)!;
+    const layer = tokenViewLayer(r.units);
     const heads = [...Array(ctx.model.spec.nHeads).keys()];
     tokenViews.push(attentionFrom(ctx.model, await sampleText(doc, r.id), { sampleId: r.id, layer, heads, query: r.marker.first, highlight: r.targets }));
   } else notes.push("Token view not drawn: pass --model to recompute a prompt's attention.");

@@ -12,9 +12,9 @@ import type { HookedModel } from '../../../model/model.ts';
 import { attentionFrom, sampleText } from '../attention.ts';
 import { distribution, jitter, layerCurve, rates } from '../charts.ts';
 import type { Figure } from '../figure.ts';
-import { fmt } from '../page.ts';
 import type { Criterion, KindRenderer, ReportSection, ResultsDoc, Table, TokenAttention } from '../types.ts';
 import { zodCheck } from './validate.ts';
+import { criterionDetail, tokenViewLayer } from './generation-parts.ts';
 
 const schema = resultsDocSchema(transplantRecordSchema, transplantSummarySchema);
 
@@ -87,7 +87,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
     name: `${c.criterion} (${c.language})`,
     source: 'roadmap Phase 5 (evaluated by plip transplant)',
     met: c.met,
-    detail: `${c.unit ? `unit ${c.unit}: ` : ''}value ${fmt(c.value)}${c.ci ? ` [${c.ci.lo.toFixed(3)}, ${c.ci.hi.toFixed(3)}]` : ''}, Holm p ${fmt(c.p, true)}, n = ${c.n}. ${c.note}`,
+    detail: criterionDetail(c),
   }));
 
   const notes = s.caveats.map((c) => `caveat: ${c}`);
@@ -95,7 +95,7 @@ async function render(doc: ResultsDoc, ctx: { model?: HookedModel; sample?: stri
   if (ctx.model) {
     const r = ctx.sample ? records.find((x) => x.id === ctx.sample) : records[0];
     if (!r) throw new Error(`${doc.path}: --sample '${ctx.sample}' is not a recipient of this result`);
-    const L = r.units.filter((u) => u.unit.layers.length === 1).at(-1)?.unit.layers[0] ?? r.units[0]!.unit.layers.at(-1)!;
+    const L = tokenViewLayer(r.units);
     const heads = [...Array(ctx.model.spec.nHeads).keys()];
     tokenViews.push(attentionFrom(ctx.model, await sampleText(doc, r.id), { sampleId: r.id, layer: L, heads, query: r.promptTokens - 1, highlight: [], expectTokens: r.promptTokens }));
   } else notes.push("Token view not drawn: pass --model to recompute a recipient's attention.");
