@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_COST, parameterCount, type CostModel } from '../src/study/cost.ts';
 import { planStudy } from '../src/study/plan.ts';
+import { dur } from '../src/study/render-plan.ts';
 import { loadStudy } from '../src/study/schema.ts';
 import { resolveSpec } from '../src/model/families.ts';
 
@@ -43,8 +44,6 @@ export function fitCost(m: Measured, machine: string): CostModel {
   c.source = `npm run bench ${new Date().toISOString().slice(0, 10)} (${parts.join(', ') || 'defaults'}; ${machine})`;
   return c;
 }
-
-const dur = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
 
 /** Writes bench/cost-model.json and returns the markdown table of estimated study durations. */
 export async function studyDurations(m: Measured, machine: string): Promise<string> {

@@ -8,7 +8,8 @@ import type { StudyPlan } from './plan.ts';
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const gib = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : mib(b));
-const dur = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`);
+/** An estimated duration as the plan prints it: seconds, minutes or hours. */
+export const dur = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`);
 
 /** The plan as text: data, models, per-phase items/passes/time, problems and warnings. */
 export function renderPlan(p: StudyPlan): string {
