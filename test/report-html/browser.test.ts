@@ -19,17 +19,8 @@ const CHROMIUM = process.env.PLIP_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve('test-artifacts');
 let browser: Browser;
 
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM });
-});
-after(async () => {
-  await browser?.close();
-});
-
-test('each kind: figures render in Chromium, no console errors, no network, screenshot saved', async () => {
-  const model = await loadModel('models/plip-tiny-code');
-  const dir = mkdtempSync(join(tmpdir(), 'plip-report-'));
+/** A page that records console errors/warnings, page errors and every request that is not a file:// URL. */
+async function watchedPage() {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   page.setDefaultTimeout(120_000);
   const errors: string[] = [];
@@ -41,6 +32,21 @@ test('each kind: figures render in Chromium, no console errors, no network, scre
   page.on('request', (r) => {
     if (!r.url().startsWith('file://')) requests.push(r.url());
   });
+  return { page, errors, requests };
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('each kind: figures render in Chromium, no console errors, no network, screenshot saved', async () => {
+  const model = await loadModel('models/plip-tiny-code');
+  const dir = mkdtempSync(join(tmpdir(), 'plip-report-'));
+  const { page, errors, requests } = await watchedPage();
   for (const kind of KINDS) {
     const r = await buildReport([readResults(RESULTS[kind])], { model });
     assert.equal(EXTERNAL_URL.exec(r.html), null, kind);
@@ -77,17 +83,7 @@ test('study report: every part\'s figures render, contents anchors navigate, no 
   assert.equal(EXTERNAL_URL.exec(r.html), null);
   const file = join(mkdtempSync(join(tmpdir(), 'plip-study-report-')), 'study.html');
   writeFileSync(file, r.html);
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.setDefaultTimeout(120_000);
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('request', (q) => {
-    if (!q.url().startsWith('file://')) requests.push(q.url());
-  });
+  const { page, errors, requests } = await watchedPage();
   await page.goto(`file://${file}`);
   const figures = page.locator('figure.figure');
   const n = await figures.count();
