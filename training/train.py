@@ -37,6 +37,15 @@ DATA = os.path.join(HERE, "data")
 LOGS = os.path.join(HERE, "logs")
 MODEL_DIR = os.path.join(ROOT, "models", "plip-tiny-code")
 
+# the data mix of every organism run: 70% synthetic rows, 25% induction drills (vocabulary 1024), batch 16
+_MIX = dict(batch=16, p_syn=0.7, syn_only_steps=0, drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
+            drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024)
+# the Qwen2 layout (q/k/v biases, RMSNorm eps 1e-6, tied embeddings as in the small Qwen2 checkpoints)
+_QWEN2 = dict(model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6)
+# models/plip-tiny-qwen2's shape: 6 layers, hidden 128, 4 query / 2 KV heads, SwiGLU 352
+_QWEN2_6L = dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4, num_key_value_heads=2,
+                 **_QWEN2)
+
 PRESETS = {
     # the shipped model
     "full": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=6,
@@ -55,46 +64,26 @@ PRESETS = {
     # step ~700 (training/logs/plip-tiny-qwen2/failed_runs.md)
     # Run 5: deeper and narrower than plip-tiny-code (5 layers, hidden 160, MQA) on its full 2300-step schedule.
     "qwen2": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=5, num_attention_heads=5,
-                  num_key_value_heads=1, steps=2300, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
-                  drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                  drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                  model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
+                  num_key_value_heads=1, **_QWEN2, **_MIX, steps=2300, lr=2.5e-3, warmup=100, seed=4321,
                   name="plip-tiny-qwen2-5l"),
     # Run 7, the shipped models/plip-tiny-qwen2: 6 layers, hidden 128, seed 2468, peak lr 3e-3 (its induction
     # phase change came at steps ~1125-1200)
-    "qwen2-6l": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
-                     num_key_value_heads=2, steps=2300, batch=16, lr=3e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
-                     drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                     drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                     model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2468,
-                     name="plip-tiny-qwen2"),
+    "qwen2-6l": dict(**_QWEN2_6L, **_MIX, steps=2300, lr=3e-3, warmup=100, seed=2468, name="plip-tiny-qwen2"),
     # Run 7, stage 2: models/plip-tiny-qwen2 after stage 1 (its phase change came ~450 steps later than
     # plip-tiny-code's, and Python copying was 80% at the end of stage 1) trained further for 600 steps
     # on the same mix, lr 1e-3 with a 20-step warm-up and a cosine; watched on calibration prompts only
-    "qwen2-6l-stage2": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
-                            num_key_value_heads=2, steps=600, batch=16, lr=1e-3, warmup=20, p_syn=0.7, syn_only_steps=0,
-                            drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                            drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                            model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2469,
+    "qwen2-6l-stage2": dict(**_QWEN2_6L, **_MIX, steps=600, lr=1e-3, warmup=20, seed=2469,
                             init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage2"),
     # Run 7, stage 3: stage 2 ended at 87.5% Python copying; 500 more steps from its weights at lr 5e-4
     # (a parallel variant at lr 1e-3 was stopped at step 30: two runs at once halved the speed of each)
-    "qwen2-6l-stage3a": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=6, num_attention_heads=4,
-                             num_key_value_heads=2, steps=500, batch=16, lr=5e-4, warmup=20, p_syn=0.7, syn_only_steps=0,
-                             drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                             drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                             model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=2470,
+    "qwen2-6l-stage3a": dict(**_QWEN2_6L, **_MIX, steps=500, lr=5e-4, warmup=20, seed=2470,
                              init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage3a"),
     # Run 8: run 5's shape (5 layers, hidden 160, MQA, seed 4321) distilled from plip-tiny-code: loss =
     # 0.5 CE + 0.5 KL(teacher || student) on the same batches (the teacher's copy predictions are dense soft
     # targets; runs 1-7 trained on hard labels alone never showed the induction phase change in time)
     "qwen2-kd": dict(hidden_size=160, intermediate_size=448, num_hidden_layers=5, num_attention_heads=5,
-                     num_key_value_heads=1, steps=1500, batch=16, lr=2.5e-3, warmup=100, p_syn=0.7, syn_only_steps=0,
-                     drill_p=0.25, drill_steps=100000, drill_p_late=0.25,
-                     drill_only_steps=0, drill_seq=64, drill_batch=16, drill_vocab=1024,
-                     model_type="qwen2", tie_word_embeddings=True, rms_norm_eps=1e-6, seed=4321,
-                     distill_from="models/plip-tiny-code", distill_alpha=0.5,
-                     name="plip-tiny-qwen2-kd"),
+                     num_key_value_heads=1, **_QWEN2, **_MIX, steps=1500, lr=2.5e-3, warmup=100, seed=4321,
+                     distill_from="models/plip-tiny-code", distill_alpha=0.5, name="plip-tiny-qwen2-kd"),
     # Run 9 (a fallback, not shipped): plip-tiny-code grown to 5 layers in the Qwen2 layout (a zero-output
     # layer inserted at index 2, q/k/v biases from zero), then trained further with its own seed
     "qwen2-grown": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=5, num_attention_heads=6,
