@@ -23,7 +23,7 @@ import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { widenInto, type WeightArray } from '../tensor/weight.ts';
 import { KVCache } from './kv-cache.ts';
-import { activate, applyRotary, normalize, rotaryTables, softmaxRow } from './ops.ts';
+import { applyRotary, decoderOps, normalize, rotaryTables } from './ops.ts';
 
 export interface ForwardOptions {
   /** Hooks to run (read or replace tensors). */
@@ -277,8 +277,8 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     B.linearWeight(x, w, b, m, k, n, out);
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
-  // native elementwise ops when the backend has them (the 'ts' backend never does)
-  const nat = B.ops;
+  // elementwise ops: native where the backend has them (the 'ts' backend never does)
+  const ops = decoderOps(B.ops);
 
   for (let l = 0; l < nL; l++) {
     const L = W.layers[l]!;
@@ -332,34 +332,13 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
         }
         B.linear(T === Tmax ? qh : qh.subarray(0, T * Dh), c.keys(l, h, S), null, T, Dh, S, scores.subarray(h * T * S, (h + 1) * T * S));
       }
-      const qp = qPos[b]!;
-      if (nat) {
-        nat.scaleMask(scores, H, T, S, qp, s.attnScale, win, cap);
-        continue;
-      }
-      for (let h = 0; h < H; h++) {
-        for (let t = 0; t < T; t++) {
-          const o = (h * T + t) * S;
-          const qt = qp[t]!;
-          for (let j = 0; j < S; j++) {
-            // key column j holds absolute position j
-            if (j > qt || (win !== null && qt - j >= win)) {
-              scores[o + j] = -Infinity;
-              continue;
-            }
-            let v = scores[o + j]! * s.attnScale;
-            if (cap !== null) v = Math.tanh(v / cap) * cap;
-            scores[o + j] = v;
-          }
-        }
-      }
+      ops.scaleMask(scores, H, T, S, qPos[b]!, s.attnScale, win, cap);
     }
     runAttn(name('attn.hook_attn_scores'), scoresBuf, l, -Infinity);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
       const S = Sb[b]!;
-      if (nat) nat.softmaxRows(scoresBuf[b]!, H * Tb[b]!, S);
-      else for (let r = 0; r < H * Tb[b]!; r++) softmaxRow(scoresBuf[b]!, r * S, S);
+      ops.softmaxRows(scoresBuf[b]!, H * Tb[b]!, S);
     }
     runAttn(name('attn.hook_pattern'), scoresBuf, l, 0);
 
@@ -405,9 +384,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     }
     pre = runRows(name('mlp.hook_pre'), pre, [M], l, l);
     let post: Float32Array = pre;
-    const act = s.mlp.act;
-    if (nat && (act === 'silu' || act === 'gelu_tanh')) nat.activate(sub(post, M), rn * M, act);
-    else activate(sub(post, M), rn * M, act);
+    ops.activate(sub(post, M), rn * M, s.mlp.act);
     if (up) for (let i = r0 * M; i < (r0 + rn) * M; i++) post[i] = post[i]! * up[i]!;
     post = runRows(name('mlp.hook_post'), post, [M], l, l);
     let mlpOut: Float32Array = mlpOutBuf;

@@ -11,6 +11,7 @@ import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { KVCache } from './kv-cache.ts';
+import { decoderOps } from './ops.ts';
 import { forward, forwardBatch, hookNamesOf, type BatchForwardOptions, type BatchForwardResult, type BatchRow, type ForwardOptions, type ForwardResult } from './forward.ts';
 
 /** Where a model came from (recorded in every results file). */
@@ -125,16 +126,11 @@ export class HookedModel {
  * Non-finite logits are an error, never a result: they come from non-finite weights or activations, or
  * from a hook that wrote NaN/Infinity, and downstream they would turn into null JSON and silent garbage.
  */
-function firstNonFiniteTs(d: Float32Array): number {
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
-  return -1;
-}
-
-function finiteLogits(res: ForwardResult, ops?: NativeOps): ForwardResult {
+function finiteLogits(res: ForwardResult, native: NativeOps | undefined): ForwardResult {
   const l = res.logits;
   if (!l) return res;
   const d = l.data;
-  const i = ops ? ops.firstNonFinite(d, d.length) : firstNonFiniteTs(d);
+  const i = decoderOps(native).firstNonFinite(d, d.length);
   if (i < 0) return res;
   const V = l.shape[2]!;
   const row = Math.floor(i / V);

@@ -2,6 +2,7 @@
  * Elementwise and row-wise operations of the decoder (float32 storage, float64 accumulation).
  */
 import erf from '@stdlib/math-base-special-erf';
+import type { NativeOps } from '../tensor/backend.ts';
 import type { Activation, NormSpec, RotarySpec, RopeScaling } from './spec.ts';
 import type { NormWeights } from './weights.ts';
 
@@ -177,4 +178,70 @@ export function softmaxRow(x: Float32Array, off: number, n: number): void {
   }
   const inv = 1 / s;
   for (let i = 0; i < n; i++) x[off + i] = x[off + i]! * inv;
+}
+
+/**
+ * scores[h, t, j] (heads × T × S) ← scores · scale (then the tanh softcap when `cap` is not null), −∞ where key
+ * j (absolute position j) lies after query position qpos[t] or `window` or more positions before it.
+ */
+export function scaleMask(scores: Float32Array, H: number, T: number, S: number, qpos: Int32Array, scale: number, win: number | null, cap: number | null): void {
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < T; t++) {
+      const o = (h * T + t) * S;
+      const qt = qpos[t]!;
+      for (let j = 0; j < S; j++) {
+        if (j > qt || (win !== null && qt - j >= win)) {
+          scores[o + j] = -Infinity;
+          continue;
+        }
+        let v = scores[o + j]! * scale;
+        if (cap !== null) v = Math.tanh(v / cap) * cap;
+        scores[o + j] = v;
+      }
+    }
+  }
+}
+
+/** Index of the first NaN or ±∞ in x[0..n), or −1. */
+export function firstNonFinite(x: Float32Array, n: number): number {
+  for (let i = 0; i < n; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
+}
+
+/** The decoder's elementwise / row-wise ops, native where the backend has them (see {@link decoderOps}). */
+export interface DecoderOps {
+  activate(x: Float32Array, n: number, act: Activation): void;
+  softmaxRows(x: Float32Array, rows: number, n: number): void;
+  scaleMask: typeof scaleMask;
+  firstNonFinite: typeof firstNonFinite;
+}
+
+const TS_OPS: DecoderOps = {
+  activate,
+  softmaxRows: (x, rows, n) => {
+    for (let r = 0; r < rows; r++) softmaxRow(x, r * n, n);
+  },
+  scaleMask,
+  firstNonFinite,
+};
+const cache = new WeakMap<NativeOps, DecoderOps>();
+
+/**
+ * The one place that chooses between the TypeScript ops above (the reference; the 'ts' backend) and a
+ * backend's native ones (native/plip_ops.cc): native for what it implements, TypeScript for the rest
+ * (activations other than SiLU and tanh-GELU).
+ */
+export function decoderOps(native: NativeOps | undefined): DecoderOps {
+  if (!native) return TS_OPS;
+  let ops = cache.get(native);
+  if (!ops) {
+    ops = {
+      activate: (x, n, act) => (act === 'silu' || act === 'gelu_tanh' ? native.activate(x, n, act) : activate(x, n, act)),
+      softmaxRows: native.softmaxRows,
+      scaleMask: native.scaleMask,
+      firstNonFinite: native.firstNonFinite,
+    };
+    cache.set(native, ops);
+  }
+  return ops;
 }
