@@ -117,7 +117,16 @@ test('two processes writing the same --out: the second fails at once naming the 
     if (Date.now() - t0 > 120_000) assert.fail('the first run never took the lock');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const second = plip(args);
+  // Pause the first run while it holds the lock, so that the second meets it whatever the
+  // machine's speed (on a fast machine the first could otherwise finish before the second starts).
+  first.kill('SIGSTOP');
+  assert.ok(existsSync(`${out}.lock`), 'the first run finished before it could be paused; give it more work');
+  let second;
+  try {
+    second = plip(args);
+  } finally {
+    first.kill('SIGCONT');
+  }
   assert.equal(second.status, 1, second.stderr);
   assert.match(second.stderr, new RegExp(`another run \\(pid ${first.pid}\\) is writing this results file`));
   assert.equal(await exited, 0);
