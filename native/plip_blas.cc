@@ -11,10 +11,10 @@
 //                                          w rows are widened (exactly) into a float32 scratch and fed to
 //                                          the same sgemm as linear (bit-identical results); m == 1: a GEMV
 //                                          reading the 16-bit weights directly (float32 accumulation).
-//                                          AVX-512 kernels when the CPU has avx512f+bw+vl (runtime check),
-//                                          else portable C++.
-//   halfKernel([name])                     "avx512" | "portable" (the kernels in use); with a name, selects
-//                                          it ("portable" always; "avx512" only when the CPU supports it)
+//                                          Kernels in plip_half.cc: AVX-512, AVX2+FMA+F16C or portable C++,
+//                                          the best the CPU supports (runtime check).
+//   halfKernel([name])                     "avx512" | "avx2" | "portable" (the kernels in use); with a name,
+//                                          selects it ("portable" always; the others where the CPU has them)
 //   config()                               "<openblas_get_config()> | core=<corename> | threads=<n>"
 //   numThreads()                           openblas_get_num_threads()
 //   setNumThreads(n)                       openblas_set_num_threads(n)
@@ -27,15 +27,6 @@
 #include <napi.h>
 
 #include <cblas.h>
-
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#define PLIP_X86 1
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsic headers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -50,6 +41,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "plip_half.h"
 
 namespace plip_ops {
 void RegisterOps(Napi::Env env, Napi::Object exports);
@@ -220,178 +213,8 @@ U16View GetU16(const Napi::CallbackInfo& info, size_t idx, const char* fn, const
   return U16View{static_cast<const uint16_t*>(data), length};
 }
 
-inline float Bf16ToF32(uint16_t h) {
-  uint32_t u = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// Exact f16 -> f32 (subnormals, inf; NaN payload kept in the top mantissa bits like src/io/dtype.ts).
-inline float F16ToF32(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t u;
-  if (exp == 0) {
-    float f = float(mant) * 5.9604644775390625e-8f;  // mant * 2^-24, exact
-    std::memcpy(&u, &f, 4);
-    u |= sign;
-  } else if (exp == 31) {
-    u = sign | 0x7f800000u | (mant << 13);
-  } else {
-    u = sign | ((exp + 112) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-void WidenPortable(const uint16_t* s, float* d, size_t n, int kind) {
-  if (kind == 0) {
-    for (size_t i = 0; i < n; i++) d[i] = Bf16ToF32(s[i]);
-  } else {
-    for (size_t i = 0; i < n; i++) d[i] = F16ToF32(s[i]);
-  }
-}
-
-// y[j] = sum_p x[p] * w[j, p] (+ y[j] when accumulate), rows [j0, j1).
-void GemvPortable(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
-  for (int j = j0; j < j1; j++) {
-    const uint16_t* row = w + size_t(j) * k;
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int p = 0;
-    if (kind == 0) {
-      for (; p + 4 <= k; p += 4) {
-        s0 += x[p] * Bf16ToF32(row[p]);
-        s1 += x[p + 1] * Bf16ToF32(row[p + 1]);
-        s2 += x[p + 2] * Bf16ToF32(row[p + 2]);
-        s3 += x[p + 3] * Bf16ToF32(row[p + 3]);
-      }
-      for (; p < k; p++) s0 += x[p] * Bf16ToF32(row[p]);
-    } else {
-      for (; p + 4 <= k; p += 4) {
-        s0 += x[p] * F16ToF32(row[p]);
-        s1 += x[p + 1] * F16ToF32(row[p + 1]);
-        s2 += x[p + 2] * F16ToF32(row[p + 2]);
-        s3 += x[p + 3] * F16ToF32(row[p + 3]);
-      }
-      for (; p < k; p++) s0 += x[p] * F16ToF32(row[p]);
-    }
-    y[j] += (s0 + s1) + (s2 + s3);
-  }
-}
-
-#ifdef PLIP_X86
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 Load16(const uint16_t* p, int kind) {
-  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  return _mm512_cvtph_ps(h);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 LoadMasked16(const uint16_t* p, __mmask16 m, int kind) {
-  __m256i h = _mm256_maskz_loadu_epi16(m, p);
-  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  return _mm512_cvtph_ps(h);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const uint16_t* s, float* d, size_t n, int kind) {
-  if (kind == 1) {
-    // vcvtph2ps quiets signalling NaNs; keep the exact bit-for-bit portable path for f16 tiles.
-    WidenPortable(s, d, n, kind);
-    return;
-  }
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    _mm512_storeu_ps(d + i, Load16(s + i, 0));
-    _mm512_storeu_ps(d + i + 16, Load16(s + i + 16, 0));
-  }
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, Load16(s + i, 0));
-  for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
-}
-
-// Four rows of w per pass share each 16-wide load of x; two accumulators per row hide FMA latency.
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const float* x, const uint16_t* w, int k, int j0,
-                                                                             int j1, float* y, int kind) {
-  const int k32 = k & ~31;
-  const int k16 = k & ~15;
-  const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
-  int j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    const uint16_t* r0 = w + size_t(j) * k;
-    const uint16_t* r1 = r0 + k;
-    const uint16_t* r2 = r1 + k;
-    const uint16_t* r3 = r2 + k;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
-    int p = 0;
-    for (; p < k32; p += 32) {
-      __m512 xv = _mm512_loadu_ps(x + p);
-      __m512 xw = _mm512_loadu_ps(x + p + 16);
-      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
-      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
-      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
-      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
-      b0 = _mm512_fmadd_ps(xw, Load16(r0 + p + 16, kind), b0);
-      b1 = _mm512_fmadd_ps(xw, Load16(r1 + p + 16, kind), b1);
-      b2 = _mm512_fmadd_ps(xw, Load16(r2 + p + 16, kind), b2);
-      b3 = _mm512_fmadd_ps(xw, Load16(r3 + p + 16, kind), b3);
-    }
-    for (; p < k16; p += 16) {
-      __m512 xv = _mm512_loadu_ps(x + p);
-      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
-      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
-      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
-      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
-    }
-    if (tail) {
-      __m512 xv = _mm512_maskz_loadu_ps(tail, x + p);
-      b0 = _mm512_fmadd_ps(xv, LoadMasked16(r0 + p, tail, kind), b0);
-      b1 = _mm512_fmadd_ps(xv, LoadMasked16(r1 + p, tail, kind), b1);
-      b2 = _mm512_fmadd_ps(xv, LoadMasked16(r2 + p, tail, kind), b2);
-      b3 = _mm512_fmadd_ps(xv, LoadMasked16(r3 + p, tail, kind), b3);
-    }
-    y[j] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
-    y[j + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
-    y[j + 2] += _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
-    y[j + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
-  }
-  for (; j < j1; j++) {
-    const uint16_t* r0 = w + size_t(j) * k;
-    __m512 a0 = _mm512_setzero_ps();
-    int p = 0;
-    for (; p < k16; p += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), Load16(r0 + p, kind), a0);
-    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + p), LoadMasked16(r0 + p, tail, kind), a0);
-    y[j] += _mm512_reduce_add_ps(a0);
-  }
-}
-
-bool CpuHasAvx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("f16c");
-}
-#else
-bool CpuHasAvx512() { return false; }
-#endif
-
-std::atomic<bool> g_useAvx512{CpuHasAvx512()};
 // Benchmarks/tests: force the one-tile-at-a-time path (sgemm multi-threaded inside each tile).
 std::atomic<bool> g_serialTiles{std::getenv("PLIP_HALF_SERIAL_TILES") != nullptr};
-
-void Widen(const uint16_t* s, float* d, size_t n, int kind) {
-#ifdef PLIP_X86
-  if (g_useAvx512.load(std::memory_order_relaxed)) return WidenAvx512(s, d, n, kind);
-#endif
-  WidenPortable(s, d, n, kind);
-}
-
-void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
-#ifdef PLIP_X86
-  if (g_useAvx512.load(std::memory_order_relaxed)) return GemvAvx512(x, w, k, j0, j1, y, kind);
-#endif
-  GemvPortable(x, w, k, j0, j1, y, kind);
-}
 
 // ---- a small persistent worker pool for the GEMV (OpenBLAS's own pool is not reachable from here).
 // Workers sleep on a condition variable between calls; the calling thread takes the first share.
@@ -542,7 +365,7 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
       const int granules = (n + 63) / 64;
       const int g0 = int(int64_t(granules) * part / parts), g1 = int(int64_t(granules) * (part + 1) / parts);
       const int j0 = std::min(n, g0 * 64), j1 = std::min(n, g1 * 64);
-      if (j0 < j1) GemvRows(xp, wp, k, j0, j1, yp, kind);
+      if (j0 < j1) plip_half::GemvRows(xp, wp, k, j0, j1, yp, kind);
     });
     return env.Undefined();
   }
@@ -569,7 +392,7 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
       for (size_t t = size_t(part); t < tiles; t += size_t(parts)) {
         const size_t j0 = edge(t), nb = edge(t + 1) - j0;
         if (nb == 0) continue;
-        Widen(wp + j0 * size_t(k), mine.data(), nb * size_t(k), kind);
+        plip_half::Widen(wp + j0 * size_t(k), mine.data(), nb * size_t(k), kind);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(nb), k, 1.0f, xp, k, mine.data(), k, 1.0f, op + j0, n);
       }
     });
@@ -583,7 +406,7 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
     if (nb == 0) continue;
     // Widening on this thread only: splitting it over the pool measured slower (the pool's threads then
     // compete with OpenBLAS's for the same cores).
-    Widen(w.data + j0 * size_t(k), tile.data(), nb * size_t(k), kind);
+    plip_half::Widen(w.data + j0 * size_t(k), tile.data(), nb * size_t(k), kind);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(nb), k, 1.0f, x.data, k, tile.data(), k, 1.0f, out.data + j0,
                 n);
   }
@@ -593,17 +416,10 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
 Napi::Value HalfKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() >= 1 && info[0].IsString()) {
-    std::string want = info[0].As<Napi::String>().Utf8Value();
-    if (want == "portable") {
-      g_useAvx512 = false;
-    } else if (want == "avx512") {
-      if (!CpuHasAvx512()) ThrowRange(env, "halfKernel: this CPU lacks avx512f/bw/vl; only 'portable' is available");
-      g_useAvx512 = true;
-    } else {
-      ThrowRange(env, "halfKernel: expected 'avx512' or 'portable', got '" + want + "'");
-    }
+    std::string err = plip_half::SelectKernel(info[0].As<Napi::String>().Utf8Value());
+    if (!err.empty()) ThrowRange(env, "halfKernel: " + err);
   }
-  return Napi::String::New(env, g_useAvx512 ? "avx512" : "portable");
+  return Napi::String::New(env, plip_half::KernelName());
 }
 
 Napi::Value Config(const Napi::CallbackInfo& info) {

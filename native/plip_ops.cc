@@ -1,4 +1,4 @@
-// plip_ops: the decoder's elementwise and row-wise work in AVX-512 (part of the plip_blas addon).
+// plip_ops: the decoder's elementwise and row-wise work in AVX-512 or AVX2 (part of the plip_blas addon).
 //
 // What a prefill spends outside GEMM in TypeScript is mostly exp: SiLU / tanh-GELU over [T, d_mlp] and the
 // softmax over [H, T, S] in every layer (about 40% of a GPT-2-small prefill on one core). These kernels do
@@ -7,8 +7,9 @@
 // (test/tensor/native-ops.test.ts). Non-finite activations take the TypeScript formula (NaN stays NaN), −∞ scores give exactly 0.
 //
 // Exports (registered by RegisterOps; all arrays Float32Array / Int32Array, used zero-copy, in place):
-//   opsAvailable()                              true when the CPU has avx512f (the only path: callers fall
-//                                               back to the TypeScript ops otherwise)
+//   opsAvailable()                              true when the CPU has avx512f, or avx2 + fma (8-lane versions
+//                                               of the same kernels); callers fall back to the TypeScript ops otherwise
+//   opsIsa()                                    "avx512" | "avx2" | "none"
 //   activate(x, n, kind)                        kind 0 = SiLU x·σ(x); 1 = tanh-GELU x·σ(2u), u = √(2/π)(x + 0.044715x³)
 //   softmaxRows(x, rows, n)                     row-wise softmax of x[rows, n]; an all −∞ row becomes zeros
 //   firstNonFinite(x, n)                        index of the first NaN/±∞ in x[0..n), or −1
@@ -18,6 +19,7 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -144,19 +146,156 @@ T512 int64_t FirstNonFiniteAvx512(const float* p, int64_t n) {
   }
   return -1;
 }
+
+// ---- the same kernels in AVX2 + FMA (8 lanes; no masks, so the last partial vector goes through a
+// padded stack copy). Same polynomial and reduction; 2^n is applied as two exact halves, since AVX2 has
+// no scalef and n reaches 128 at the top of the clamp.
+#define T256 __attribute__((target("avx2,fma")))
+
+bool CpuAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+T256 inline __m256 Exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365447504f)), _mm256_set1_ps(88.3762626647949f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // y · 2^n with n in [-126, 128]: 2^h · 2^(n−h), h = n >> 1, both factors normal, the first product exact
+  __m256i ni = _mm256_cvtps_epi32(n);
+  __m256i h = _mm256_srai_epi32(ni, 1);
+  __m256i bias = _mm256_set1_epi32(127);
+  __m256 p1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
+  __m256 p2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(y, p1), p2);
+}
+
+// lanes holding NaN or ±∞, as a bit mask (v − v is NaN exactly there)
+T256 inline int NonFinite8(__m256 v) { return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_NEQ_UQ)); }
+
+T256 void ActivateBlock8(float* p, int kind) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 v = _mm256_loadu_ps(p), y;
+  if (kind == 0) {
+    y = _mm256_div_ps(v, _mm256_add_ps(one, Exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+  } else {
+    __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), v), _mm256_mul_ps(v, v), v));
+    y = _mm256_div_ps(v, _mm256_add_ps(one, Exp8(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u))));
+  }
+  _mm256_storeu_ps(p, y);
+  for (int bad = NonFinite8(v); bad; bad &= bad - 1) {
+    int l = __builtin_ctz(bad);
+    double x = p[l];
+    if (kind == 0) p[l] = float(x / (1 + std::exp(-x)));
+    else p[l] = float(x - x / (1 + std::exp(2 * 0.7978845608028654 * (x + 0.044715 * x * x * x))));
+  }
+}
+
+T256 void ActivateAvx2(float* p, int64_t n, int kind) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) ActivateBlock8(p + i, kind);
+  if (i < n) {
+    float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t l = 0; l < n - i; l++) t[l] = p[i + l];
+    ActivateBlock8(t, kind);
+    for (int64_t l = 0; l < n - i; l++) p[i + l] = t[l];
+  }
+}
+
+T256 inline float Max8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+T256 inline float Sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// q[0..8) ← e^(q − t), exactly 0 where q is −∞ (masked keys); returns sum + those values
+T256 inline __m256 ExpBlock8(float* q, __m256 t, __m256 sum) {
+  __m256 v = _mm256_loadu_ps(q);
+  __m256 live = _mm256_cmp_ps(v, _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ);
+  __m256 e = _mm256_and_ps(live, Exp8(_mm256_sub_ps(v, t)));
+  _mm256_storeu_ps(q, e);
+  return _mm256_add_ps(sum, e);
+}
+
+T256 void SoftmaxRowAvx2(float* p, int64_t n) {
+  bool nan = false;
+  for (int64_t i = 0; i < n; i++) nan |= std::isnan(p[i]);
+  if (nan) {
+    for (int64_t i = 0; i < n; i++) p[i] = NAN;  // as the TypeScript softmax: NaN anywhere poisons the row
+    return;
+  }
+  const int64_t n8 = n & ~int64_t(7);
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  __m256 mx = ninf;
+  for (int64_t i = 0; i < n8; i += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(p + i));
+  float top = Max8(mx);
+  for (int64_t i = n8; i < n; i++) top = std::max(top, p[i]);
+  if (top == -INFINITY) {
+    for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
+    return;
+  }
+  const __m256 t = _mm256_set1_ps(top);
+  __m256 sum = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n8; i += 8) sum = ExpBlock8(p + i, t, sum);
+  if (n8 < n) {
+    float tl[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    for (int64_t l = 0; l < n - n8; l++) tl[l] = p[n8 + l];
+    sum = ExpBlock8(tl, t, sum);
+    for (int64_t l = 0; l < n - n8; l++) p[n8 + l] = tl[l];
+  }
+  const float inv = 1.0f / Sum8(sum);
+  const __m256 iv = _mm256_set1_ps(inv);
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(p + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), iv));
+  for (int64_t i = n8; i < n; i++) p[i] *= inv;
+}
+
+T256 int64_t FirstNonFiniteAvx2(const float* p, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    if (int bad = NonFinite8(_mm256_loadu_ps(p + i))) return i + __builtin_ctz(bad);
+  for (; i < n; i++)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+enum Isa { kNone = 0, kAvx2 = 1, kAvx512 = 2 };
+int PickIsa() { return CpuOk() ? kAvx512 : CpuAvx2() ? kAvx2 : kNone; }
 #else
-bool CpuOk() { return false; }
+enum Isa { kNone = 0, kAvx2 = 1, kAvx512 = 2 };
+int PickIsa() { return kNone; }
 int64_t FirstNonFiniteAvx512(const float*, int64_t) { return -1; }
 void ActivateAvx512(float*, int64_t, int) {}
 void SoftmaxRowAvx512(float*, int64_t) {}
+int64_t FirstNonFiniteAvx2(const float*, int64_t) { return -1; }
+void ActivateAvx2(float*, int64_t, int) {}
+void SoftmaxRowAvx2(float*, int64_t) {}
 #endif
 
-bool g_ok = CpuOk();
+const int g_isa = PickIsa();
+const bool g_ok = g_isa != kNone;
 
 Napi::Value OpsAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), g_ok); }
+Napi::Value OpsIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), g_isa == kAvx512 ? "avx512" : g_isa == kAvx2 ? "avx2" : "none");
+}
 
 void RequireOk(Napi::Env env, const char* fn) {
-  if (!g_ok) throw Napi::Error::New(env, std::string(fn) + ": needs avx512f (opsAvailable() is false); use the TypeScript ops");
+  if (!g_ok) throw Napi::Error::New(env, std::string(fn) + ": needs avx512f or avx2+fma (opsAvailable() is false); use the TypeScript ops");
 }
 
 Napi::Value Activate(const Napi::CallbackInfo& info) {
@@ -165,7 +304,9 @@ Napi::Value Activate(const Napi::CallbackInfo& info) {
   RequireOk(env, "activate");
   int64_t n = Int(info, 1, "activate"), kind = Int(info, 2, "activate");
   if (n < 0 || (kind != 0 && kind != 1)) throw Napi::RangeError::New(env, "activate: n >= 0 and kind 0 (silu) or 1 (gelu_tanh)");
-  ActivateAvx512(F32(info, 0, "activate", size_t(n)), n, int(kind));
+  float* p = F32(info, 0, "activate", size_t(n));
+  if (g_isa == kAvx512) ActivateAvx512(p, n, int(kind));
+  else ActivateAvx2(p, n, int(kind));
   return env.Undefined();
 }
 
@@ -176,7 +317,7 @@ Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
   int64_t rows = Int(info, 1, "softmaxRows"), n = Int(info, 2, "softmaxRows");
   if (rows < 0 || n < 0) throw Napi::RangeError::New(env, "softmaxRows: rows, n >= 0");
   float* p = F32(info, 0, "softmaxRows", size_t(rows) * size_t(n));
-  for (int64_t r = 0; r < rows; r++) SoftmaxRowAvx512(p + r * n, n);
+  for (int64_t r = 0; r < rows; r++) (g_isa == kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2)(p + r * n, n);
   return env.Undefined();
 }
 
@@ -217,12 +358,14 @@ Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   RequireOk(env, "firstNonFinite");
   int64_t n = Int(info, 1, "firstNonFinite");
   if (n < 0) throw Napi::RangeError::New(env, "firstNonFinite: n >= 0");
-  return Napi::Number::New(env, double(FirstNonFiniteAvx512(F32(info, 0, "firstNonFinite", size_t(n)), n)));
+  const float* p = F32(info, 0, "firstNonFinite", size_t(n));
+  return Napi::Number::New(env, double(g_isa == kAvx512 ? FirstNonFiniteAvx512(p, n) : FirstNonFiniteAvx2(p, n)));
 }
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
   exports.Set("opsAvailable", Napi::Function::New(env, OpsAvailable, "opsAvailable"));
+  exports.Set("opsIsa", Napi::Function::New(env, OpsIsa, "opsIsa"));
   exports.Set("activate", Napi::Function::New(env, Activate, "activate"));
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows, "softmaxRows"));
   exports.Set("scaleMask", Napi::Function::New(env, ScaleMask, "scaleMask"));

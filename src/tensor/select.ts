@@ -26,6 +26,7 @@ interface NativeAddon {
   setNumThreads?(n: number): number;
   /** Elementwise ops (native/plip_ops.cc); absent in addons built before them. */
   opsAvailable?(): boolean;
+  opsIsa?(): string;
   activate?(x: Float32Array, n: number, kind: number): void;
   firstNonFinite?(x: Float32Array, n: number): number;
   softmaxRows?(x: Float32Array, rows: number, n: number): void;
@@ -129,11 +130,19 @@ export function blasConfig(): string | undefined {
   return cachedAddon?.config?.();
 }
 
+/** The ISA of the addon's elementwise ops: 'avx512', 'avx2' or 'none' (TypeScript ops); undefined without the addon. */
+export function blasOpsIsa(): string | undefined {
+  loadBlasBackend();
+  return cachedAddon?.opsIsa?.();
+}
+
+export type HalfKernelName = 'avx512' | 'avx2' | 'portable';
 /**
- * The addon's half-precision kernels: 'avx512' (runtime-detected avx512f/bw/vl) or 'portable' C++.
- * With `name`, selects them (tests and benchmarks compare both); undefined without the addon.
+ * The addon's half-precision kernels: 'avx512' (avx512f/bw/vl), 'avx2' (avx2+fma+f16c) or 'portable' C++;
+ * the best the CPU supports is chosen at load. With `name`, selects them (tests and benchmarks compare
+ * them; naming one the CPU lacks throws); undefined without the addon.
  */
-export function halfKernel(name?: 'avx512' | 'portable'): string | undefined {
+export function halfKernel(name?: HalfKernelName): string | undefined {
   loadBlasBackend();
   return cachedAddon?.halfKernel?.(name);
 }

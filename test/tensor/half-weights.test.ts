@@ -3,16 +3,18 @@
  * the exact float32 widening of the same weights.
  *
  * - ts: bit-identical on every shape (including tile edges).
- * - blas, m > 1: bit-identical (widened tiles go through the same sgemm).
+ * - blas, m > 1: bit-identical (widened tiles go through the same sgemm) where the BLAS's own sgemm is
+ *   split-invariant (probed below: OpenBLAS SkylakeX yes, Haswell/Zen no); elsewhere the GEMV's bound.
  * - blas, m = 1: the direct bf16/f16 GEMV; float32 summation order differs from sgemv, so the bound is
  *   |Δ| ≤ 1e-5 · Σ|x·w| per output (the float32 rounding bound of a length-k sum is ~k·2⁻²⁴ · Σ|x·w|).
- * Both native kernel sets (AVX-512 where the CPU has it, and the portable C++) are exercised.
+ * Every native kernel set the CPU can run (AVX-512, AVX2+FMA+F16C, portable C++) is exercised.
  * With CI=true an unloadable addon is a failure, as in backend.test.ts.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tsBackend } from '../../src/tensor/ts-backend.ts';
-import { blasUnavailableReason, halfKernel, loadBlasBackend } from '../../src/tensor/select.ts';
+import { blasUnavailableReason, halfKernel, loadBlasBackend, type HalfKernelName } from '../../src/tensor/select.ts';
+import { existsSync, readFileSync } from 'node:fs';
 import { f32Weight, firstNonFinite, halfWeight, widenWeight, weightSubarray, type WeightArray } from '../../src/tensor/weight.ts';
 import { f32BitsToBf16, f32BitsToF16 } from '../../src/io/dtype.ts';
 
@@ -159,8 +161,57 @@ function blasTest(name: string, fn: () => void): void {
   else test(name, { skip: `OpenBLAS addon unavailable: ${blasUnavailableReason()}` }, () => {});
 }
 
-const kernels: Array<'avx512' | 'portable'> = ['portable'];
-if (blas && halfKernel() === 'avx512') kernels.unshift('avx512');
+// every kernel this CPU can run, best first: the addon must pick the first at load
+const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+const has = (f: string): boolean => new RegExp(`\\b${f}\\b`).test(cpuFlags);
+const kernels: HalfKernelName[] = [];
+if (process.arch === 'x64' && has('avx512f') && has('avx512bw') && has('avx512vl') && has('f16c')) kernels.push('avx512');
+if (process.arch === 'x64' && has('avx2') && has('fma') && has('f16c')) kernels.push('avx2');
+kernels.push('portable');
+
+blasTest('the addon picks the best half-precision kernel this CPU supports, and refuses one it lacks', () => {
+  assert.equal(halfKernel(), kernels[0], `/proc/cpuinfo supports ${kernels.join(', ')}`);
+  for (const k of ['avx512', 'avx2'] as const) {
+    if (!kernels.includes(k)) assert.throws(() => halfKernel(k), /this CPU lacks/);
+  }
+  assert.equal(halfKernel(), kernels[0], 'a refused selection leaves the kernel unchanged');
+});
+
+/**
+ * Whether this BLAS's own float32 sgemm gives the same bits when the rows of w are split into tiles (or
+ * over a different thread count). OpenBLAS's SkylakeX kernels do; its Haswell/Zen kernels do not (their
+ * edge micro-kernels sum in another order, so even the float32 path changes with OPENBLAS_NUM_THREADS).
+ * Where it holds, the widened-tile path must be bit-identical to the float32 path; elsewhere it is held
+ * to the float32 rounding bound, like the GEMV.
+ */
+const sgemmSplitInvariant = ((): boolean => {
+  if (!blas) return false;
+  const r = rng(4242);
+  const m = 130, k = 1100, n = 1000, tile = 333;
+  const x = randF32(m * k, r), w = randF32(n * k, r);
+  const whole = new Float32Array(m * n);
+  blas.linear(x, w, null, m, k, n, whole);
+  for (let j0 = 0; j0 < n; j0 += tile) {
+    const nb = Math.min(tile, n - j0);
+    const t = new Float32Array(m * nb);
+    blas.linear(x, w.subarray(j0 * k, (j0 + nb) * k), null, m, k, nb, t);
+    for (let i = 0; i < m; i++) for (let j = 0; j < nb; j++) if (!Object.is(t[i * nb + j], whole[i * n + j0 + j])) return false;
+  }
+  return true;
+})();
+
+/** |got − want| ≤ 1e-5 · (|bias| + Σ_p |x·w|) per output: the float32 rounding bound of a length-k sum. */
+function withinRounding(got: Float32Array, want: Float32Array, x: Float32Array, wf: Float32Array, bias: Float32Array | null, s: Shape, what: string): void {
+  for (let i = 0; i < s.m; i++) {
+    for (let j = 0; j < s.n; j++) {
+      let scale = bias ? Math.abs(bias[j]!) : 0;
+      for (let p = 0; p < s.k; p++) scale += Math.abs(x[i * s.k + p]! * wf[j * s.k + p]!);
+      const o = i * s.n + j;
+      const d = Math.abs(got[o]! - want[o]!);
+      assert.ok(d <= 1e-5 * scale + 1e-30, `${what}: output [${i}, ${j}]: |${got[o]} - ${want[o]}| = ${d} > 1e-5 · Σ|x·w| = ${1e-5 * scale}`);
+    }
+  }
+}
 
 describe('blas backend: half weights vs the float32 path', () => {
   for (const kernel of kernels) {
@@ -178,13 +229,8 @@ describe('blas backend: half weights vs the float32 path', () => {
               const want = new Float32Array(s.m * s.n);
               blas!.linear(x, wf, bias, s.m, s.k, s.n, want);
               const got = run(blas!, x, w, bias, s);
-              if (s.m !== 1) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
-              for (let j = 0; j < s.n; j++) {
-                let scale = bias ? Math.abs(bias[j]!) : 0;
-                for (let p = 0; p < s.k; p++) scale += Math.abs(x[p]! * wf[j * s.k + p]!);
-                const d = Math.abs(got[j]! - want[j]!);
-                assert.ok(d <= 1e-5 * scale + 1e-30, `gemv output ${j}: |${got[j]} - ${want[j]}| = ${d} > 1e-5 · Σ|x·w| = ${1e-5 * scale}`);
-              }
+              if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
+              withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
               halfKernel(kernels[0]);
             }

@@ -2,30 +2,38 @@
  * The addon's elementwise ops (native/plip_ops.cc) against the TypeScript ops (src/model/ops.ts), which are
  * the reference: within a few float32 ulps on random data over the whole range an activation or score takes,
  * −∞ scores give exactly 0, NaN propagates (never clamped to a finite value), and a whole forward pass with
- * them equals the TypeScript-ops pass on every family's fixture (≤ 1e-5). Needs the addon and avx512f: both
- * are part of this project's machine (scripts/setup.sh builds the addon; the test says why when absent).
+ * them equals the TypeScript-ops pass on every family's fixture (≤ 1e-5). Needs the addon and avx512f or
+ * avx2+fma: both are part of this project's machines (scripts/setup.sh builds the addon; the test says why
+ * when absent). The kernels for the widest ISA the CPU has are the ones tested.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadBlasBackend, blasUnavailableReason } from '../../src/tensor/select.ts';
+import { loadBlasBackend, blasUnavailableReason, blasOpsIsa } from '../../src/tensor/select.ts';
 import { activate, softmaxRow } from '../../src/model/ops.ts';
 import { loadModel } from '../../src/model/load.ts';
 import { HookedModel } from '../../src/model/model.ts';
 import type { MatmulBackend } from '../../src/tensor/backend.ts';
 
 const blas = loadBlasBackend();
-const cpuHasAvx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+const cpuHasAvx512 = /\bavx512f\b/.test(cpuinfo);
+const cpuHasAvx2 = /\bavx2\b/.test(cpuinfo) && /\bfma\b/.test(cpuinfo);
 
 function ops() {
   assert.ok(blas, `the OpenBLAS addon is required here: ${blasUnavailableReason()}`);
-  if (!cpuHasAvx512) {
-    assert.equal(blas.ops, undefined, 'no avx512f: the native ops must stay off');
+  if (!cpuHasAvx512 && !cpuHasAvx2) {
+    assert.equal(blas.ops, undefined, 'neither avx512f nor avx2+fma: the native ops must stay off');
     return null;
   }
-  assert.ok(blas.ops, 'avx512f CPU: the addon provides the native ops');
+  assert.ok(blas.ops, 'avx512f or avx2+fma CPU: the addon provides the native ops');
   return blas.ops;
 }
+
+test('the native ops use the widest ISA the CPU has', () => {
+  assert.ok(blas, `the OpenBLAS addon is required here: ${blasUnavailableReason()}`);
+  assert.equal(blasOpsIsa(), cpuHasAvx512 ? 'avx512' : cpuHasAvx2 ? 'avx2' : 'none');
+});
 
 function rng(seed: number) {
   let s = seed >>> 0;

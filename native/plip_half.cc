@@ -1,0 +1,306 @@
+// plip_half: bf16 / f16 weight kernels (see plip_half.h).
+#include "plip_half.h"
+
+#include <atomic>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PLIP_X86 1
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+
+namespace plip_half {
+namespace {
+
+inline float Bf16ToF32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Exact f16 -> f32 (subnormals, inf; NaN payload kept in the top mantissa bits like src/io/dtype.ts).
+inline float F16ToF32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t u;
+  if (exp == 0) {
+    float f = float(mant) * 5.9604644775390625e-8f;  // mant * 2^-24, exact
+    std::memcpy(&u, &f, 4);
+    u |= sign;
+  } else if (exp == 31) {
+    u = sign | 0x7f800000u | (mant << 13);
+  } else {
+    u = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+void WidenPortable(const uint16_t* s, float* d, size_t n, int kind) {
+  if (kind == 0) {
+    for (size_t i = 0; i < n; i++) d[i] = Bf16ToF32(s[i]);
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = F16ToF32(s[i]);
+  }
+}
+
+// y[j] = sum_p x[p] * w[j, p] (+ y[j] when accumulate), rows [j0, j1).
+void GemvPortable(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+  for (int j = j0; j < j1; j++) {
+    const uint16_t* row = w + size_t(j) * k;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int p = 0;
+    if (kind == 0) {
+      for (; p + 4 <= k; p += 4) {
+        s0 += x[p] * Bf16ToF32(row[p]);
+        s1 += x[p + 1] * Bf16ToF32(row[p + 1]);
+        s2 += x[p + 2] * Bf16ToF32(row[p + 2]);
+        s3 += x[p + 3] * Bf16ToF32(row[p + 3]);
+      }
+      for (; p < k; p++) s0 += x[p] * Bf16ToF32(row[p]);
+    } else {
+      for (; p + 4 <= k; p += 4) {
+        s0 += x[p] * F16ToF32(row[p]);
+        s1 += x[p + 1] * F16ToF32(row[p + 1]);
+        s2 += x[p + 2] * F16ToF32(row[p + 2]);
+        s3 += x[p + 3] * F16ToF32(row[p + 3]);
+      }
+      for (; p < k; p++) s0 += x[p] * F16ToF32(row[p]);
+    }
+    y[j] += (s0 + s1) + (s2 + s3);
+  }
+}
+
+#ifdef PLIP_X86
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 Load16(const uint16_t* p, int kind) {
+  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(h);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 LoadMasked16(const uint16_t* p, __mmask16 m, int kind) {
+  __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  if (kind == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(h);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const uint16_t* s, float* d, size_t n, int kind) {
+  if (kind == 1) {
+    // vcvtph2ps quiets signalling NaNs; keep the exact bit-for-bit portable path for f16 tiles.
+    WidenPortable(s, d, n, kind);
+    return;
+  }
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    _mm512_storeu_ps(d + i, Load16(s + i, 0));
+    _mm512_storeu_ps(d + i + 16, Load16(s + i + 16, 0));
+  }
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, Load16(s + i, 0));
+  for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
+}
+
+// Four rows of w per pass share each 16-wide load of x; two accumulators per row hide FMA latency.
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const float* x, const uint16_t* w, int k, int j0,
+                                                                             int j1, float* y, int kind) {
+  const int k32 = k & ~31;
+  const int k16 = k & ~15;
+  const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
+  int j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    const uint16_t* r1 = r0 + k;
+    const uint16_t* r2 = r1 + k;
+    const uint16_t* r3 = r2 + k;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    int p = 0;
+    for (; p < k32; p += 32) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      __m512 xw = _mm512_loadu_ps(x + p + 16);
+      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
+      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
+      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
+      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
+      b0 = _mm512_fmadd_ps(xw, Load16(r0 + p + 16, kind), b0);
+      b1 = _mm512_fmadd_ps(xw, Load16(r1 + p + 16, kind), b1);
+      b2 = _mm512_fmadd_ps(xw, Load16(r2 + p + 16, kind), b2);
+      b3 = _mm512_fmadd_ps(xw, Load16(r3 + p + 16, kind), b3);
+    }
+    for (; p < k16; p += 16) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
+      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
+      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
+      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
+    }
+    if (tail) {
+      __m512 xv = _mm512_maskz_loadu_ps(tail, x + p);
+      b0 = _mm512_fmadd_ps(xv, LoadMasked16(r0 + p, tail, kind), b0);
+      b1 = _mm512_fmadd_ps(xv, LoadMasked16(r1 + p, tail, kind), b1);
+      b2 = _mm512_fmadd_ps(xv, LoadMasked16(r2 + p, tail, kind), b2);
+      b3 = _mm512_fmadd_ps(xv, LoadMasked16(r3 + p, tail, kind), b3);
+    }
+    y[j] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+    y[j + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+    y[j + 2] += _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+    y[j + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+  }
+  for (; j < j1; j++) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    __m512 a0 = _mm512_setzero_ps();
+    int p = 0;
+    for (; p < k16; p += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), Load16(r0 + p, kind), a0);
+    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + p), LoadMasked16(r0 + p, tail, kind), a0);
+    y[j] += _mm512_reduce_add_ps(a0);
+  }
+}
+
+#define PLIP_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+PLIP_AVX2 inline __m256 Load8(const uint16_t* p, int kind) {
+  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if (kind == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  return _mm256_cvtph_ps(h);
+}
+
+PLIP_AVX2 inline float Sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float Half(uint16_t h, int kind) { return kind == 0 ? Bf16ToF32(h) : F16ToF32(h); }
+
+PLIP_AVX2 void WidenAvx2(const uint16_t* s, float* d, size_t n, int kind) {
+  if (kind == 1) {
+    WidenPortable(s, d, n, kind);  // as for AVX-512: vcvtph2ps would quiet signalling NaNs
+    return;
+  }
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_ps(d + i, Load8(s + i, 0));
+    _mm256_storeu_ps(d + i + 8, Load8(s + i + 8, 0));
+  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, Load8(s + i, 0));
+  for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
+}
+
+// Four rows of w per pass share each 8-wide load of x; two accumulators per row (8 in all) cover the
+// FMA latency × throughput of two FMA ports.
+PLIP_AVX2 void GemvAvx2(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+  const int k16 = k & ~15;
+  const int k8 = k & ~7;
+  int j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const uint16_t* r[4] = {w + size_t(j) * k, w + size_t(j + 1) * k, w + size_t(j + 2) * k, w + size_t(j + 3) * k};
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    int p = 0;
+    for (; p < k16; p += 16) {
+      __m256 xv = _mm256_loadu_ps(x + p);
+      __m256 xw = _mm256_loadu_ps(x + p + 8);
+      a0 = _mm256_fmadd_ps(xv, Load8(r[0] + p, kind), a0);
+      a1 = _mm256_fmadd_ps(xv, Load8(r[1] + p, kind), a1);
+      a2 = _mm256_fmadd_ps(xv, Load8(r[2] + p, kind), a2);
+      a3 = _mm256_fmadd_ps(xv, Load8(r[3] + p, kind), a3);
+      b0 = _mm256_fmadd_ps(xw, Load8(r[0] + p + 8, kind), b0);
+      b1 = _mm256_fmadd_ps(xw, Load8(r[1] + p + 8, kind), b1);
+      b2 = _mm256_fmadd_ps(xw, Load8(r[2] + p + 8, kind), b2);
+      b3 = _mm256_fmadd_ps(xw, Load8(r[3] + p + 8, kind), b3);
+    }
+    if (p < k8) {
+      __m256 xv = _mm256_loadu_ps(x + p);
+      a0 = _mm256_fmadd_ps(xv, Load8(r[0] + p, kind), a0);
+      a1 = _mm256_fmadd_ps(xv, Load8(r[1] + p, kind), a1);
+      a2 = _mm256_fmadd_ps(xv, Load8(r[2] + p, kind), a2);
+      a3 = _mm256_fmadd_ps(xv, Load8(r[3] + p, kind), a3);
+      p += 8;
+    }
+    float s[4] = {Sum8(_mm256_add_ps(a0, b0)), Sum8(_mm256_add_ps(a1, b1)), Sum8(_mm256_add_ps(a2, b2)),
+                  Sum8(_mm256_add_ps(a3, b3))};
+    for (; p < k; p++)
+      for (int q = 0; q < 4; q++) s[q] += x[p] * Half(r[q][p], kind);
+    for (int q = 0; q < 4; q++) y[j + q] += s[q];
+  }
+  for (; j < j1; j++) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    __m256 a0 = _mm256_setzero_ps();
+    int p = 0;
+    for (; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), Load8(r0 + p, kind), a0);
+    float s = Sum8(a0);
+    for (; p < k; p++) s += x[p] * Half(r0[p], kind);
+    y[j] += s;
+  }
+}
+
+bool CpuHasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("f16c");
+}
+bool CpuHasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+#else
+bool CpuHasAvx512() { return false; }
+bool CpuHasAvx2() { return false; }
+#endif
+
+enum Kernel { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+std::atomic<int> g_kernel{CpuHasAvx512() ? kAvx512 : CpuHasAvx2() ? kAvx2 : kPortable};
+
+}  // namespace
+
+void Widen(const uint16_t* s, float* d, size_t n, int kind) {
+#ifdef PLIP_X86
+  switch (g_kernel.load(std::memory_order_relaxed)) {
+    case kAvx512: return WidenAvx512(s, d, n, kind);
+    case kAvx2: return WidenAvx2(s, d, n, kind);
+  }
+#endif
+  WidenPortable(s, d, n, kind);
+}
+
+void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+#ifdef PLIP_X86
+  switch (g_kernel.load(std::memory_order_relaxed)) {
+    case kAvx512: return GemvAvx512(x, w, k, j0, j1, y, kind);
+    case kAvx2: return GemvAvx2(x, w, k, j0, j1, y, kind);
+  }
+#endif
+  GemvPortable(x, w, k, j0, j1, y, kind);
+}
+
+const char* KernelName() {
+  switch (g_kernel.load()) {
+    case kAvx512: return "avx512";
+    case kAvx2: return "avx2";
+  }
+  return "portable";
+}
+
+std::string SelectKernel(const std::string& name) {
+  if (name == "portable") {
+    g_kernel = kPortable;
+  } else if (name == "avx2") {
+    if (!CpuHasAvx2()) return "this CPU lacks avx2/fma/f16c; 'portable' is always available";
+    g_kernel = kAvx2;
+  } else if (name == "avx512") {
+    if (!CpuHasAvx512()) return "this CPU lacks avx512f/bw/vl; use 'avx2' where supported, or 'portable'";
+    g_kernel = kAvx512;
+  } else {
+    return "expected 'avx512', 'avx2' or 'portable', got '" + name + "'";
+  }
+  return "";
+}
+
+}  // namespace plip_half

@@ -1,0 +1,30 @@
+// plip_half: the 16-bit-weight kernels behind linearHalf (bf16 / f16 weights, float32 accumulation).
+//
+// Three implementations of the same two kernels, chosen at run time from what the CPU supports:
+//   avx512    avx512f + avx512bw + avx512vl + f16c
+//   avx2      avx2 + fma + f16c (e.g. AMD Zen 2/3, Intel Haswell and later)
+//   portable  plain C++
+// Widen is exact in all three (bf16 and f16 values are exact in float32). Gemv sums in float32 in a
+// kernel-specific order, so kernels agree to float32 rounding, not bit for bit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace plip_half {
+
+/** d[i] = float(s[i]) for i < n; kind 0 = bf16, 1 = f16 (f16 always via the exact portable path). */
+void Widen(const uint16_t* s, float* d, size_t n, int kind);
+
+/** y[j] += sum_p x[p] · w[j, p] for rows j in [j0, j1); w is [rows, k] row-major 16-bit patterns. */
+void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind);
+
+/** The kernel in use: "avx512" | "avx2" | "portable". */
+const char* KernelName();
+
+/** Selects a kernel by name; returns an error message (empty on success) when the name is unknown or the
+ *  CPU cannot run it. */
+std::string SelectKernel(const std::string& name);
+
+}  // namespace plip_half
