@@ -2,6 +2,7 @@
 # Offline, deterministic rebuild of the two later organisms (run from the repo root, after the
 # plip-tiny-code corpus exists: training/gen_data.py; both reuse models/plip-tiny-code/tokenizer.json).
 #   models/plip-tiny-qwen2  second family (Qwen2 layout, 6 layers), trained from scratch on plip-tiny-code's corpus
+#                           (stages 1, 2, 3b; each continues from the previous stage's export)
 #   models/plip-tiny-asym   plip-tiny-code's weights trained further on a corpus where only half of the
 #                           synthetic Rust tests call the function (Python unchanged)
 set -eu
@@ -16,6 +17,13 @@ $PY training/train.py --preset qwen2-6l-stage2 --threads 1 --eval-every 100 --sa
 $PY training/train.py --preset qwen2-6l-stage2 --threads 1 --log-dir training/logs/plip-tiny-qwen2-stage2 --check-determinism 50
 mkdir -p training/logs/plip-tiny-qwen2/stage2 && mv training/logs/plip-tiny-qwen2-stage2/* training/logs/plip-tiny-qwen2/stage2/
 mv models/plip-tiny-qwen2-stage2/* models/plip-tiny-qwen2/ && rmdir models/plip-tiny-qwen2-stage2
+# stage 3b: 400 more steps from stage 2 with induction drills over every identifier piece (stage 2's misses
+# were name pieces outside the 1024-piece drill vocabulary); watched on calibration prompts; then it replaces it
+$PY training/train.py --preset qwen2-6l-stage3b --threads 1 --eval-every 50 --save-every-eval
+$PY training/tools/calib_checkpoints.py training/checkpoints/plip-tiny-qwen2-stage3b --base models/plip-tiny-qwen2
+$PY training/train.py --preset qwen2-6l-stage3b --threads 1 --log-dir training/logs/plip-tiny-qwen2-stage3b --check-determinism 50
+mkdir -p training/logs/plip-tiny-qwen2/stage3b && mv training/logs/plip-tiny-qwen2-stage3b/* training/logs/plip-tiny-qwen2/stage3b/
+mv models/plip-tiny-qwen2-stage3b/* models/plip-tiny-qwen2/ && rmdir models/plip-tiny-qwen2-stage3b
 EVAL_GROUPS=python_doctest,rust_test_mod \
   sh training/post_train_organism.sh plip-tiny-qwen2 training/eval/eval_prompts.json training/data \
   python_doctest:py_000,python_doctest:py_001,rust_test_mod:rs_000,rust_test_mod:rs_001

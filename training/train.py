@@ -78,6 +78,13 @@ PRESETS = {
     # (a parallel variant at lr 1e-3 was stopped at step 30: two runs at once halved the speed of each)
     "qwen2-6l-stage3a": dict(**_QWEN2_6L, **_MIX, steps=500, lr=5e-4, warmup=20, seed=2470,
                              init_from="models/plip-tiny-qwen2", name="plip-tiny-qwen2-stage3a"),
+    # Run 7, stage 3b: every Python miss of stage 2 on the held-out set had a name piece outside the drill
+    # vocabulary (the 1024 most frequent identifier pieces: 'sele', 'thre', 'lock_', 'ick_', 'rop'), so the
+    # copy circuit had never been drilled on them; 400 steps from stage 2 with drills over all 2633
+    # identifier pieces (held-out names are still refused by the drills), watched on calibration prompts only
+    "qwen2-6l-stage3b": dict(**_QWEN2_6L, **{**_MIX, "drill_vocab": 0, "drill_p": 0.3, "drill_p_late": 0.3}, steps=400,
+                             lr=1e-3, warmup=20, seed=2471, init_from="models/plip-tiny-qwen2",
+                             name="plip-tiny-qwen2-stage3b"),
     # Run 8: run 5's shape (5 layers, hidden 160, MQA, seed 4321) distilled from plip-tiny-code: loss =
     # 0.5 CE + 0.5 KL(teacher || student) on the same batches (the teacher's copy predictions are dense soft
     # targets; runs 1-7 trained on hard labels alone never showed the induction phase change in time)
@@ -317,7 +324,7 @@ def main():
         args.data_dir = os.path.join(DATA, "asym") if args.preset == "asym" else DATA
     if args.eval_prompts is None:
         # plip-tiny-asym is watched on calibration prompts (held-out names outside the evaluation set)
-        args.eval_prompts = os.path.join(HERE, "eval", "plip-tiny-asym", "calib_prompts.json") if args.preset in ("asym", "qwen2-6l-stage2", "qwen2-6l-stage3a") \
+        args.eval_prompts = os.path.join(HERE, "eval", "plip-tiny-asym", "calib_prompts.json") if args.preset in ("asym", "qwen2-6l-stage2", "qwen2-6l-stage3a", "qwen2-6l-stage3b") \
             else os.path.join(HERE, "eval", "eval_prompts.json")
     if args.ckpt_dir is None:
         args.ckpt_dir = os.path.join(HERE, "checkpoints", name) if name else os.path.join(HERE, "checkpoints")
