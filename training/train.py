@@ -309,6 +309,8 @@ def main():
     ap.add_argument("--data-dir", help="token streams; default training/data (preset asym: training/data/asym)")
     ap.add_argument("--ckpt-dir", help="checkpoints; default training/checkpoints[/<name>]")
     ap.add_argument("--eval-prompts", help="periodic-evaluation prompts (default training/eval/eval_prompts.json)")
+    ap.add_argument("--init-from", dest="init_from_dir", metavar="DIR",
+                    help="continue from DIR instead of the preset's init_from (re-running a stage from a saved copy of its start)")
     ap.add_argument("--stop-after", type=int, default=0, metavar="N",
                     help="run only the first N steps of the schedule (lr as for --steps), then evaluate and export")
     ap.add_argument("--check-determinism", type=int, default=0, metavar="N",
@@ -335,6 +337,10 @@ def main():
                 setattr(args, k, v)
         else:
             setattr(args, k, v)
+    if args.init_from_dir:
+        if not getattr(args, "init_from", None):
+            ap.error(f"--init-from: preset {args.preset} does not continue from a model")
+        args.init_from = os.path.abspath(args.init_from_dir)
     tune_malloc()
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
