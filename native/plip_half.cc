@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -193,6 +194,73 @@ PLIP_AVX2 void WidenAvx2(const uint16_t* s, float* d, size_t n, int kind) {
   for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
 }
 
+// bf16 rows, 16 weights per 256-bit load: unpacking with zero words gives w << 16 (the float32 value) for
+// weights 0–3, 8–11 (lo) and 4–7, 12–15 (hi) of each 16, so x is read in that order (xp, permuted once per
+// call). One load and two unpacks per 16 weights instead of two widening loads and two shifts.
+PLIP_AVX2 void GemvBf16Avx2(const float* x, const uint16_t* w, int k, int j0, int j1, float* y) {
+  const int k16 = k & ~15;
+  thread_local std::vector<float> perm;
+  if (perm.size() < size_t(k16)) perm.resize(size_t(k16));
+  float* xp = perm.data();
+  for (int p = 0; p < k16; p += 16)
+    for (int q = 0; q < 4; q++) {
+      xp[p + q] = x[p + q];
+      xp[p + 4 + q] = x[p + 8 + q];
+      xp[p + 8 + q] = x[p + 4 + q];
+      xp[p + 12 + q] = x[p + 12 + q];
+    }
+  const __m256i zero = _mm256_setzero_si256();
+  int j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const uint16_t* r[4] = {w + size_t(j) * k, w + size_t(j + 1) * k, w + size_t(j + 2) * k, w + size_t(j + 3) * k};
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    int p = 0;
+    for (; p < k16; p += 16) {
+      if ((p & 31) == 0) {
+        // rows are short (k of ~1–5k weights) and read as four interleaved streams, which the hardware
+        // prefetcher ramps up on too late: fetch 2 KB ahead in each (past a row's end this lands in the rows
+        // read next). Measured on AMD Zen 3: 0.68 → 0.42 ms for [896] · [4864 × 896]ᵀ on 2 threads.
+        _mm_prefetch(reinterpret_cast<const char*>(r[0] + p + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r[1] + p + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r[2] + p + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r[3] + p + 1024), _MM_HINT_T0);
+      }
+      __m256 xl = _mm256_loadu_ps(xp + p), xh = _mm256_loadu_ps(xp + p + 8);
+      __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[0] + p));
+      __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[1] + p));
+      __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[2] + p));
+      __m256i v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[3] + p));
+      a0 = _mm256_fmadd_ps(xl, _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v0)), a0);
+      a1 = _mm256_fmadd_ps(xl, _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v1)), a1);
+      a2 = _mm256_fmadd_ps(xl, _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v2)), a2);
+      a3 = _mm256_fmadd_ps(xl, _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v3)), a3);
+      b0 = _mm256_fmadd_ps(xh, _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v0)), b0);
+      b1 = _mm256_fmadd_ps(xh, _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v1)), b1);
+      b2 = _mm256_fmadd_ps(xh, _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v2)), b2);
+      b3 = _mm256_fmadd_ps(xh, _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v3)), b3);
+    }
+    float s[4] = {Sum8(_mm256_add_ps(a0, b0)), Sum8(_mm256_add_ps(a1, b1)), Sum8(_mm256_add_ps(a2, b2)),
+                  Sum8(_mm256_add_ps(a3, b3))};
+    for (; p < k; p++)
+      for (int q = 0; q < 4; q++) s[q] += x[p] * Bf16ToF32(r[q][p]);
+    for (int q = 0; q < 4; q++) y[j + q] += s[q];
+  }
+  for (; j < j1; j++) {
+    const uint16_t* r0 = w + size_t(j) * k;
+    __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();
+    int p = 0;
+    for (; p < k16; p += 16) {
+      __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + p));
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + p), _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v0)), a0);
+      b0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + p + 8), _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v0)), b0);
+    }
+    float s = Sum8(_mm256_add_ps(a0, b0));
+    for (; p < k; p++) s += x[p] * Bf16ToF32(r0[p]);
+    y[j] += s;
+  }
+}
+
 // Four rows of w per pass share each 8-wide load of x; two accumulators per row (8 in all) cover the
 // FMA latency × throughput of two FMA ports.
 PLIP_AVX2 void GemvAvx2(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
@@ -274,7 +342,7 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
     case kAvx512: return GemvAvx512(x, w, k, j0, j1, y, kind);
-    case kAvx2: return GemvAvx2(x, w, k, j0, j1, y, kind);
+    case kAvx2: return kind == 0 ? GemvBf16Avx2(x, w, k, j0, j1, y) : GemvAvx2(x, w, k, j0, j1, y, kind);
   }
 #endif
   GemvPortable(x, w, k, j0, j1, y, kind);
