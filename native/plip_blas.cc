@@ -29,6 +29,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -218,13 +219,34 @@ std::atomic<bool> g_serialTiles{std::getenv("PLIP_HALF_SERIAL_TILES") != nullptr
 
 // ---- a small persistent worker pool for the GEMV (OpenBLAS's own pool is not reachable from here).
 // Workers sleep on a condition variable between calls; the calling thread takes the first share.
+// Spin briefly before sleeping: a decode step makes ~170 GEMV calls a few tens of µs apart, and waking a
+// thread blocked on a condition variable costs more than many of those calls take (OpenBLAS's own threads
+// spin the same way). After kSpinMicros without work a thread blocks.
+constexpr int64_t kSpinMicros = 200;
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+template <class Pred>
+bool SpinUntil(Pred done) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0;; i++) {
+    if (done()) return true;
+    CpuRelax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(kSpinMicros)) return done();
+  }
+}
+
 class Pool {
  public:
   ~Pool() {
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
-      gen_++;
+      gen_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
@@ -241,13 +263,16 @@ class Pool {
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &fn;
       parts_ = parts;
-      pending_ = parts - 1;
-      gen_++;
+      pending_.store(parts - 1, std::memory_order_relaxed);
+      gen_.fetch_add(1, std::memory_order_release);  // publishes job_, parts_, pending_ to spinning workers
     }
     cv_.notify_all();
     fn(0, parts);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_.wait(lk, [&] { return pending_ == 0; });
+    if (!SpinUntil([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
+    std::lock_guard<std::mutex> lk(mu_);
     job_ = nullptr;
   }
 
@@ -255,13 +280,9 @@ class Pool {
   void Ensure(int workers) {
     while (int(threads_.size()) < workers) {
       int id = int(threads_.size()) + 1;
-      uint64_t start;
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        start = gen_;
-      }
       // The generation is read here, before Run() publishes the next job, so a worker that starts late
       // still sees that job as new.
+      uint64_t start = gen_.load(std::memory_order_acquire);
       threads_.emplace_back([this, id, start] { Loop(id, start); });
     }
   }
@@ -269,18 +290,22 @@ class Pool {
     for (;;) {
       const std::function<void(int, int)>* job;
       int parts;
+      SpinUntil([&] { return gen_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return gen_ != seen; });
-        seen = gen_;
+        cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });
+        seen = gen_.load(std::memory_order_acquire);
         if (stop_) return;
         job = job_;
         parts = parts_;
       }
       if (job && id < parts) {
         (*job)(id, parts);
-        std::lock_guard<std::mutex> lk(mu_);
-        if (--pending_ == 0) done_.notify_one();
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          // under the mutex, so a caller that found pending_ != 0 and is about to wait cannot miss this
+          std::lock_guard<std::mutex> lk(mu_);
+          done_.notify_one();
+        }
       }
     }
   }
@@ -288,8 +313,9 @@ class Pool {
   std::condition_variable cv_, done_;
   std::vector<std::thread> threads_;
   const std::function<void(int, int)>* job_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t gen_ = 0;
+  int parts_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> gen_{0};
   bool stop_ = false;
 };
 

@@ -45,7 +45,8 @@ export function nativeAddonPath(): string {
 }
 
 /**
- * On CPUs with AVX-512, Debian's OpenBLAS 0.3.21 falls back to Haswell kernels; ask for SkylakeX ones
+ * Sets OpenBLAS's load-time environment. Thread timeout: see below. Core type: on CPUs with AVX-512,
+ * Debian's OpenBLAS 0.3.21 falls back to Haswell kernels; ask for SkylakeX ones
  * only when /proc/cpuinfo shows avx512f. Must run before the addon (and so libopenblas) is loaded:
  * OpenBLAS reads OPENBLAS_CORETYPE once, in its load-time constructor. On avx512f CPUs this
  * overrides an inherited OPENBLAS_CORETYPE (some environments pin Haswell globally); set
@@ -53,6 +54,11 @@ export function nativeAddonPath(): string {
  * `process.env` is a copy that does not reach the C environment.
  */
 export function configureOpenblasCoretype(): void {
+  // OpenBLAS's threads spin for up to 2^28 cycles after each call before they sleep. Between the BLAS calls
+  // of a decode step they then hold the cores that the half-weight GEMV's own worker needs (AMD Zen 3, 2
+  // vCPUs: Qwen2.5-0.5B-dims bf16 decode steps alternated between ~80 and ~135 ms). 2^4 cycles makes them
+  // sleep at once; the user's own OPENBLAS_THREAD_TIMEOUT wins.
+  if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
   // An explicit choice for PLIP wins over everything.
   const forced = process.env.PLIP_OPENBLAS_CORETYPE;
   if (forced) {
