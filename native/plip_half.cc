@@ -93,11 +93,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) inline __m512 LoadMask
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const uint16_t* s, float* d, size_t n, int kind) {
-  if (kind == 1) {
-    // vcvtph2ps quiets signalling NaNs; keep the exact bit-for-bit portable path for f16 tiles.
-    WidenPortable(s, d, n, kind);
-    return;
-  }
+  (void)kind;  // bf16 only: Widen sends f16 to the portable path
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     _mm512_storeu_ps(d + i, Load16(s + i, 0));
@@ -181,10 +177,7 @@ PLIP_AVX2 inline float Sum8(__m256 v) {
 inline float Half(uint16_t h, int kind) { return kind == 0 ? Bf16ToF32(h) : F16ToF32(h); }
 
 PLIP_AVX2 void WidenAvx2(const uint16_t* s, float* d, size_t n, int kind) {
-  if (kind == 1) {
-    WidenPortable(s, d, n, kind);  // as for AVX-512: vcvtph2ps would quiet signalling NaNs
-    return;
-  }
+  (void)kind;  // bf16 only: Widen sends f16 to the portable path
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     _mm256_storeu_ps(d + i, Load8(s + i, 0));
@@ -329,6 +322,8 @@ std::atomic<int> g_kernel{CpuHasAvx512() ? kAvx512 : CpuHasAvx2() ? kAvx2 : kPor
 }  // namespace
 
 void Widen(const uint16_t* s, float* d, size_t n, int kind) {
+  // f16 always widens in portable code: vcvtph2ps quiets signalling NaNs, and tiles must be bit-exact
+  if (kind == 1) return WidenPortable(s, d, n, kind);
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
     case kAvx512: return WidenAvx512(s, d, n, kind);
