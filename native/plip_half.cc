@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include "plip_avx2.h"
 #define PLIP_X86 1
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsic headers.
@@ -161,29 +162,22 @@ __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const 
 
 #define PLIP_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-PLIP_AVX2 inline __m256 Load8(const uint16_t* p, int kind) {
+// 8 bf16 weights as float32 (shifting into the high half is the exact widening)
+PLIP_AVX2 inline __m256 LoadBf16x8(const uint16_t* p) {
   __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  if (kind == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
-
-PLIP_AVX2 inline float Sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-inline float Half(uint16_t h, int kind) { return kind == 0 ? Bf16ToF32(h) : F16ToF32(h); }
+PLIP_AVX2 inline __m256 LoadF16x8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+using plip_avx2::Sum8;
 
 PLIP_AVX2 void WidenAvx2(const uint16_t* s, float* d, size_t n, int kind) {
   (void)kind;  // bf16 only: Widen sends f16 to the portable path
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    _mm256_storeu_ps(d + i, Load8(s + i, 0));
-    _mm256_storeu_ps(d + i + 8, Load8(s + i + 8, 0));
+    _mm256_storeu_ps(d + i, LoadBf16x8(s + i));
+    _mm256_storeu_ps(d + i + 8, LoadBf16x8(s + i + 8));
   }
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, Load8(s + i, 0));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, LoadBf16x8(s + i));
   for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
 }
 
@@ -254,9 +248,9 @@ PLIP_AVX2 void GemvBf16Avx2(const float* x, const uint16_t* w, int k, int j0, in
   }
 }
 
-// Four rows of w per pass share each 8-wide load of x; two accumulators per row (8 in all) cover the
-// FMA latency × throughput of two FMA ports.
-PLIP_AVX2 void GemvAvx2(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+// f16 rows: four per pass share each 8-wide load of x; two accumulators per row (8 in all) cover the FMA
+// latency × throughput of two FMA ports.
+PLIP_AVX2 void GemvF16Avx2(const float* x, const uint16_t* w, int k, int j0, int j1, float* y) {
   const int k16 = k & ~15;
   const int k8 = k & ~7;
   int j = j0;
@@ -268,36 +262,36 @@ PLIP_AVX2 void GemvAvx2(const float* x, const uint16_t* w, int k, int j0, int j1
     for (; p < k16; p += 16) {
       __m256 xv = _mm256_loadu_ps(x + p);
       __m256 xw = _mm256_loadu_ps(x + p + 8);
-      a0 = _mm256_fmadd_ps(xv, Load8(r[0] + p, kind), a0);
-      a1 = _mm256_fmadd_ps(xv, Load8(r[1] + p, kind), a1);
-      a2 = _mm256_fmadd_ps(xv, Load8(r[2] + p, kind), a2);
-      a3 = _mm256_fmadd_ps(xv, Load8(r[3] + p, kind), a3);
-      b0 = _mm256_fmadd_ps(xw, Load8(r[0] + p + 8, kind), b0);
-      b1 = _mm256_fmadd_ps(xw, Load8(r[1] + p + 8, kind), b1);
-      b2 = _mm256_fmadd_ps(xw, Load8(r[2] + p + 8, kind), b2);
-      b3 = _mm256_fmadd_ps(xw, Load8(r[3] + p + 8, kind), b3);
+      a0 = _mm256_fmadd_ps(xv, LoadF16x8(r[0] + p), a0);
+      a1 = _mm256_fmadd_ps(xv, LoadF16x8(r[1] + p), a1);
+      a2 = _mm256_fmadd_ps(xv, LoadF16x8(r[2] + p), a2);
+      a3 = _mm256_fmadd_ps(xv, LoadF16x8(r[3] + p), a3);
+      b0 = _mm256_fmadd_ps(xw, LoadF16x8(r[0] + p + 8), b0);
+      b1 = _mm256_fmadd_ps(xw, LoadF16x8(r[1] + p + 8), b1);
+      b2 = _mm256_fmadd_ps(xw, LoadF16x8(r[2] + p + 8), b2);
+      b3 = _mm256_fmadd_ps(xw, LoadF16x8(r[3] + p + 8), b3);
     }
     if (p < k8) {
       __m256 xv = _mm256_loadu_ps(x + p);
-      a0 = _mm256_fmadd_ps(xv, Load8(r[0] + p, kind), a0);
-      a1 = _mm256_fmadd_ps(xv, Load8(r[1] + p, kind), a1);
-      a2 = _mm256_fmadd_ps(xv, Load8(r[2] + p, kind), a2);
-      a3 = _mm256_fmadd_ps(xv, Load8(r[3] + p, kind), a3);
+      a0 = _mm256_fmadd_ps(xv, LoadF16x8(r[0] + p), a0);
+      a1 = _mm256_fmadd_ps(xv, LoadF16x8(r[1] + p), a1);
+      a2 = _mm256_fmadd_ps(xv, LoadF16x8(r[2] + p), a2);
+      a3 = _mm256_fmadd_ps(xv, LoadF16x8(r[3] + p), a3);
       p += 8;
     }
     float s[4] = {Sum8(_mm256_add_ps(a0, b0)), Sum8(_mm256_add_ps(a1, b1)), Sum8(_mm256_add_ps(a2, b2)),
                   Sum8(_mm256_add_ps(a3, b3))};
     for (; p < k; p++)
-      for (int q = 0; q < 4; q++) s[q] += x[p] * Half(r[q][p], kind);
+      for (int q = 0; q < 4; q++) s[q] += x[p] * F16ToF32(r[q][p]);
     for (int q = 0; q < 4; q++) y[j + q] += s[q];
   }
   for (; j < j1; j++) {
     const uint16_t* r0 = w + size_t(j) * k;
     __m256 a0 = _mm256_setzero_ps();
     int p = 0;
-    for (; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), Load8(r0 + p, kind), a0);
+    for (; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), LoadF16x8(r0 + p), a0);
     float s = Sum8(a0);
-    for (; p < k; p++) s += x[p] * Half(r0[p], kind);
+    for (; p < k; p++) s += x[p] * F16ToF32(r0[p]);
     y[j] += s;
   }
 }
@@ -337,7 +331,7 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
     case kAvx512: return GemvAvx512(x, w, k, j0, j1, y, kind);
-    case kAvx2: return kind == 0 ? GemvBf16Avx2(x, w, k, j0, j1, y) : GemvAvx2(x, w, k, j0, j1, y, kind);
+    case kAvx2: return kind == 0 ? GemvBf16Avx2(x, w, k, j0, j1, y) : GemvF16Avx2(x, w, k, j0, j1, y);
   }
 #endif
   GemvPortable(x, w, k, j0, j1, y, kind);

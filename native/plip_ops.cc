@@ -27,6 +27,7 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include "plip_avx2.h"
 #define PLIP_OPS_X86 1
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -210,18 +211,8 @@ T256 void ActivateAvx2(float* p, int64_t n, int kind) {
   }
 }
 
-T256 inline float Max8(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-T256 inline float Sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using plip_avx2::Max8;
+using plip_avx2::Sum8;
 
 // q[0..8) ← e^(q − t), exactly 0 where q is −∞ (masked keys); returns sum + those values
 T256 inline __m256 ExpBlock8(float* q, __m256 t, __m256 sum) {
