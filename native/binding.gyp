@@ -5,7 +5,7 @@
   'targets': [
     {
       'target_name': 'plip_blas',
-      'sources': [ 'plip_blas.cc', 'plip_half.cc', 'plip_ops.cc' ],
+      'sources': [ 'plip_blas.cc', 'plip_half.cc', 'plip_ops.cc', 'plip_attn.cc', 'plip_exact.cc' ],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],
@@ -16,7 +16,7 @@
       'cflags!': [ '-fno-exceptions' ],
       'cflags_cc!': [ '-fno-exceptions', '-fno-rtti', '-std=gnu++17', '-std=gnu++20' ],
       'cflags': [ '-O3', '-Wall', '-Wextra' ],
-      'cflags_cc': [ '-std=c++17', '-O3', '-Wall', '-Wextra', '-fexceptions' ],
+      'cflags_cc': [ '-std=c++17', '-O3', '-Wall', '-Wextra', '-fexceptions', '-ffp-contract=off' ],
       'ldflags': [ "<!@(node find-openblas.cjs ldflags)" ],
       'libraries': [ '-lopenblas' ],
       'conditions': [
@@ -29,6 +29,7 @@
             'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
             'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
             'GCC_OPTIMIZATION_LEVEL': '3',
+            'OTHER_CPLUSPLUSFLAGS': [ '-ffp-contract=off' ],
             'OTHER_LDFLAGS': [ "<!@(node find-openblas.cjs ldflags)" ],
           },
         } ],

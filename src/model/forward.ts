@@ -23,6 +23,7 @@ import type { ModelSpec } from './spec.ts';
 import type { ModelWeights } from './weights.ts';
 import { widenInto, type WeightArray } from '../tensor/weight.ts';
 import { KVCache } from './kv-cache.ts';
+import { acquireScratch, releaseScratch, type Scratch } from './scratch.ts';
 import { applyRotary, decoderOps, normalize, rotaryTables } from './ops.ts';
 
 export interface ForwardOptions {
@@ -104,6 +105,15 @@ const slab = (buf: Float32Array, b: number, Tmax: number, n: number, rs: number)
 
 /** Runs the decoder on a batch of sequences of different lengths (see the module doc and docs/batching.md). */
 export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opts: BatchForwardOptions = {}): BatchForwardResult {
+  const scratch = acquireScratch(model.weights);
+  try {
+    return forwardBatchIn(model, rows, opts, scratch);
+  } finally {
+    releaseScratch(scratch);
+  }
+}
+
+function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: BatchForwardOptions, scratch: Scratch): BatchForwardResult {
   const { spec: s, weights: W, backend: B } = model;
   const NB = rows.length;
   if (NB === 0) throw new Error('forwardBatch: empty batch (no rows)');
@@ -127,7 +137,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     if (st > 0 && (!r.residIn || r.residIn.length !== Tb[b]! * D)) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs residIn of ${Tb[b]! * D} values ([T, D]), got ${r.residIn?.length ?? 'none'}`);
     if (st > 0 && !r.kvCache) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs a KV cache holding its earlier positions`);
     start.push(st);
-    caches.push(r.kvCache ?? new KVCache(nL, H, Dh, Tb[b]!));
+    caches.push(r.kvCache ?? scratch.tempCache(b, nL, H, Dh, Tb[b]!));
   });
   const past = caches.map((c) => c.length);
   const Sb = rows.map((_, b) => past[b]! + Tb[b]!);
@@ -173,8 +183,11 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     return batchHooks.run(name, buf, [NB, Tmax, ...inner], { layer, queryPositions: flatQ(li), batch: NB });
   };
 
+  // elementwise ops: native where the backend has them (the 'ts' backend never does)
+  const ops = decoderOps(B.ops);
+
   // ---- embeddings (rows that start at a later layer bring their residual stream instead)
-  let resid: Float32Array = new Float32Array(R * D);
+  let resid: Float32Array = scratch.take('embed', R * D);
   for (let b = 0; b < NB; b++) {
     const toks = rows[b]!.tokens;
     if (start[b]! > 0) {
@@ -186,13 +199,13 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} at position ${past[b]! + t} is outside the vocabulary [0, ${V})` + (NB > 1 ? ` (batch row ${b})` : ''));
       const o = (b * Tmax + t) * D;
       widenInto(W.embed, id * D, D, resid, o);
-      if (s.embedScale !== 1) for (let i = 0; i < D; i++) resid[o + i] = resid[o + i]! * s.embedScale;
+      if (s.embedScale !== 1) scaleRange(resid, o, o + D, s.embedScale);
     }
   }
   const anyEmbed = start.some((x) => x === 0);
   if (anyEmbed) resid = runRows('hook_embed', resid, [D], null, 0);
   if (W.posEmbed && anyEmbed) {
-    let pe: Float32Array = new Float32Array(R * D);
+    let pe: Float32Array = scratch.take('posEmbed', R * D);
     for (let b = 0; b < NB; b++) {
       if (start[b]! > 0) continue;
       for (let t = 0; t < Tb[b]!; t++) widenInto(W.posEmbed, qPos[b]![t]! * D, D, pe, (b * Tmax + t) * D);
@@ -201,7 +214,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     for (let b = 0; b < NB; b++) {
       if (start[b]! > 0) continue;
       const o = b * Tmax * D;
-      for (let i = 0; i < Tb[b]! * D; i++) resid[o + i]! += pe[o + i]!;
+      ops.addRange(resid, resid, pe, o, o + Tb[b]! * D);
     }
   }
 
@@ -222,25 +235,23 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
   for (let b = 0; b < NB; b++) caches[b]!.reserve(Tb[b]!);
 
   // scratch buffers reused across layers
-  const xn = new Float32Array(R * D);
-  const q = new Float32Array(R * H * Dh);
-  const kKv = new Float32Array(R * Hkv * Dh);
-  const vKv = new Float32Array(R * Hkv * Dh);
-  const kExp = new Float32Array(R * H * Dh);
-  const vExp = new Float32Array(R * H * Dh);
-  const qh = new Float32Array(Tmax * Dh);
-  const zh = new Float32Array(Tmax * Dh);
-  const hid = new Float32Array(R * M);
-  const up = s.mlp.kind === 'gated' ? new Float32Array(R * M) : null;
-  // Workspace reused by every layer (a hook's tensor is only valid during the call: clone to keep it).
-  const scoresBuf = rows.map((_, b) => new Float32Array(H * Tb[b]! * Sb[b]!));
-  const zBuf = new Float32Array(R * H * Dh);
-  const attnOutBuf = new Float32Array(R * D);
-  const residMidBuf = s.parallelResidual ? null : new Float32Array(R * D);
-  const mlpInBuf = new Float32Array(R * D);
-  const mlpOutBuf = new Float32Array(R * D);
-  const residA = new Float32Array(R * D);
-  const residB = new Float32Array(R * D);
+  const xn = scratch.take('xn', R * D);
+  const q = scratch.take('q', R * H * Dh);
+  const kKv = scratch.take('k', R * Hkv * Dh);
+  const vKv = scratch.take('v', R * Hkv * Dh);
+  const kExp = scratch.take('kExp', R * H * Dh);
+  const vExp = scratch.take('vExp', R * H * Dh);
+  const hid = scratch.take('hid', R * M);
+  const up = s.mlp.kind === 'gated' ? scratch.take('up', R * M) : null;
+  // Workspace reused by every layer and every call (src/model/scratch.ts): a hook's tensor is only valid during the call; clone to keep it.
+  const scoresBuf = rows.map((_, b) => scratch.take(`scores${b}`, H * Tb[b]! * Sb[b]!));
+  const zBuf = scratch.take('z', R * H * Dh);
+  const attnOutBuf = scratch.take('attnOut', R * D);
+  const residMidBuf = s.parallelResidual ? null : scratch.take('residMid', R * D);
+  const mlpInBuf = scratch.take('mlpIn', R * D);
+  const mlpOutBuf = scratch.take('mlpOut', R * D);
+  const residA = scratch.take('residA', R * D);
+  const residB = scratch.take('residB', R * D);
 
   /** Attention-point hooks: row hooks on each row's [1, H, T_b, S_b] buffer, then batch hooks on a padded [B, H, Tmax, Smax] copy. */
   const runAttn = (name: string, bufs: Float32Array[], l: number, fill: number): void => {
@@ -257,7 +268,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       if (out !== bufs[0]) bufs[0]!.set(out);
       return;
     }
-    const pad = new Float32Array(NB * H * Tmax * Smax).fill(fill);
+    const pad = scratch.take(`pad${fill}`, NB * H * Tmax * Smax, fill);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
       const src = bufs[b]!, T = Tb[b]!, S = Sb[b]!;
@@ -277,8 +288,6 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     B.linearWeight(x, w, b, m, k, n, out);
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
-  // elementwise ops: native where the backend has them (the 'ts' backend never does)
-  const ops = decoderOps(B.ops);
 
   for (let l = 0; l < nL; l++) {
     const L = W.layers[l]!;
@@ -296,7 +305,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
 
     // ---- attention
     let a: Float32Array = xn;
-    normalize(sub(resid, D), rn, D, s.norm, L.ln1, sub(a, D));
+    ops.normalize(sub(resid, D), rn, D, s.norm, L.ln1, sub(a, D));
     a = runRows(name('ln1.hook_normalized'), a, [D], l, l);
     let qq: Float32Array = q;
     lin(sub(a, D), L.Wq, L.bq, rn, D, H * Dh, sub(qq, H * Dh));
@@ -325,13 +334,8 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
       const T = Tb[b]!, S = Sb[b]!, c = caches[b]!;
       c.write(l, slab(kk, b, Tmax, T, H * Dh), slab(vv, b, Tmax, T, H * Dh), T);
       const scores = scoresBuf[b]!;
-      for (let h = 0; h < H; h++) {
-        for (let t = 0; t < T; t++) {
-          const src = ((b * Tmax + t) * H + h) * Dh, dst = t * Dh;
-          for (let i = 0; i < Dh; i++) qh[dst + i] = qq[src + i]!;
-        }
-        B.linear(T === Tmax ? qh : qh.subarray(0, T * Dh), c.keys(l, h, S), null, T, Dh, S, scores.subarray(h * T * S, (h + 1) * T * S));
-      }
+      const keys = c.keyHeads(l);
+      B.attnScores(slab(qq, b, Tmax, T, H * Dh), keys.data, keys.headStride, H, T, S, Dh, scores);
       ops.scaleMask(scores, H, T, S, qPos[b]!, s.attnScale, win, cap);
     }
     runAttn(name('attn.hook_attn_scores'), scoresBuf, l, -Infinity);
@@ -346,14 +350,9 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     let z: Float32Array = zBuf;
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = Tb[b]!, S = Sb[b]!, pattern = scoresBuf[b]!;
-      for (let h = 0; h < H; h++) {
-        B.matmul(pattern.subarray(h * T * S, (h + 1) * T * S), caches[b]!.values(l, h, S), T, S, Dh, T === Tmax ? zh : zh.subarray(0, T * Dh));
-        for (let t = 0; t < T; t++) {
-          const dst = ((b * Tmax + t) * H + h) * Dh, src = t * Dh;
-          for (let i = 0; i < Dh; i++) z[dst + i] = zh[src + i]!;
-        }
-      }
+      const T = Tb[b]!, S = Sb[b]!;
+      const values = caches[b]!.valueHeads(l);
+      B.attnMix(scoresBuf[b]!, values.data, values.headStride, H, T, S, Dh, slab(z, b, Tmax, T, H * Dh));
     }
     z = runRows(name('attn.hook_z'), z, [H, Dh], l, l);
     let attnOut: Float32Array = attnOutBuf;
@@ -366,13 +365,13 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     let residMid: Float32Array | null = null;
     if (s.parallelResidual) {
       mlpIn = mlpInBuf;
-      normalize(sub(resid, D), rn, D, s.norm, L.ln2 ?? L.ln1, sub(mlpIn, D));
+      ops.normalize(sub(resid, D), rn, D, s.norm, L.ln2 ?? L.ln1, sub(mlpIn, D));
     } else {
       residMid = residMidBuf!;
-      for (let i = e0; i < e1; i++) residMid[i] = resid[i]! + attnOut[i]!;
+      ops.addRange(residMid, resid, attnOut, e0, e1);
       residMid = runRows(name('hook_resid_mid'), residMid, [D], l, l);
       mlpIn = mlpInBuf;
-      normalize(sub(residMid, D), rn, D, s.norm, L.ln2!, sub(mlpIn, D));
+      ops.normalize(sub(residMid, D), rn, D, s.norm, L.ln2!, sub(mlpIn, D));
     }
     mlpIn = runRows(name('ln2.hook_normalized'), mlpIn, [D], l, l);
     let pre: Float32Array = hid;
@@ -385,7 +384,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     pre = runRows(name('mlp.hook_pre'), pre, [M], l, l);
     let post: Float32Array = pre;
     ops.activate(sub(post, M), rn * M, s.mlp.act);
-    if (up) for (let i = r0 * M; i < (r0 + rn) * M; i++) post[i] = post[i]! * up[i]!;
+    if (up) ops.mulRange(post, up, r0 * M, (r0 + rn) * M);
     post = runRows(name('mlp.hook_post'), post, [M], l, l);
     let mlpOut: Float32Array = mlpOutBuf;
     lin(sub(post, M), L.Wout, L.bout, rn, M, D, sub(mlpOut, D));
@@ -393,16 +392,16 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
 
     const next = resid === residA ? residB : residA;
     const base = residMid ?? resid;
-    if (s.parallelResidual) for (let i = e0; i < e1; i++) next[i] = base[i]! + attnOut[i]! + mlpOut[i]!;
-    else for (let i = e0; i < e1; i++) next[i] = base[i]! + mlpOut[i]!;
+    if (s.parallelResidual) ops.add3Range(next, base, attnOut, mlpOut, e0, e1);
+    else ops.addRange(next, base, mlpOut, e0, e1);
     resid = runRows(name('hook_resid_post'), next, [D], l, l);
   }
   for (let b = 0; b < NB; b++) caches[b]!.advance(Tb[b]!);
 
   // ---- final norm and unembedding
   const mode = opts.logits ?? 'all';
-  let fin: Float32Array = new Float32Array(R * D);
-  normalize(resid, R, D, s.norm, W.lnFinal, fin);
+  let fin: Float32Array = scratch.take('final', R * D);
+  ops.normalize(resid, R, D, s.norm, W.lnFinal, fin);
   fin = runRows('ln_final.hook_normalized', fin, [D], null, nL);
   if (mode === 'none') return { logits: null, positions: qPos };
   const w = mode === 'last' ? 1 : Tmax;
@@ -425,7 +424,7 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
   }
   if (s.finalSoftcap !== null) {
     const c = s.finalSoftcap;
-    for (let i = 0; i < logits.length; i++) logits[i] = Math.tanh(logits[i]! / c) * c;
+    softcapRange(logits, c);
   }
   const lpos = mode === 'last' ? qPos.map((p) => p.subarray(p.length - 1)) : qPos;
   for (let b = 0; b < NB; b++) {
@@ -441,6 +440,16 @@ export function forwardBatch(model: ForwardModel, rows: readonly BatchRow[], opt
     logits = batchHooks.run('hook_logits', logits, [NB, w, V], { layer: null, queryPositions: flat, batch: NB });
   }
   return { logits: new Tensor(logits, [NB, w, V]), positions: qPos };
+}
+
+// scaleRange / softcapRange are small functions of their own: see the note on addRange in ./ops.ts.
+/** x[i] ·= f for i in [lo, hi). */
+function scaleRange(x: Float32Array, lo: number, hi: number, f: number): void {
+  for (let i = lo; i < hi; i++) x[i] = x[i]! * f;
+}
+/** x ← tanh(x / c) · c (Gemma-2 final-logit softcap). */
+function softcapRange(x: Float32Array, c: number): void {
+  for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]! / c) * c;
 }
 
 /** Packs rows first(b) .. first(b)+n[b]−1 of a [R, D] buffer, row after row. */

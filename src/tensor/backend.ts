@@ -32,6 +32,18 @@ export interface MatmulBackend {
    */
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void;
   /**
+   * Attention scores for every head: out[h, t, j] = Σ_i q[t, h, i] · keys[h·kHeadStride + j·Dh + i].
+   * q [T, H, Dh] (one row's queries), keys head-major with `kHeadStride` floats between heads (a KV cache
+   * layer), out [H, T, S]. Each head's product equals `linear(q_h, keys_h, null, T, Dh, S)` bit for bit.
+   */
+  attnScores(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
+  /**
+   * Pattern · values for every head: z[t, h, d] = Σ_j pattern[h, t, j] · values[h·vHeadStride + j·Dh + d].
+   * pattern [H, T, S], values head-major like `keys` above, z [T, H, Dh]. Each head equals
+   * `matmul(pattern_h, values_h, T, S, Dh)` bit for bit.
+   */
+  attnMix(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
+  /**
    * Native elementwise / row-wise ops of the decoder (the addon's AVX-512 kernels, native/plip_ops.cc), or
    * undefined: the forward pass then uses the TypeScript ops (src/model/ops.ts), as the 'ts' backend always does.
    * They agree with the TypeScript ops within a few float32 ulps (test/tensor/native-ops.test.ts).
@@ -52,4 +64,18 @@ export interface NativeOps {
    * after query position qpos[t] or `window` or more positions before it (null: no window).
    */
   scaleMask(scores: Float32Array, heads: number, T: number, S: number, qpos: Int32Array, scale: number, window: number | null, cap: number | null): void;
+  /** Bit-identical native copies of TypeScript ops (native/plip_exact.cc); absent in older addons. */
+  exact?: ExactOps;
+}
+
+/** The TypeScript ops of src/model/ops.ts and src/model/forward.ts reproduced bit for bit in native code. */
+export interface ExactOps {
+  /** out[rows, d] ← norm(x[rows, d]); kind 0 RMSNorm, 1 LayerNorm; `b` null for none (see src/model/ops.ts normalize). */
+  normRows(x: Float32Array, rows: number, d: number, kind: 0 | 1, eps: number, offset: number, g: Float32Array, b: Float32Array | null, out: Float32Array): void;
+  /** out[i] = a[i] + b[i], i ∈ [lo, hi). */
+  addRange(out: Float32Array, a: Float32Array, b: Float32Array, lo: number, hi: number): void;
+  /** out[i] = a[i] + b[i] + c[i] (float64 sum, one rounding), i ∈ [lo, hi). */
+  add3Range(out: Float32Array, a: Float32Array, b: Float32Array, c: Float32Array, lo: number, hi: number): void;
+  /** x[i] ·= y[i], i ∈ [lo, hi). */
+  mulRange(x: Float32Array, y: Float32Array, lo: number, hi: number): void;
 }

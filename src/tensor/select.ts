@@ -9,8 +9,9 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { MatmulBackend, NativeOps } from './backend.ts';
+import type { ExactOps, MatmulBackend, NativeOps } from './backend.ts';
 import { tsBackend } from './ts-backend.ts';
+import { headMixVia, headScoresVia } from './attention-heads.ts';
 import type { WeightArray } from './weight.ts';
 
 export type BackendName = 'auto' | 'ts' | 'blas';
@@ -31,6 +32,13 @@ interface NativeAddon {
   firstNonFinite?(x: Float32Array, n: number): number;
   softmaxRows?(x: Float32Array, rows: number, n: number): void;
   scaleMask?(s: Float32Array, heads: number, T: number, S: number, qpos: Int32Array, scale: number, window: number, cap: number): void;
+  /** Attention's per-head products for all heads (native/plip_attn.cc); absent in addons built before them. */
+  attnScores?(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
+  normRows?: ExactOps['normRows'];
+  addRange?: ExactOps['addRange'];
+  add3Range?: ExactOps['add3Range'];
+  mulRange?: ExactOps['mulRange'];
+  attnMix?(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
 }
 
 let cachedBlas: MatmulBackend | null | undefined;
@@ -96,11 +104,16 @@ export function loadBlasBackend(): MatmulBackend | null {
       if (w.dtype === 'f32') addon.linear(x, w.data, bias, m, k, n, out);
       else linearHalf(x, w.data, w.dtype === 'bf16' ? 0 : 1, bias, m, k, n, out);
     };
+    const linear: MatmulBackend['linear'] = (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out);
+    const matmul: MatmulBackend['matmul'] = (a, b, m, k, n, out) => addon.matmul(a, b, m, k, n, out);
+    const { attnScores, attnMix } = addon;
     cachedBlas = {
       name: 'blas',
-      linear: (x, w, bias, m, k, n, out) => addon.linear(x, w, bias, m, k, n, out),
+      linear,
       linearWeight,
-      matmul: (a, b, m, k, n, out) => addon.matmul(a, b, m, k, n, out),
+      matmul,
+      attnScores: attnScores ? (q, kk, st, H, T, S, Dh, out) => attnScores(q, kk, st, H, T, S, Dh, out) : headScoresVia(linear),
+      attnMix: attnMix ? (p, vv, st, H, T, S, Dh, z) => attnMix(p, vv, st, H, T, S, Dh, z) : headMixVia(matmul),
       ops: process.env.PLIP_NATIVE_OPS === '0' ? undefined : nativeOps(addon),
     };
   } catch (e) {
@@ -114,7 +127,18 @@ export function loadBlasBackend(): MatmulBackend | null {
 function nativeOps(a: NativeAddon): NativeOps | undefined {
   const { opsAvailable, activate, softmaxRows, scaleMask, firstNonFinite } = a;
   if (!opsAvailable || !activate || !softmaxRows || !scaleMask || !firstNonFinite || !opsAvailable()) return undefined;
+  const { normRows, addRange, add3Range, mulRange } = a;
+  const exact: ExactOps | undefined =
+    normRows && addRange && add3Range && mulRange
+      ? {
+          normRows: (x, rows, d, kind, eps, offset, g, b, out) => normRows(x, rows, d, kind, eps, offset, g, b, out),
+          addRange: (out, x, y, lo, hi) => addRange(out, x, y, lo, hi),
+          add3Range: (out, x, y, z, lo, hi) => add3Range(out, x, y, z, lo, hi),
+          mulRange: (x, y, lo, hi) => mulRange(x, y, lo, hi),
+        }
+      : undefined;
   return {
+    exact,
     activate: (x, n, kind) => activate(x, n, kind === 'silu' ? 0 : 1),
     firstNonFinite: (x, n) => firstNonFinite(x, n),
     softmaxRows: (x, rows, n) => softmaxRows(x, rows, n),

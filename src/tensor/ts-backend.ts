@@ -5,6 +5,7 @@
  * Accumulation happens in float64 (JS numbers); results are rounded to float32 once, on store.
  */
 import type { MatmulBackend } from './backend.ts';
+import { headMixVia, headScoresVia } from './attention-heads.ts';
 import { widenInto, type WeightArray } from './weight.ts';
 
 /** Rows of x kept hot (L2) while every 4-row block of w streams past once per chunk. */
@@ -158,4 +159,11 @@ function linearWeight(x: Float32Array, w: WeightArray, bias: Float32Array | null
   }
 }
 
-export const tsBackend: MatmulBackend = { name: 'ts', linear, linearWeight, matmul };
+export const tsBackend: MatmulBackend = {
+  name: 'ts',
+  linear,
+  linearWeight,
+  matmul,
+  attnScores: headScoresVia(linear),
+  attnMix: headMixVia(matmul),
+};
