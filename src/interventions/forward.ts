@@ -13,7 +13,7 @@ import type { Hook } from '../hooks/types.ts';
 import type { ActivationCache } from '../hooks/cache.ts';
 import type { HookedModel } from '../model/model.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { compareDistributions, logSoftmax, topK, type DistributionComparison, type TokenProb } from '../metrics/distribution.ts';
+import { compareDistributions, logSoftmax, LogProbRows, topK, type DistributionComparison, type TokenProb } from '../metrics/distribution.ts';
 import { compareContinuation, type ContinuationComparison } from '../metrics/continuation.ts';
 import { attentionEdit } from './attention.ts';
 import { baselineStateHooks, fullRecomputeByDefault, runConditionsIncremental, scopeOfEdits, type BaselineState } from './incremental.ts';
@@ -86,7 +86,7 @@ export function runCondition(model: HookedModel, tokens: readonly number[], hook
   return output(model, res.logits!, res.cache, position, k, keep ? { state: keep.state() } : {});
 }
 
-function output(model: HookedModel, logits: Tensor, cache: ActivationCache, position: number, k: number, extra: Partial<RunOutput>): RunOutput {
+function output(model: HookedModel, logits: Tensor, cache: ActivationCache, position: number, k: number, extra: Partial<RunOutput>, rows?: LogProbRows): RunOutput {
   const V = model.spec.vocabSize;
   const row = logits.data.subarray(position * V, (position + 1) * V);
   const patterns: Record<number, Tensor> = {};
@@ -94,7 +94,7 @@ function output(model: HookedModel, logits: Tensor, cache: ActivationCache, posi
     const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(n);
     if (m) patterns[Number(m[1])] = cache.get(n);
   }
-  return { logits, patterns, cache, topk: topK(row, k, logSoftmax(row)), ...extra };
+  return { logits, patterns, cache, topk: topK(row, k, rows ? rows.logProbs(position) : logSoftmax(row)), ...extra };
 }
 
 /**
@@ -138,6 +138,8 @@ export function forwardWithInterventions(
   const names = [...(opts.capturePatterns === false ? [] : layers.map((l) => `blocks.${l}.attn.hook_pattern`)), ...(opts.capture ?? [])];
   let baseline: RunOutput = opts.baseline ?? runCondition(model, tokens, [], names, P, k);
   if (baseline.logits.shape[1] !== tokens.length) throw new Error(`forwardWithIntervention: the given baseline covers ${baseline.logits.shape[1]} positions, expected ${tokens.length}`);
+  const V = model.spec.vocabSize;
+  const ivRows: LogProbRows[] = [];
   let intervened: RunOutput[];
   if (opts.fullRecompute ?? fullRecomputeByDefault()) {
     intervened = editsOf.map((edits) => runCondition(model, tokens, attentionEdit(edits), names, P, k));
@@ -160,15 +162,17 @@ export function forwardWithInterventions(
       editsOf.map((edits) => ({ hooks: attentionEdit(edits), scope: scopeOfEdits(edits) })),
       { capture: names, batchSize: opts.batchSize },
     );
-    intervened = outs.map((o) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }));
+    intervened = outs.map((o, i) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }, (ivRows[i] = new LogProbRows(o.logits.data, V, 'intervened logits'))));
   }
-  const V = model.spec.vocabSize;
+  // every row is normalised once: the baseline's for all conditions, each condition's for all its metrics
+  const baseRows = new LogProbRows(baseline.logits.data, V, 'baseline logits');
   const row = (t: Tensor) => t.data.subarray(P * V, (P + 1) * V);
   return editsOf.map((edits, i) => {
     const iv = intervened[i]!;
+    const ivr = (ivRows[i] ??= new LogProbRows(iv.logits.data, V, 'intervened logits'));
     const metrics = {
-      ...compareDistributions(row(baseline.logits), row(iv.logits), k),
-      continuation: cont.length ? compareContinuation(baseline.logits.data, iv.logits.data, V, tokens, P, tokens.length - 1) : null,
+      ...compareDistributions(row(baseline.logits), row(iv.logits), k, { base: { lp: baseRows.logProbs(P), p: baseRows.probs(P) }, edited: ivr.logProbs(P) }),
+      continuation: cont.length ? compareContinuation(baseRows, ivr, V, tokens, P, tokens.length - 1) : null,
     };
     return { tokens, position: P, edits, dropped: edits.flatMap((e) => e.dropped), baseline, intervened: iv, metrics };
   });

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { klFromLogProbs, logSoftmax } from './distribution.ts';
+import { klFromLogProbs, logSoftmax, LogProbRows } from './distribution.ts';
 
 /** Per-position NLL (nats) of `tokens[i+1]` at positions i = from..to−1, from [N, V] row-major logits. */
 export function continuationNll(logits: Float32Array, V: number, tokens: readonly number[], from: number, to: number): Float64Array {
@@ -55,23 +55,34 @@ export interface ContinuationComparison {
 
 /**
  * Compares baseline and intervened losses on the continuation tokens[from+1..to] (scored at positions
- * from..to−1). `baseLogits` / `editLogits` are [N, V] row-major rows for positions 0..N−1.
+ * from..to−1). `baseLogits` / `editLogits` are [N, V] row-major rows for positions 0..N−1, or
+ * {@link LogProbRows} over them (a baseline compared with many conditions is then normalised once).
  */
-export function compareContinuation(baseLogits: Float32Array, editLogits: Float32Array, V: number, tokens: readonly number[], from: number, to: number): ContinuationComparison {
+export function compareContinuation(
+  baseLogits: Float32Array | LogProbRows,
+  editLogits: Float32Array | LogProbRows,
+  V: number,
+  tokens: readonly number[],
+  from: number,
+  to: number,
+): ContinuationComparison {
   if (to <= from) throw new RangeError(`compareContinuation: empty continuation (positions ${from}..${to - 1})`);
+  const rowsOf = (x: Float32Array | LogProbRows, label: string) => (x instanceof LogProbRows ? x : new LogProbRows(x, V, label));
+  const base = rowsOf(baseLogits, 'baseline logits'), edit = rowsOf(editLogits, 'intervened logits');
+  if (base.V !== V || edit.V !== V) throw new RangeError(`compareContinuation: rows of ${base.V} / ${edit.V} logits, V = ${V}`);
   const positions: number[] = [];
   const nb: number[] = [];
   const ni: number[] = [];
   const kl: number[] = [];
   for (let i = from; i < to; i++) {
-    const lb = logSoftmax(baseLogits.subarray(i * V, (i + 1) * V), `baseline logits at position ${i}`);
-    const li = logSoftmax(editLogits.subarray(i * V, (i + 1) * V), `intervened logits at position ${i}`);
+    const lb = base.logProbs(i);
+    const li = edit.logProbs(i);
     const t = tokens[i + 1];
     if (t === undefined) throw new RangeError(`compareContinuation: no token after position ${i}`);
     positions.push(i);
     nb.push(-lb[t]!);
     ni.push(-li[t]!);
-    kl.push(klFromLogProbs(lb, li));
+    kl.push(klFromLogProbs(lb, li, base.probs(i)));
   }
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const mb = mean(nb);

@@ -53,16 +53,18 @@ export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax'): Floa
 
 /**
  * KL(P ‖ Q) = Σ_v P(v)·(log P(v) − log Q(v)) in nats, from log-probabilities (e.g. {@link logSoftmax}).
- * Returns +Infinity if Q(v) = 0 where P(v) > 0. Tiny negative rounding results are clamped to 0
+ * `probP`, when given, must be exp(logP) element by element (e.g. {@link LogProbRows.probs}: the same P against
+ * many Q). Returns +Infinity if Q(v) = 0 where P(v) > 0. Tiny negative rounding results are clamped to 0
  * (KL ≥ 0); identical inputs give exactly 0.
  */
-export function klFromLogProbs(logP: ArrayLike<number>, logQ: ArrayLike<number>): number {
+export function klFromLogProbs(logP: ArrayLike<number>, logQ: ArrayLike<number>, probP?: ArrayLike<number>): number {
   if (logP.length !== logQ.length) throw new RangeError(`KL: distributions have different sizes (${logP.length} vs ${logQ.length})`);
+  if (probP && probP.length !== logP.length) throw new RangeError(`KL: ${probP.length} probabilities for ${logP.length} log-probabilities`);
   const acc = new KahanSum();
   for (let i = 0; i < logP.length; i++) {
     const lp = logP[i]!;
     if (lp === -Infinity) continue; // P(v) = 0 contributes 0
-    const p = Math.exp(lp);
+    const p = probP ? probP[i]! : Math.exp(lp);
     if (p === 0) continue;
     const lq = logQ[i]!;
     if (lq === -Infinity) return Infinity;
@@ -70,6 +72,49 @@ export function klFromLogProbs(logP: ArrayLike<number>, logQ: ArrayLike<number>)
   }
   const kl = acc.value;
   return kl > 0 ? kl : 0;
+}
+
+/**
+ * Log-probabilities (and probabilities) of the rows of a [N, V] row-major logits array, each computed once
+ * with {@link logSoftmax}: one baseline compared with many conditions is normalised once, not once per
+ * condition (the same values, so the same results). The logits must not change while this is in use.
+ */
+export class LogProbRows {
+  private readonly lp = new Map<number, Float64Array>();
+  private readonly p = new Map<number, Float64Array>();
+
+  constructor(
+    readonly data: Float32Array,
+    readonly V: number,
+    private readonly label = 'logits',
+  ) {
+    if (!Number.isInteger(data.length / V)) throw new RangeError(`LogProbRows: logits length ${data.length} is not a multiple of V = ${V}`);
+  }
+
+  /** Row i's logits ([V] view). */
+  logits(i: number): Float32Array {
+    if (!(i >= 0 && (i + 1) * this.V <= this.data.length)) throw new RangeError(`LogProbRows: no row ${i} (have ${this.data.length / this.V})`);
+    return this.data.subarray(i * this.V, (i + 1) * this.V);
+  }
+
+  /** log softmax of row i (float64, [V]). */
+  logProbs(i: number): Float64Array {
+    let r = this.lp.get(i);
+    if (!r) this.lp.set(i, (r = logSoftmax(this.logits(i), `${this.label} at position ${i}`)));
+    return r;
+  }
+
+  /** exp of {@link logProbs} row i (float64, [V]). */
+  probs(i: number): Float64Array {
+    let r = this.p.get(i);
+    if (!r) {
+      const lp = this.logProbs(i);
+      r = new Float64Array(lp.length);
+      for (let j = 0; j < lp.length; j++) r[j] = Math.exp(lp[j]!);
+      this.p.set(i, r);
+    }
+    return r;
+  }
 }
 
 /** KL(P ‖ Q) in nats where P = softmax(pLogits), Q = softmax(qLogits), over the full vocabulary. */
@@ -143,18 +188,25 @@ export interface DistributionComparison {
 /**
  * Compares baseline and intervened logits (one row each, full vocabulary).
  * @param k - top-k size for the overlap and the reported top-k lists (default 10)
+ * @param pre - log-probabilities already computed for these rows (and the baseline's probabilities), e.g. by
+ *   {@link LogProbRows}; they must be logSoftmax of the same rows
  */
-export function compareDistributions(base: ArrayLike<number>, edited: ArrayLike<number>, k = 10): DistributionComparison {
+export function compareDistributions(
+  base: ArrayLike<number>,
+  edited: ArrayLike<number>,
+  k = 10,
+  pre: { base?: { lp: Float64Array; p?: Float64Array }; edited?: Float64Array } = {},
+): DistributionComparison {
   if (base.length !== edited.length) throw new RangeError(`compareDistributions: vocab sizes differ (${base.length} vs ${edited.length})`);
-  const lpB = logSoftmax(base, 'baseline logits');
-  const lpI = logSoftmax(edited, 'intervened logits');
+  const lpB = pre.base?.lp ?? logSoftmax(base, 'baseline logits');
+  const lpI = pre.edited ?? logSoftmax(edited, 'intervened logits');
   const tb = topK(base, k, lpB);
   const ti = topK(edited, k, lpI);
   const top = tb[0]!.id;
   const probTop1Baseline = Math.exp(lpB[top]!);
   const probTop1Intervened = Math.exp(lpI[top]!);
   return {
-    kl: klFromLogProbs(lpB, lpI),
+    kl: klFromLogProbs(lpB, lpI, pre.base?.p),
     top1Baseline: top,
     top1Intervened: ti[0]!.id,
     top1Changed: top !== ti[0]!.id,
