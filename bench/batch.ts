@@ -93,7 +93,7 @@ if (which.includes('sweep')) {
       };
       const runInc = () => {
         const baseline = runCondition(m, tokens, [], [], mk, 10);
-        inc = forwardWithInterventions(m, prompt, sweep, { continuation, baseline, capturePatterns: false, batchSize: 8 }).map((x) => x.metrics.kl);
+        inc = forwardWithInterventions(m, prompt, sweep, { continuation, baseline, capturePatterns: false, batchSize: Number(process.env.PLIP_BENCH_COND_BATCH ?? 8) }).map((x) => x.metrics.kl);
       };
       if (r % 2 === 0) {
         tf += time(runFull);

@@ -11,11 +11,16 @@
 //   addRange(out, a, b, lo, hi)       out[i] = a[i] + b[i]
 //   add3Range(out, a, b, c, lo, hi)   out[i] = a[i] + b[i] + c[i]   (float64 sum, one rounding)
 //   mulRange(x, y, lo, hi)            x[i] = x[i] · y[i]
+//   logSoftmaxParts(logits) → [bad, max, Σexp(x−max)], subtractInto(logits, c, out), klFromLogProbs(lp, lq, p|null):
+//       the loops of src/metrics/distribution.ts logSoftmax / klFromLogProbs, with V8's exp (fdlibm) ported
+//   expInto(x, out)                   out[i] = exp(x[i]) (V8's Math.exp; for the equality test)
 
 #include <napi.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 
 #include "plip_napi.h"
@@ -26,11 +31,163 @@ using namespace plip;
 
 namespace {
 
+struct F64View {
+  double* data = nullptr;
+  size_t length = 0;
+};
+
 int64_t Index(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) { return GetDim(info, i, fn, name); }
 
 double Real(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
   if (!info[i].IsNumber()) ThrowType(info.Env(), std::string(fn) + ": '" + name + "' must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
+}
+
+
+// V8's Math.exp (src/base/ieee754.cc, fdlibm's e_exp.c) operation for operation, so that sums of exponentials
+// here equal the TypeScript ones bit for bit (test/tensor/native-exact.test.ts checks it against Math.exp).
+double Exp(double x) {
+  static const double one = 1.0, halF[2] = {0.5, -0.5}, o_threshold = 7.09782712893383973096e+02,
+                      u_threshold = -7.45133219101941108420e+02, ln2HI[2] = {6.93147180369123816490e-01, -6.93147180369123816490e-01},
+                      ln2LO[2] = {1.90821492927058770002e-10, -1.90821492927058770002e-10}, invln2 = 1.44269504088896338700e+00,
+                      P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05,
+                      P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08, E = 2.718281828459045;
+  static volatile double huge = 1.0e+300, twom1000 = 9.33263618503218878990e-302, two1023 = 8.988465674311579539e307;
+  double y, hi = 0.0, lo = 0.0, c, t, twopk;
+  int32_t k = 0, xsb;
+  uint64_t bits;
+  std::memcpy(&bits, &x, 8);
+  uint32_t hx = uint32_t(bits >> 32);
+  xsb = (hx >> 31) & 1;
+  hx &= 0x7FFFFFFF;
+  if (hx >= 0x40862E42) {
+    if (hx >= 0x7FF00000) {
+      const uint32_t lx = uint32_t(bits);
+      if (((hx & 0xFFFFF) | lx) != 0) return x + x;
+      return (xsb == 0) ? x : 0.0;
+    }
+    if (x > o_threshold) return std::numeric_limits<double>::infinity();
+    if (x < u_threshold) return twom1000 * twom1000;
+  }
+  if (hx > 0x3FD62E42) {
+    if (hx < 0x3FF0A2B2) {
+      if (x == 1.0) return E;
+      hi = x - ln2HI[xsb];
+      lo = ln2LO[xsb];
+      k = 1 - xsb - xsb;
+    } else {
+      k = static_cast<int>(invln2 * x + halF[xsb]);
+      t = k;
+      hi = x - t * ln2HI[0];
+      lo = t * ln2LO[0];
+    }
+    x = hi - lo;
+  } else if (hx < 0x3E300000) {
+    if (huge + x > one) return one + x;
+  } else {
+    k = 0;
+  }
+  t = x * x;
+  const uint64_t tw = k >= -1021 ? uint64_t(uint32_t(0x3FF00000 + (k << 20))) << 32 : uint64_t(uint32_t(0x3FF00000 + ((k + 1000) << 20))) << 32;
+  std::memcpy(&twopk, &tw, 8);
+  c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return one - ((x * c) / (c - 2.0) - x);
+  y = one - ((lo - (x * c) / (2.0 - c)) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * two1023;
+    return y * twopk;
+  }
+  return y * twopk * twom1000;
+}
+
+// src/metrics/distribution.ts KahanSum (Neumaier), operation for operation.
+struct Neumaier {
+  double s = 0, c = 0;
+  void Add(double v) {
+    const double t = s + v;
+    if (std::fabs(s) >= std::fabs(v)) c += s - t + v;
+    else c += v - t + s;
+    s = t;
+  }
+  double Value() const { return s + c; }
+};
+
+F64View GetF64(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
+  Napi::Value v = info[idx];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    ThrowType(info.Env(), std::string(fn) + ": argument '" + name + "' must be a Float64Array");
+  auto a = v.As<Napi::Float64Array>();
+  return F64View{a.Data(), a.ElementLength()};
+}
+
+// expInto(x: Float64Array, out: Float64Array): out[i] = exp(x[i]) (tests: equality with Math.exp).
+Napi::Value ExpInto(const Napi::CallbackInfo& info) {
+  RequireArgc(info, 2, "expInto", "(x, out)");
+  F64View x = GetF64(info, 0, "expInto", "x"), o = GetF64(info, 1, "expInto", "out");
+  if (o.length < x.length) ThrowRange(info.Env(), "expInto: 'out' is shorter than 'x'");
+  for (size_t i = 0; i < x.length; i++) o.data[i] = Exp(x.data[i]);
+  return info.Env().Undefined();
+}
+
+// logSoftmaxParts(logits: Float32Array) → [status, max, sumExp]: status −1, or the index of the first NaN/+∞
+// logit; max the largest logit; sumExp = Σ exp(x − max) (Neumaier), as logSoftmax in distribution.ts.
+Napi::Value LogSoftmaxParts(const Napi::CallbackInfo& info) {
+  static const char* fn = "logSoftmaxParts";
+  RequireArgc(info, 1, fn, "(logits)");
+  F32View x = GetF32(info, 0, fn, "logits");
+  Napi::Env env = info.Env();
+  Napi::Array r = Napi::Array::New(env, 3);
+  double m = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < x.length; i++) {
+    const double v = x.data[i];
+    if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
+      r.Set(0u, Napi::Number::New(env, double(i)));
+      return r;
+    }
+    if (v > m) m = v;
+  }
+  Neumaier acc;
+  if (m != -std::numeric_limits<double>::infinity())
+    for (size_t i = 0; i < x.length; i++) acc.Add(Exp(double(x.data[i]) - m));
+  r.Set(0u, Napi::Number::New(env, -1));
+  r.Set(1u, Napi::Number::New(env, m));
+  r.Set(2u, Napi::Number::New(env, acc.Value()));
+  return r;
+}
+
+// subtractInto(logits: Float32Array, c: number, out: Float64Array): out[i] = logits[i] − c.
+Napi::Value SubtractInto(const Napi::CallbackInfo& info) {
+  RequireArgc(info, 3, "subtractInto", "(logits, c, out)");
+  F32View x = GetF32(info, 0, "subtractInto", "logits");
+  const double c = Real(info, 1, "subtractInto", "c");
+  F64View o = GetF64(info, 2, "subtractInto", "out");
+  if (o.length < x.length) ThrowRange(info.Env(), "subtractInto: 'out' is shorter than 'logits'");
+  for (size_t i = 0; i < x.length; i++) o.data[i] = double(x.data[i]) - c;
+  return info.Env().Undefined();
+}
+
+// klFromLogProbs(logP, logQ, probP|null) as in distribution.ts (without its size checks, done in TypeScript).
+Napi::Value KlFromLogProbs(const Napi::CallbackInfo& info) {
+  static const char* fn = "klFromLogProbs";
+  RequireArgc(info, 3, fn, "(logP, logQ, probP|null)");
+  F64View lp = GetF64(info, 0, fn, "logP"), lq = GetF64(info, 1, fn, "logQ");
+  const bool hasP = !(info[2].IsNull() || info[2].IsUndefined());
+  F64View pp;
+  if (hasP) pp = GetF64(info, 2, fn, "probP");
+  if (lq.length < lp.length || (hasP && pp.length < lp.length)) ThrowRange(info.Env(), std::string(fn) + ": arrays of different sizes");
+  const double ninf = -std::numeric_limits<double>::infinity();
+  Neumaier acc;
+  for (size_t i = 0; i < lp.length; i++) {
+    const double l = lp.data[i];
+    if (l == ninf) continue;
+    const double p = hasP ? pp.data[i] : Exp(l);
+    if (p == 0) continue;
+    const double q = lq.data[i];
+    if (q == ninf) return Napi::Number::New(info.Env(), std::numeric_limits<double>::infinity());
+    acc.Add(p * (l - q));
+  }
+  const double kl = acc.Value();
+  return Napi::Number::New(info.Env(), kl > 0 ? kl : 0);
 }
 
 Napi::Value NormRows(const Napi::CallbackInfo& info) {
@@ -127,6 +284,10 @@ void RegisterExact(Napi::Env env, Napi::Object exports) {
   exports.Set("addRange", Napi::Function::New(env, AddRange, "addRange"));
   exports.Set("add3Range", Napi::Function::New(env, Add3Range, "add3Range"));
   exports.Set("mulRange", Napi::Function::New(env, MulRange, "mulRange"));
+  exports.Set("expInto", Napi::Function::New(env, ExpInto, "expInto"));
+  exports.Set("logSoftmaxParts", Napi::Function::New(env, LogSoftmaxParts, "logSoftmaxParts"));
+  exports.Set("subtractInto", Napi::Function::New(env, SubtractInto, "subtractInto"));
+  exports.Set("klFromLogProbs", Napi::Function::New(env, KlFromLogProbs, "klFromLogProbs"));
 }
 
 }  // namespace plip_exact

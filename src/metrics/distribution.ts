@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { nativeMetricKernels } from '../tensor/select.ts';
 
 function checkFinite(x: ArrayLike<number>, name: string): void {
   for (let i = 0; i < x.length; i++) {
@@ -38,6 +39,19 @@ export class KahanSum {
  * @throws RangeError on NaN/+∞ or a row that is entirely −∞
  */
 export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax'): Float64Array {
+  const k = logits instanceof Float32Array ? nativeMetricKernels() : undefined;
+  if (!k) return logSoftmaxTs(logits, name);
+  // the same loops in native code (native/plip_exact.cc, V8's exp ported): the same bits, about 2× faster
+  const [bad, m, sum] = k.logSoftmaxParts(logits as Float32Array);
+  if (bad >= 0) checkFinite(logits, name);
+  if (m === -Infinity) throw new RangeError(`${name}: every logit is −Infinity (no distribution)`);
+  const out = new Float64Array(logits.length);
+  k.subtractInto(logits as Float32Array, m + Math.log(sum), out);
+  return out;
+}
+
+/** {@link logSoftmax} in TypeScript only: the reference the native loops are tested against. */
+export function logSoftmaxTs(logits: ArrayLike<number>, name = 'logSoftmax'): Float64Array {
   checkFinite(logits, name);
   const n = logits.length;
   let m = -Infinity;
@@ -60,6 +74,13 @@ export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax'): Floa
 export function klFromLogProbs(logP: ArrayLike<number>, logQ: ArrayLike<number>, probP?: ArrayLike<number>): number {
   if (logP.length !== logQ.length) throw new RangeError(`KL: distributions have different sizes (${logP.length} vs ${logQ.length})`);
   if (probP && probP.length !== logP.length) throw new RangeError(`KL: ${probP.length} probabilities for ${logP.length} log-probabilities`);
+  const k = logP instanceof Float64Array && logQ instanceof Float64Array && (!probP || probP instanceof Float64Array) ? nativeMetricKernels() : undefined;
+  if (k) return k.klFromLogProbs(logP as Float64Array, logQ as Float64Array, (probP as Float64Array | undefined) ?? null);
+  return klFromLogProbsTs(logP, logQ, probP);
+}
+
+/** {@link klFromLogProbs} in TypeScript only (no size checks): the reference the native loop is tested against. */
+export function klFromLogProbsTs(logP: ArrayLike<number>, logQ: ArrayLike<number>, probP?: ArrayLike<number>): number {
   const acc = new KahanSum();
   for (let i = 0; i < logP.length; i++) {
     const lp = logP[i]!;

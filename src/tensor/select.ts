@@ -38,6 +38,9 @@ interface NativeAddon {
   addRange?: ExactOps['addRange'];
   add3Range?: ExactOps['add3Range'];
   mulRange?: ExactOps['mulRange'];
+  logSoftmaxParts?(logits: Float32Array): [number, number, number];
+  subtractInto?(logits: Float32Array, c: number, out: Float64Array): void;
+  klFromLogProbs?(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
   attnMix?(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
 }
 
@@ -144,6 +147,30 @@ function nativeOps(a: NativeAddon): NativeOps | undefined {
     softmaxRows: (x, rows, n) => softmaxRows(x, rows, n),
     scaleMask: (sc, H, T, S, qpos, scale, win, cap) => scaleMask(sc, H, T, S, qpos, scale, win ?? -1, cap ?? 0),
   };
+}
+
+/** Native loops of the distribution metrics (native/plip_exact.cc), bit-identical to src/metrics/distribution.ts. */
+export interface MetricKernels {
+  /** [index of the first NaN/+∞ logit or −1, max logit, Σ exp(logit − max) (Neumaier)]. */
+  logSoftmaxParts(logits: Float32Array): [number, number, number];
+  subtractInto(logits: Float32Array, c: number, out: Float64Array): void;
+  klFromLogProbs(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
+}
+let metricKernels: MetricKernels | null | undefined;
+
+/** The addon's metric loops when it loads and has them (PLIP_NATIVE_METRICS=0 turns them off), else undefined. */
+export function nativeMetricKernels(): MetricKernels | undefined {
+  if (metricKernels === undefined) {
+    metricKernels = null;
+    if (process.env.PLIP_NATIVE_METRICS !== '0' && loadBlasBackend()) {
+      const a = cachedAddon!;
+      if (a.logSoftmaxParts && a.subtractInto && a.klFromLogProbs) {
+        const { logSoftmaxParts, subtractInto, klFromLogProbs } = a;
+        metricKernels = { logSoftmaxParts: (x) => logSoftmaxParts(x), subtractInto: (x, c, o) => subtractInto(x, c, o), klFromLogProbs: (p, q, pp) => klFromLogProbs(p, q, pp) };
+      }
+    }
+  }
+  return metricKernels ?? undefined;
 }
 
 export function blasUnavailableReason(): string | undefined {

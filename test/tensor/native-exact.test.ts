@@ -1,0 +1,158 @@
+/**
+ * The addon's bit-exact copies of TypeScript work (native/plip_exact.cc, native/plip_attn.cc) and the forward
+ * pass's reuse of its buffers (src/model/scratch.ts):
+ *   - exp equals V8's Math.exp bit for bit (edge cases and 10^6 random arguments over every range it branches on);
+ *   - logSoftmax / klFromLogProbs through the native loops equal the TypeScript ones bit for bit, errors included;
+ *   - normRows / addRange / add3Range / mulRange equal the TypeScript ops bit for bit (RMSNorm, LayerNorm, offset,
+ *     bias, −0, wide magnitudes);
+ *   - attnScores / attnMix equal the per-head linear / matmul calls bit for bit, for T = 1 (GEMV) and T > 1;
+ *   - a forward pass is the same whether its buffers are fresh or reused, and a forward pass run from inside a
+ *     hook of another on the same model leaves the outer one unchanged.
+ * Needs the addon (scripts/setup.sh builds it; the test says why when absent).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { blasUnavailableReason, loadBlasBackend, nativeAddonPath, nativeMetricKernels } from '../../src/tensor/select.ts';
+import { klFromLogProbs, klFromLogProbsTs, logSoftmax, logSoftmaxTs } from '../../src/metrics/distribution.ts';
+import { add3Range, addRange, mulRange, normalize } from '../../src/model/ops.ts';
+import { headMixVia, headScoresVia } from '../../src/tensor/attention-heads.ts';
+import { randomModelFromConfig } from '../../src/model/random.ts';
+import type { Hook } from '../../src/hooks/types.ts';
+
+const blas = loadBlasBackend();
+function need<T>(x: T | undefined | null, what: string): T {
+  assert.ok(x, `${what} is required here: ${blasUnavailableReason() ?? 'addon built without it (npm run build:native)'}`);
+  return x;
+}
+const addon = () => createRequire(import.meta.url)(nativeAddonPath()) as { expInto(x: Float64Array, out: Float64Array): void };
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+/** Index of the first element whose bits differ (Object.is: −0 ≠ 0, NaN = NaN), or −1. */
+function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+test('native exp equals Math.exp bit for bit (edge cases, 10^6 random arguments)', () => {
+  need(blas, 'the OpenBLAS addon');
+  const r = rng(7);
+  const edges = [0, -0, 1, -1, 2, 709.78, 709.79, 710, -745.1, -745.2, -800, Infinity, -Infinity, NaN, 0.5 * Math.LN2, -0.5 * Math.LN2, 1.5 * Math.LN2, -1.5 * Math.LN2, 2 ** -28, -(2 ** -28), 2 ** -29, 1e-300, -1e-300, -708.4, -708.5, -1021 * Math.LN2, -1022.5 * Math.LN2];
+  const x = new Float64Array(edges.length + 1_000_000);
+  x.set(edges);
+  for (let i = edges.length; i < x.length; i++) {
+    const u = r();
+    // every branch of the algorithm: |x| < 2^-28, ≤ ½ln2, < 1.5 ln2, general, subnormal results, overflow
+    x[i] = [(u - 0.5) * 1e-8, (u - 0.5) * 0.7, (u - 0.5) * 2.1, (u - 0.5) * 80, -700 - u * 50, (u - 0.5) * 1500][i % 6]!;
+  }
+  const out = new Float64Array(x.length);
+  addon().expInto(x, out);
+  const ref = x.map((v) => Math.exp(v));
+  const i = firstDiff(out, ref);
+  assert.equal(i, -1, i < 0 ? '' : `exp(${x[i]}): native ${out[i]}, Math.exp ${ref[i]}`);
+});
+
+test('logSoftmax and klFromLogProbs through the native loops equal the TypeScript ones bit for bit', () => {
+  need(nativeMetricKernels(), 'the native metric loops');
+  const r = rng(11);
+  for (const [V, spread] of [[151_936, 30], [50_257, 3], [17, 1e4], [1, 1]] as const) {
+    const a = Float32Array.from({ length: V }, () => (r() - 0.5) * spread);
+    const b = Float32Array.from({ length: V }, (_, i) => (i % 97 === 1 ? -Infinity : a[i]! + (r() - 0.5)));
+    if (V > 1) a[3] = -Infinity;
+    const la = logSoftmax(a), lb = logSoftmax(b);
+    assert.equal(firstDiff(la, logSoftmaxTs(a)), -1, `logSoftmax, V = ${V}`);
+    assert.equal(firstDiff(lb, logSoftmaxTs(b)), -1, `logSoftmax with −∞ logits, V = ${V}`);
+    const p = la.map((v) => Math.exp(v));
+    for (const [x, y, pp] of [[la, lb, undefined], [la, lb, p], [lb, la, undefined], [la, la, undefined]] as const) {
+      assert.ok(Object.is(klFromLogProbs(x, y, pp), klFromLogProbsTs(x, y, pp)), `KL, V = ${V}`);
+    }
+  }
+  // errors: the same message from both paths
+  const bad = new Float32Array([0, 1, NaN, 2]);
+  assert.throws(() => logSoftmax(bad, 'row'), /row: logit 2 is NaN/);
+  assert.throws(() => logSoftmax(new Float32Array([-Infinity, -Infinity]), 'row'), /every logit is −Infinity/);
+  assert.throws(() => logSoftmax(new Float32Array([0, Infinity]), 'row'), /row: logit 1 is Infinity/);
+  assert.equal(klFromLogProbs(new Float64Array([0, -Infinity]), new Float64Array([-Infinity, 0])), Infinity);
+});
+
+test('native normRows / addRange / add3Range / mulRange equal the TypeScript ops bit for bit', () => {
+  const ex = need(need(blas, 'the OpenBLAS addon').ops?.exact, 'the native exact ops');
+  const r = rng(3);
+  const rows = 7, d = 901;
+  const x = Float32Array.from({ length: rows * d }, (_, i) => (r() - 0.5) * 10 ** ((i % 13) - 6));
+  x[5] = -0;
+  for (let i = 0; i < d; i++) x[2 * d + i] = 0; // an all-zero row: the eps branch, signed zeros of the output
+  const g = Float32Array.from({ length: d }, () => (r() - 0.5) * 4);
+  const b = Float32Array.from({ length: d }, () => (r() - 0.5) * 0.1);
+  for (const kind of ['rmsnorm', 'layernorm'] as const) {
+    for (const weightOffset of [0, 1]) {
+      for (const bias of [null, b]) {
+        const spec = { kind, eps: 1e-6, weightOffset } as Parameters<typeof normalize>[3];
+        const ts = new Float32Array(rows * d), nat = new Float32Array(rows * d);
+        normalize(x, rows, d, spec, { w: g, b: bias }, ts);
+        ex.normRows(x, rows, d, kind === 'rmsnorm' ? 0 : 1, spec.eps, weightOffset, g, bias, nat);
+        assert.equal(firstDiff(nat, ts), -1, `${kind}, offset ${weightOffset}, bias ${bias ? 'yes' : 'no'}`);
+      }
+    }
+  }
+  const y = Float32Array.from({ length: rows * d }, () => (r() - 0.5) * 1e3);
+  const z = Float32Array.from({ length: rows * d }, () => (r() - 0.5) * 1e-3);
+  const run = (f: (o: Float32Array) => void) => {
+    const o = new Float32Array(rows * d).fill(7);
+    f(o);
+    return o;
+  };
+  const lo = 3, hi = rows * d - 5; // partial ranges leave the rest untouched
+  assert.equal(firstDiff(run((o) => ex.addRange(o, x, y, lo, hi)), run((o) => addRange(o, x, y, lo, hi))), -1, 'addRange');
+  assert.equal(firstDiff(run((o) => ex.add3Range(o, x, y, z, lo, hi)), run((o) => add3Range(o, x, y, z, lo, hi))), -1, 'add3Range');
+  const m1 = x.slice(), m2 = x.slice();
+  ex.mulRange(m1, y, lo, hi);
+  mulRange(m2, y, lo, hi);
+  assert.equal(firstDiff(m1, m2), -1, 'mulRange');
+  assert.throws(() => ex.addRange(new Float32Array(4), x, y, 0, 5), /addRange: 'array' has 4 elements but hi needs 5/);
+});
+
+test('attnScores / attnMix equal per-head linear / matmul bit for bit (T = 1 and T > 1, strided heads)', () => {
+  const B = need(blas, 'the OpenBLAS addon');
+  const r = rng(5);
+  const H = 6, Dh = 64;
+  for (const [T, S] of [[1, 37], [1, 1], [45, 45], [130, 200]] as const) {
+    const stride = (S + 11) * Dh; // a KV cache with spare capacity
+    const q = Float32Array.from({ length: T * H * Dh }, () => r() - 0.5);
+    const keys = Float32Array.from({ length: H * stride }, () => r() - 0.5);
+    const a = new Float32Array(H * T * S), b = new Float32Array(H * T * S);
+    B.attnScores(q, keys, stride, H, T, S, Dh, a);
+    headScoresVia(B.linear)(q, keys, stride, H, T, S, Dh, b);
+    assert.equal(firstDiff(a, b), -1, `attnScores T=${T} S=${S}`);
+    const pattern = Float32Array.from({ length: H * T * S }, () => r());
+    const z1 = new Float32Array(T * H * Dh), z2 = new Float32Array(T * H * Dh);
+    B.attnMix(pattern, keys, stride, H, T, S, Dh, z1);
+    headMixVia(B.matmul)(pattern, keys, stride, H, T, S, Dh, z2);
+    assert.equal(firstDiff(z1, z2), -1, `attnMix T=${T} S=${S}`);
+  }
+  assert.throws(() => B.attnScores(new Float32Array(10), new Float32Array(1000), 128, 1, 1, 2, 64, new Float32Array(2)), /attnScores: 'q' has 10 elements but T\*H\*Dh needs 64/);
+  assert.throws(() => B.attnMix(new Float32Array(2), new Float32Array(1000), 8, 1, 1, 2, 64, new Float32Array(64)), /headStride must be at least S\*Dh = 128/);
+});
+
+test('a forward pass is the same with fresh and reused buffers, and a nested pass from a hook leaves the outer one unchanged', () => {
+  const m = randomModelFromConfig('../shared/configs/Qwen--Qwen2.5-Coder-0.5B-Instruct', { seed: 3, overrides: { nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 2, dMlp: 128, vocabSize: 300 } });
+  const a = [5, 9, 2, 200, 17, 3], b = [8, 1, 250, 4];
+  const first = m.forward(a).logits!.data.slice();
+  m.forward(b); // other shapes in the same buffers
+  m.forward([...a, ...b]);
+  assert.equal(firstDiff(m.forward(a).logits!.data, first), -1, 'reused buffers give the same logits');
+  let inner: Float32Array | null = null;
+  const hook: Hook = {
+    name: 'blocks.1.hook_resid_pre',
+    fn: () => {
+      inner = m.forward(b).logits!.data.slice(); // runs while the outer pass holds the model's buffers
+    },
+  };
+  const outer = m.runWithHooks(a, [hook]).logits!.data;
+  assert.equal(firstDiff(outer, first), -1, 'outer pass unchanged by the nested one');
+  assert.equal(firstDiff(inner!, m.forward(b).logits!.data), -1, 'nested pass equals the same pass alone');
+});
