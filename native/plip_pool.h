@@ -14,7 +14,7 @@
 
 namespace plip {
 
-// ---- a small persistent worker pool for the GEMV (OpenBLAS's own pool is not reachable from here).
+// ---- a small persistent worker pool: every product the addon splits runs on it (OpenBLAS stays single-threaded).
 // Workers sleep on a condition variable between calls; the calling thread takes the first share.
 // Spin briefly before sleeping: a decode step makes ~170 GEMV calls a few tens of µs apart, and waking a
 // thread blocked on a condition variable costs more than many of those calls take (OpenBLAS's own threads

@@ -1,9 +1,10 @@
 /**
  * Backend selection: `auto` uses the OpenBLAS addon when it loads, otherwise the TypeScript kernels.
  *
- * Threads: OpenBLAS (Debian's pthread build) uses one thread per core for large gemm/gemv by default;
- * set OPENBLAS_NUM_THREADS before start-up, or call `setBlasThreads(n)` at run time, to limit it
- * (e.g. when several processes share the machine). Calls are synchronous on the calling JS thread.
+ * Threads: the addon splits every product over its own pool, one thread per core by default (OpenBLAS itself
+ * runs single-threaded; native/README.md says why); set OPENBLAS_NUM_THREADS before start-up, or call
+ * `setBlasThreads(n)` at run time, to limit it (e.g. when several processes share the machine). Calls are
+ * synchronous on the calling JS thread.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -65,10 +66,10 @@ export function nativeAddonPath(): string {
  * `process.env` is a copy that does not reach the C environment.
  */
 export function configureOpenblasCoretype(): void {
-  // OpenBLAS's threads spin for up to 2^28 cycles after each call before they sleep. Between the BLAS calls
-  // of a decode step they then hold the cores that the half-weight GEMV's own worker needs (AMD Zen 3, 2
-  // vCPUs: Qwen2.5-0.5B-dims bf16 decode steps alternated between ~80 and ~135 ms). 2^4 cycles makes them
-  // sleep at once; the user's own OPENBLAS_THREAD_TIMEOUT wins.
+  // OpenBLAS's threads spin for up to 2^28 cycles after each call before they sleep, holding the cores the
+  // addon's own pool needs (AMD Zen 3, 2 vCPUs: bf16 decode steps alternated between ~80 and ~135 ms). The
+  // addon now keeps OpenBLAS single-threaded, so its threads only run if a user raises that; 2^4 cycles then
+  // makes them sleep at once. The user's own OPENBLAS_THREAD_TIMEOUT wins.
   if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
   // An explicit choice for PLIP wins over everything.
   const forced = process.env.PLIP_OPENBLAS_CORETYPE;
