@@ -2,6 +2,7 @@
 #include "plip_half.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -104,46 +105,84 @@ __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const
   for (; i < n; i++) d[i] = Bf16ToF32(s[i]);
 }
 
-// Four rows of w per pass share each 16-wide load of x; two accumulators per row hide FMA latency.
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const float* x, const uint16_t* w, int k, int j0,
-                                                                             int j1, float* y, int kind) {
+#define PLIP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
+
+// Where the AVX-512 GEMV reads rows of w: the 16-bit weights themselves, or a float32 copy of some rows made
+// with the same conversions (GemmSmallAvx512). Both hand the FMAs identical operands, so one kernel body gives
+// identical sums from either source.
+struct U16Rows {
+  const uint16_t* w;
+  int k, kind;
+  PLIP_AVX512 __m512 Load(int j, int p) const { return Load16(w + size_t(j) * k + p, kind); }
+  // 32 weights from p: bf16 by unpacking one 64-byte load with zero words (w << 16 is the float32 value;
+  // lanes in the order PermuteX gives x), f16 as two converting loads in natural order.
+  PLIP_AVX512 void Load32(int j, int p, __m512& lo, __m512& hi) const {
+    const uint16_t* r = w + size_t(j) * k + p;
+    if (kind == 0) {
+      const __m512i v = _mm512_loadu_si512(r), zero = _mm512_setzero_si512();
+      lo = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v));
+      hi = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v));
+    } else {
+      lo = Load16(r, kind);
+      hi = Load16(r + 16, kind);
+    }
+  }
+  PLIP_AVX512 __m512 LoadMasked(int j, int p, __mmask16 m) const { return LoadMasked16(w + size_t(j) * k + p, m, kind); }
+  // Rows are short and read as four interleaved streams, which the hardware prefetcher ramps up on too late
+  // (see the AVX2 GEMV): fetch 2 KB ahead in each; past a row's end this lands in the rows read next.
+  PLIP_AVX512 void Prefetch(int j, int p) const { _mm_prefetch(reinterpret_cast<const char*>(w + size_t(j) * k + p + 1024), _MM_HINT_T0); }
+};
+struct F32Rows {
+  const float* rows;  // rows j0.. of w, widened, k floats apart
+  int k, j0;
+  PLIP_AVX512 __m512 Load(int j, int p) const { return _mm512_loadu_ps(rows + size_t(j - j0) * k + p); }
+  PLIP_AVX512 void Load32(int j, int p, __m512& lo, __m512& hi) const {
+    lo = Load(j, p);
+    hi = Load(j, p + 16);
+  }
+  PLIP_AVX512 __m512 LoadMasked(int j, int p, __mmask16 m) const { return _mm512_maskz_loadu_ps(m, rows + size_t(j - j0) * k + p); }
+  void Prefetch(int, int) const {}  // L1-resident
+};
+
+// y[j] += x · w[j] for j in [j0, j1), x as PermuteX leaves it. Four rows of w per pass share each load of x;
+// two accumulators per row hide FMA latency; rows past the last multiple of four take a one-accumulator loop.
+template <class Rows>
+PLIP_AVX512 void GemvAvx512T(const float* x, const Rows& w, int k, int j0, int j1, float* y) {
   const int k32 = k & ~31;
   const int k16 = k & ~15;
   const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
   int j = j0;
   for (; j + 4 <= j1; j += 4) {
-    const uint16_t* r0 = w + size_t(j) * k;
-    const uint16_t* r1 = r0 + k;
-    const uint16_t* r2 = r1 + k;
-    const uint16_t* r3 = r2 + k;
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
     int p = 0;
     for (; p < k32; p += 32) {
-      __m512 xv = _mm512_loadu_ps(x + p);
-      __m512 xw = _mm512_loadu_ps(x + p + 16);
-      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
-      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
-      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
-      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
-      b0 = _mm512_fmadd_ps(xw, Load16(r0 + p + 16, kind), b0);
-      b1 = _mm512_fmadd_ps(xw, Load16(r1 + p + 16, kind), b1);
-      b2 = _mm512_fmadd_ps(xw, Load16(r2 + p + 16, kind), b2);
-      b3 = _mm512_fmadd_ps(xw, Load16(r3 + p + 16, kind), b3);
+      w.Prefetch(j, p), w.Prefetch(j + 1, p), w.Prefetch(j + 2, p), w.Prefetch(j + 3, p);
+      const __m512 xv = _mm512_loadu_ps(x + p), xw = _mm512_loadu_ps(x + p + 16);
+      __m512 l0, h0, l1, h1, l2, h2, l3, h3;
+      w.Load32(j, p, l0, h0), w.Load32(j + 1, p, l1, h1), w.Load32(j + 2, p, l2, h2), w.Load32(j + 3, p, l3, h3);
+      a0 = _mm512_fmadd_ps(xv, l0, a0);
+      a1 = _mm512_fmadd_ps(xv, l1, a1);
+      a2 = _mm512_fmadd_ps(xv, l2, a2);
+      a3 = _mm512_fmadd_ps(xv, l3, a3);
+      b0 = _mm512_fmadd_ps(xw, h0, b0);
+      b1 = _mm512_fmadd_ps(xw, h1, b1);
+      b2 = _mm512_fmadd_ps(xw, h2, b2);
+      b3 = _mm512_fmadd_ps(xw, h3, b3);
     }
     for (; p < k16; p += 16) {
       __m512 xv = _mm512_loadu_ps(x + p);
-      a0 = _mm512_fmadd_ps(xv, Load16(r0 + p, kind), a0);
-      a1 = _mm512_fmadd_ps(xv, Load16(r1 + p, kind), a1);
-      a2 = _mm512_fmadd_ps(xv, Load16(r2 + p, kind), a2);
-      a3 = _mm512_fmadd_ps(xv, Load16(r3 + p, kind), a3);
+      a0 = _mm512_fmadd_ps(xv, w.Load(j, p), a0);
+      a1 = _mm512_fmadd_ps(xv, w.Load(j + 1, p), a1);
+      a2 = _mm512_fmadd_ps(xv, w.Load(j + 2, p), a2);
+      a3 = _mm512_fmadd_ps(xv, w.Load(j + 3, p), a3);
     }
     if (tail) {
       __m512 xv = _mm512_maskz_loadu_ps(tail, x + p);
-      b0 = _mm512_fmadd_ps(xv, LoadMasked16(r0 + p, tail, kind), b0);
-      b1 = _mm512_fmadd_ps(xv, LoadMasked16(r1 + p, tail, kind), b1);
-      b2 = _mm512_fmadd_ps(xv, LoadMasked16(r2 + p, tail, kind), b2);
-      b3 = _mm512_fmadd_ps(xv, LoadMasked16(r3 + p, tail, kind), b3);
+      b0 = _mm512_fmadd_ps(xv, w.LoadMasked(j, p, tail), b0);
+      b1 = _mm512_fmadd_ps(xv, w.LoadMasked(j + 1, p, tail), b1);
+      b2 = _mm512_fmadd_ps(xv, w.LoadMasked(j + 2, p, tail), b2);
+      b3 = _mm512_fmadd_ps(xv, w.LoadMasked(j + 3, p, tail), b3);
     }
     y[j] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
     y[j + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
@@ -151,12 +190,77 @@ __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void GemvAvx512(const 
     y[j + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
   }
   for (; j < j1; j++) {
-    const uint16_t* r0 = w + size_t(j) * k;
     __m512 a0 = _mm512_setzero_ps();
     int p = 0;
-    for (; p < k16; p += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), Load16(r0 + p, kind), a0);
-    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + p), LoadMasked16(r0 + p, tail, kind), a0);
+    for (; p < k32; p += 32) {
+      __m512 lo, hi;
+      w.Load32(j, p, lo, hi);
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), lo, a0);
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 16), hi, a0);
+    }
+    for (; p < k16; p += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), w.Load(j, p), a0);
+    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + p), w.LoadMasked(j, p, tail), a0);
     y[j] += _mm512_reduce_add_ps(a0);
+  }
+}
+
+// x as the kernel reads it: for bf16, each block of 32 in the lane order unpacking gives the weights
+// (0–3, 8–11, 16–19, 24–27, then 4–7, 12–15, 20–23, 28–31); the rest, and f16, unchanged.
+const float* PermuteX(const float* x, int k, int kind, std::vector<float>& buf) {
+  if (kind != 0) return x;
+  if (buf.size() < size_t(k)) buf.resize(size_t(k));
+  float* xp = buf.data();
+  const int k32 = k & ~31;
+  for (int p = 0; p < k32; p += 32)
+    for (int lane = 0; lane < 4; lane++)
+      for (int q = 0; q < 4; q++) {
+        xp[p + 4 * lane + q] = x[p + 8 * lane + q];
+        xp[p + 16 + 4 * lane + q] = x[p + 8 * lane + 4 + q];
+      }
+  std::memcpy(xp + k32, x + k32, sizeof(float) * size_t(k - k32));
+  return xp;
+}
+
+PLIP_AVX512 void GemvAvx512(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
+  thread_local std::vector<float> perm;
+  GemvAvx512T(PermuteX(x, k, kind, perm), U16Rows{w, k, kind}, k, j0, j1, y);
+}
+
+// Y[i, j] += X[i] · w[j] for the m rows of X, j in [j0, j1) (j0 a multiple of 4): each group of four rows of w
+// is converted once (as the GEMV converts them) into an L1-sized float32 block, then the GEMV body runs on it
+// for every row of X. Each output equals GemvAvx512 on that row of X bit for bit (rows are grouped in fours
+// from j0 in both), at a fraction of the memory traffic of m GEMVs.
+PLIP_AVX512 void GemmSmallAvx512(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < size_t(4) * k) buf.resize(size_t(4) * k);
+  const int k16 = k & ~15;
+  const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
+  thread_local std::vector<float> perm;
+  if (perm.size() < size_t(m) * k) perm.resize(size_t(m) * k);
+  std::vector<float> one;
+  for (int i = 0; i < m; i++) {
+    const float* xi = PermuteX(x + size_t(i) * k, k, kind, one);
+    std::memcpy(perm.data() + size_t(i) * k, xi, sizeof(float) * size_t(k));
+  }
+  const U16Rows src{w, k, kind};
+  const int k32 = k & ~31;
+  for (int jb = j0; jb < j1; jb += 4) {
+    const int nb = std::min(4, j1 - jb);
+    for (int r = 0; r < nb; r++) {
+      // the operands the GEMV's loads produce, stored in the order it consumes them
+      float* dst = buf.data() + size_t(r) * k;
+      int p = 0;
+      for (; p < k32; p += 32) {
+        __m512 lo, hi;
+        src.Load32(jb + r, p, lo, hi);
+        _mm512_storeu_ps(dst + p, lo);
+        _mm512_storeu_ps(dst + p + 16, hi);
+      }
+      for (; p < k16; p += 16) _mm512_storeu_ps(dst + p, src.Load(jb + r, p));
+      if (tail) _mm512_mask_storeu_ps(dst + p, tail, src.LoadMasked(jb + r, p, tail));
+    }
+    const F32Rows rows{buf.data(), k, jb};
+    for (int i = 0; i < m; i++) GemvAvx512T(perm.data() + size_t(i) * k, rows, k, jb, jb + nb, y + size_t(i) * n);
   }
 }
 
@@ -335,6 +439,25 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
   }
 #endif
   GemvPortable(x, w, k, j0, j1, y, kind);
+}
+
+bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind) {
+#ifdef PLIP_X86
+  if (g_kernel.load(std::memory_order_relaxed) == kAvx512) {
+    GemmSmallAvx512(x, m, w, k, n, j0, j1, y, kind);
+    return true;
+  }
+#endif
+  (void)x, (void)m, (void)w, (void)k, (void)n, (void)j0, (void)j1, (void)y, (void)kind;
+  return false;
+}
+
+bool HasGemmSmall() {
+#ifdef PLIP_X86
+  return g_kernel.load(std::memory_order_relaxed) == kAvx512;
+#else
+  return false;
+#endif
 }
 
 const char* KernelName() {

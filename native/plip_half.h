@@ -20,6 +20,14 @@ void Widen(const uint16_t* s, float* d, size_t n, int kind);
 /** y[j] += sum_p x[p] · w[j, p] for rows j in [j0, j1); w is [rows, k] row-major 16-bit patterns. */
 void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind);
 
+/**
+ * Y[i, j] += X[i] · w[j, :] for the m rows of X ([m, k]) and rows j in [j0, j1) of w (j0 a multiple of 4);
+ * Y is [m, n]. Each output equals GemvRows on that row of X bit for bit. Only the avx512 kernel has it:
+ * returns false (and does nothing) otherwise, see HasGemmSmall.
+ */
+bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind);
+bool HasGemmSmall();
+
 /** The kernel in use: "avx512" | "avx2" | "portable". */
 const char* KernelName();
 

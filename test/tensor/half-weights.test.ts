@@ -200,6 +200,9 @@ const sgemmSplitInvariant = ((): boolean => {
   return true;
 })();
 
+/** Products with at most this many rows take the GEMV-like kernel where it exists (avx512; native/plip_blas.cc kSmallM). */
+const SMALL_M = 8;
+
 /** |got − want| ≤ 1e-5 · (|bias| + Σ_p |x·w|) per output: the float32 rounding bound of a length-k sum. */
 function withinRounding(got: Float32Array, want: Float32Array, x: Float32Array, wf: Float32Array, bias: Float32Array | null, s: Shape, what: string): void {
   for (let i = 0; i < s.m; i++) {
@@ -229,6 +232,14 @@ describe('blas backend: half weights vs the float32 path', () => {
               const want = new Float32Array(s.m * s.n);
               blas!.linear(x, wf, bias, s.m, s.k, s.n, want);
               const got = run(blas!, x, w, bias, s);
+              if (s.m > 1 && s.m <= SMALL_M && kernel === 'avx512') {
+                // a few rows take the GEMV kernel row by row, bit for bit: a sequence decodes alike alone or batched
+                for (let i = 0; i < s.m; i++) {
+                  const one = run(blas!, x.subarray(i * s.k, (i + 1) * s.k), w, bias, { m: 1, k: s.k, n: s.n });
+                  identical(got.subarray(i * s.n, (i + 1) * s.n), one, `row ${i}: the small-m kernel vs the GEMV on that row`);
+                }
+                return withinRounding(got, want, x, wf, bias, s, 'small-m kernel');
+              }
               if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
               withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
