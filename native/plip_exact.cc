@@ -14,13 +14,18 @@
 //   logSoftmaxParts(logits) → [bad, max, Σexp(x−max)], subtractInto(logits, c, out), klFromLogProbs(lp, lq, p|null):
 //       the loops of src/metrics/distribution.ts logSoftmax / klFromLogProbs, with V8's exp (fdlibm) ported
 //   expInto(x, out)                   out[i] = exp(x[i]) (V8's Math.exp; for the equality test)
+//   expNonPositiveInto(x, out)        the same for x ≤ 0 through the 8-lane AVX-512 version the log-softmax sum uses
 
 #include <napi.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 #include <string>
 
 #include "plip_napi.h"
@@ -112,6 +117,90 @@ struct Neumaier {
   double Value() const { return s + c; }
 };
 
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define PLIP_EXACT_X86 1
+#define PLIP_AVX512D __attribute__((target("avx512f,avx512dq,avx512vl")))
+// Exp on 8 arguments x ≤ 0 (NaN excluded) at once: the branches of Exp taken lane by lane with masks, every
+// lane computing Exp's operations in Exp's order (IEEE double arithmetic, no fused multiply-add), so each
+// lane equals Exp bit for bit. Only for x ≤ 0: the log-softmax sum, where x = logit − max.
+PLIP_AVX512D void ExpNonPositive8(const double* xin, double* out) {
+  const __m512d x0 = _mm512_loadu_pd(xin);
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512d ax = _mm512_abs_pd(x0);
+  // |x| thresholds as doubles, equivalent to Exp's high-word tests for these magnitudes
+  const __m512i hx = _mm512_srli_epi64(_mm512_castpd_si512(ax), 32);
+  const __mmask8 zeroLane = _mm512_cmp_pd_mask(x0, _mm512_set1_pd(-7.45133219101941108420e+02), _CMP_LT_OQ);  // underflow and −∞
+  const __mmask8 tiny = _mm512_cmplt_epu64_mask(hx, _mm512_set1_epi64(0x3e300000));
+  const __mmask8 reduce = _mm512_cmpgt_epu64_mask(hx, _mm512_set1_epi64(0x3FD62E42));
+  const __mmask8 near = reduce & _mm512_cmplt_epu64_mask(hx, _mm512_set1_epi64(0x3FF0A2B2));
+  const __mmask8 far = reduce & ~near;
+  // argument reduction (x ≤ 0, so xsb = 1): near: hi = x − (−ln2HI), lo = −ln2LO, k = −1;
+  // far: k = (int)(invln2·x − 0.5), hi = x − k·ln2HI, lo = k·ln2LO
+  const __m512d ln2HI = _mm512_set1_pd(6.93147180369123816490e-01), ln2LO = _mm512_set1_pd(1.90821492927058770002e-10);
+  const __m512d kf = _mm512_mul_pd(_mm512_set1_pd(1.44269504088896338700e+00), x0);
+  const __m256i kfar = _mm512_cvttpd_epi32(_mm512_add_pd(kf, _mm512_set1_pd(-0.5)));
+  const __m512d tfar = _mm512_cvtepi32_pd(kfar);
+  __m512d hi = _mm512_setzero_pd(), lo = _mm512_setzero_pd();
+  hi = _mm512_mask_sub_pd(hi, near, x0, _mm512_set1_pd(-6.93147180369123816490e-01));
+  lo = _mm512_mask_mov_pd(lo, near, _mm512_set1_pd(-1.90821492927058770002e-10));
+  hi = _mm512_mask_sub_pd(hi, far, x0, _mm512_mul_pd(tfar, ln2HI));
+  lo = _mm512_mask_mov_pd(lo, far, _mm512_mul_pd(tfar, ln2LO));
+  __m256i k = _mm256_setzero_si256();
+  k = _mm256_mask_mov_epi32(k, near, _mm256_set1_epi32(-1));
+  k = _mm256_mask_mov_epi32(k, far, kfar);
+  const __m512d x = _mm512_mask_sub_pd(x0, reduce, hi, lo);
+  const __m512d t = _mm512_mul_pd(x, x);
+  // twopk = 2^k (k ≥ −1021) or 2^(k+1000)
+  const __m512i k64 = _mm512_cvtepi32_epi64(k);
+  const __mmask8 low = _mm512_cmplt_epi64_mask(k64, _mm512_set1_epi64(-1021));
+  const __m512i kk = _mm512_mask_add_epi64(k64, low, k64, _mm512_set1_epi64(1000));
+  const __m512d twopk = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_set1_epi64(0x3ff00000), _mm512_slli_epi64(kk, 20)), 32));
+  // c = x − t·(P1 + t·(P2 + t·(P3 + t·(P4 + t·P5))))
+  __m512d poly = _mm512_mul_pd(t, _mm512_set1_pd(4.13813679705723846039e-08));
+  poly = _mm512_mul_pd(t, _mm512_add_pd(_mm512_set1_pd(-1.65339022054652515390e-06), poly));
+  poly = _mm512_mul_pd(t, _mm512_add_pd(_mm512_set1_pd(6.61375632143793436117e-05), poly));
+  poly = _mm512_mul_pd(t, _mm512_add_pd(_mm512_set1_pd(-2.77777777770155933842e-03), poly));
+  poly = _mm512_mul_pd(t, _mm512_add_pd(_mm512_set1_pd(1.66666666666666019037e-01), poly));
+  const __m512d c = _mm512_sub_pd(x, poly);
+  const __m512d xc = _mm512_mul_pd(x, c);
+  const __m512d two = _mm512_set1_pd(2.0);
+  // k == 0: one − ((x·c)/(c − 2) − x)
+  const __m512d r0 = _mm512_sub_pd(one, _mm512_sub_pd(_mm512_div_pd(xc, _mm512_sub_pd(c, two)), x));
+  // else y = one − ((lo − (x·c)/(2 − c)) − hi), then y·twopk (·2^-1000 when k < −1021)
+  const __m512d y = _mm512_sub_pd(one, _mm512_sub_pd(_mm512_sub_pd(lo, _mm512_div_pd(xc, _mm512_sub_pd(two, c))), hi));
+  __m512d rk = _mm512_mul_pd(y, twopk);
+  rk = _mm512_mask_mul_pd(rk, low, rk, _mm512_set1_pd(9.33263618503218878990e-302));
+  const __mmask8 kzero = _mm512_cmpeq_epi64_mask(k64, _mm512_setzero_si512());
+  __m512d r = _mm512_mask_mov_pd(rk, kzero, r0);
+  r = _mm512_mask_add_pd(r, tiny, one, x0);  // |x| < 2^-28: one + x
+  r = _mm512_mask_mov_pd(r, zeroLane, _mm512_setzero_pd());
+  _mm512_storeu_pd(out, r);
+}
+bool CpuHasAvx512d() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+const bool g_vecExp = CpuHasAvx512d() && std::getenv("PLIP_EXACT_SCALAR") == nullptr;
+#endif
+
+// acc += Σ Exp(x[i] − m) in order, for x[i] ≤ m (m the maximum): exponentials 8 at a time where the CPU allows,
+// the Neumaier sum always in sequence.
+void AddExpShifted(const float* x, size_t n, double m, Neumaier& acc) {
+  size_t i = 0;
+#ifdef PLIP_EXACT_X86
+  if (g_vecExp) {
+    alignas(64) double arg[8], e[8];
+    for (; i + 8 <= n; i += 8) {
+      for (int q = 0; q < 8; q++) arg[q] = double(x[i + q]) - m;
+      ExpNonPositive8(arg, e);
+      for (int q = 0; q < 8; q++) acc.Add(e[q]);
+    }
+  }
+#endif
+  for (; i < n; i++) acc.Add(Exp(double(x[i]) - m));
+}
+
 F64View GetF64(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
   Napi::Value v = info[idx];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
@@ -127,6 +216,26 @@ Napi::Value ExpInto(const Napi::CallbackInfo& info) {
   if (o.length < x.length) ThrowRange(info.Env(), "expInto: 'out' is shorter than 'x'");
   for (size_t i = 0; i < x.length; i++) o.data[i] = Exp(x.data[i]);
   return info.Env().Undefined();
+}
+
+// expNonPositiveInto(x: Float64Array, out: Float64Array): out[i] = exp(x[i]) for x[i] ≤ 0 through the 8-lane
+// path where the CPU has it (tests: equality with Math.exp); returns whether that path ran.
+Napi::Value ExpNonPositiveInto(const Napi::CallbackInfo& info) {
+  static const char* fn = "expNonPositiveInto";
+  RequireArgc(info, 2, fn, "(x, out)");
+  F64View x = GetF64(info, 0, fn, "x"), o = GetF64(info, 1, fn, "out");
+  if (o.length < x.length) ThrowRange(info.Env(), std::string(fn) + ": 'out' is shorter than 'x'");
+  for (size_t i = 0; i < x.length; i++)
+    if (!(x.data[i] <= 0)) ThrowRange(info.Env(), std::string(fn) + ": x[" + std::to_string(i) + "] is not <= 0");
+  size_t i = 0;
+  bool vec = false;
+#ifdef PLIP_EXACT_X86
+  vec = g_vecExp;
+  if (vec)
+    for (; i + 8 <= x.length; i += 8) ExpNonPositive8(x.data + i, o.data + i);
+#endif
+  for (; i < x.length; i++) o.data[i] = Exp(x.data[i]);
+  return Napi::Boolean::New(info.Env(), vec);
 }
 
 // logSoftmaxParts(logits: Float32Array) → [status, max, sumExp]: status −1, or the index of the first NaN/+∞
@@ -148,7 +257,7 @@ Napi::Value LogSoftmaxParts(const Napi::CallbackInfo& info) {
   }
   Neumaier acc;
   if (m != -std::numeric_limits<double>::infinity())
-    for (size_t i = 0; i < x.length; i++) acc.Add(Exp(double(x.data[i]) - m));
+    AddExpShifted(x.data, x.length, m, acc);
   r.Set(0u, Napi::Number::New(env, -1));
   r.Set(1u, Napi::Number::New(env, m));
   r.Set(2u, Napi::Number::New(env, acc.Value()));
@@ -285,6 +394,7 @@ void RegisterExact(Napi::Env env, Napi::Object exports) {
   exports.Set("add3Range", Napi::Function::New(env, Add3Range, "add3Range"));
   exports.Set("mulRange", Napi::Function::New(env, MulRange, "mulRange"));
   exports.Set("expInto", Napi::Function::New(env, ExpInto, "expInto"));
+  exports.Set("expNonPositiveInto", Napi::Function::New(env, ExpNonPositiveInto, "expNonPositiveInto"));
   exports.Set("logSoftmaxParts", Napi::Function::New(env, LogSoftmaxParts, "logSoftmaxParts"));
   exports.Set("subtractInto", Napi::Function::New(env, SubtractInto, "subtractInto"));
   exports.Set("klFromLogProbs", Napi::Function::New(env, KlFromLogProbs, "klFromLogProbs"));

@@ -140,6 +140,7 @@ export function forwardWithInterventions(
   if (baseline.logits.shape[1] !== tokens.length) throw new Error(`forwardWithIntervention: the given baseline covers ${baseline.logits.shape[1]} positions, expected ${tokens.length}`);
   const V = model.spec.vocabSize;
   const ivRows: LogProbRows[] = [];
+  const spare: Float64Array[] = []; // normalised rows of conditions already scored, refilled by the next ones
   let intervened: RunOutput[];
   if (opts.fullRecompute ?? fullRecomputeByDefault()) {
     intervened = editsOf.map((edits) => runCondition(model, tokens, attentionEdit(edits), names, P, k));
@@ -162,18 +163,19 @@ export function forwardWithInterventions(
       editsOf.map((edits) => ({ hooks: attentionEdit(edits), scope: scopeOfEdits(edits) })),
       { capture: names, batchSize: opts.batchSize },
     );
-    intervened = outs.map((o, i) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }, (ivRows[i] = new LogProbRows(o.logits.data, V, 'intervened logits'))));
+    intervened = outs.map((o, i) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }, (ivRows[i] = new LogProbRows(o.logits.data, V, 'intervened logits', spare))));
   }
   // every row is normalised once: the baseline's for all conditions, each condition's for all its metrics
   const baseRows = new LogProbRows(baseline.logits.data, V, 'baseline logits');
   const row = (t: Tensor) => t.data.subarray(P * V, (P + 1) * V);
   return editsOf.map((edits, i) => {
     const iv = intervened[i]!;
-    const ivr = (ivRows[i] ??= new LogProbRows(iv.logits.data, V, 'intervened logits'));
+    const ivr = (ivRows[i] ??= new LogProbRows(iv.logits.data, V, 'intervened logits', spare));
     const metrics = {
       ...compareDistributions(row(baseline.logits), row(iv.logits), k, { base: { lp: baseRows.logProbs(P), p: baseRows.probs(P) }, edited: ivr.logProbs(P) }),
       continuation: cont.length ? compareContinuation(baseRows, ivr, V, tokens, P, tokens.length - 1) : null,
     };
+    ivr.release(); // the metrics hold numbers only
     return { tokens, position: P, edits, dropped: edits.flatMap((e) => e.dropped), baseline, intervened: iv, metrics };
   });
 }

@@ -38,20 +38,21 @@ export class KahanSum {
  * Log-softmax (natural log) of one row of logits, in float64.
  * @throws RangeError on NaN/+∞ or a row that is entirely −∞
  */
-export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax'): Float64Array {
+export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax', into?: Float64Array): Float64Array {
+  if (into && into.length !== logits.length) throw new RangeError(`${name}: output has ${into.length} entries for ${logits.length} logits`);
   const k = logits instanceof Float32Array ? nativeMetricKernels() : undefined;
-  if (!k) return logSoftmaxTs(logits, name);
+  if (!k) return logSoftmaxTs(logits, name, into);
   // the same loops in native code (native/plip_exact.cc, V8's exp ported): the same bits, about 2× faster
   const [bad, m, sum] = k.logSoftmaxParts(logits as Float32Array);
   if (bad >= 0) checkFinite(logits, name);
   if (m === -Infinity) throw new RangeError(`${name}: every logit is −Infinity (no distribution)`);
-  const out = new Float64Array(logits.length);
+  const out = into ?? new Float64Array(logits.length);
   k.subtractInto(logits as Float32Array, m + Math.log(sum), out);
   return out;
 }
 
 /** {@link logSoftmax} in TypeScript only: the reference the native loops are tested against. */
-export function logSoftmaxTs(logits: ArrayLike<number>, name = 'logSoftmax'): Float64Array {
+export function logSoftmaxTs(logits: ArrayLike<number>, name = 'logSoftmax', into?: Float64Array): Float64Array {
   checkFinite(logits, name);
   const n = logits.length;
   let m = -Infinity;
@@ -60,7 +61,7 @@ export function logSoftmaxTs(logits: ArrayLike<number>, name = 'logSoftmax'): Fl
   const acc = new KahanSum();
   for (let i = 0; i < n; i++) acc.add(Math.exp(logits[i]! - m));
   const lse = m + Math.log(acc.value);
-  const out = new Float64Array(n);
+  const out = into ?? new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = logits[i]! - lse;
   return out;
 }
@@ -104,10 +105,15 @@ export class LogProbRows {
   private readonly lp = new Map<number, Float64Array>();
   private readonly p = new Map<number, Float64Array>();
 
+  /**
+   * @param pool - spare [V] rows to fill instead of allocating (writing to fresh memory costs a page fault per
+   *   4 KiB; a sweep normalises hundreds of 1.2 MB rows); {@link release} returns this object's rows to it.
+   */
   constructor(
     readonly data: Float32Array,
     readonly V: number,
     private readonly label = 'logits',
+    private readonly pool?: Float64Array[],
   ) {
     if (!Number.isInteger(data.length / V)) throw new RangeError(`LogProbRows: logits length ${data.length} is not a multiple of V = ${V}`);
   }
@@ -121,7 +127,7 @@ export class LogProbRows {
   /** log softmax of row i (float64, [V]). */
   logProbs(i: number): Float64Array {
     let r = this.lp.get(i);
-    if (!r) this.lp.set(i, (r = logSoftmax(this.logits(i), `${this.label} at position ${i}`)));
+    if (!r) this.lp.set(i, (r = logSoftmax(this.logits(i), `${this.label} at position ${i}`, this.pool?.pop())));
     return r;
   }
 
@@ -130,11 +136,18 @@ export class LogProbRows {
     let r = this.p.get(i);
     if (!r) {
       const lp = this.logProbs(i);
-      r = new Float64Array(lp.length);
+      r = this.pool?.pop() ?? new Float64Array(lp.length);
       for (let j = 0; j < lp.length; j++) r[j] = Math.exp(lp[j]!);
       this.p.set(i, r);
     }
     return r;
+  }
+
+  /** Hands every row computed here to the pool (they must no longer be used) and forgets them. */
+  release(): void {
+    if (this.pool) for (const m of [this.lp, this.p]) for (const r of m.values()) this.pool.push(r);
+    this.lp.clear();
+    this.p.clear();
   }
 }
 

@@ -13,6 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import { blasUnavailableReason, loadBlasBackend, nativeAddonPath, nativeMetricKernels } from '../../src/tensor/select.ts';
 import { klFromLogProbs, klFromLogProbsTs, logSoftmax, logSoftmaxTs } from '../../src/metrics/distribution.ts';
 import { add3Range, addRange, mulRange, normalize } from '../../src/model/ops.ts';
@@ -54,6 +55,27 @@ test('native exp equals Math.exp bit for bit (edge cases, 10^6 random arguments)
   const ref = x.map((v) => Math.exp(v));
   const i = firstDiff(out, ref);
   assert.equal(i, -1, i < 0 ? '' : `exp(${x[i]}): native ${out[i]}, Math.exp ${ref[i]}`);
+});
+
+test('the 8-lane exp of the log-softmax sum equals Math.exp bit for bit on x ≤ 0 (every branch, 10^6 arguments)', () => {
+  need(blas, 'the OpenBLAS addon');
+  const a = createRequire(import.meta.url)(nativeAddonPath()) as { expNonPositiveInto(x: Float64Array, out: Float64Array): boolean };
+  const r = rng(17);
+  const edges = [0, -0, -1e-300, -(2 ** -28), -(2 ** -29), -0.3465735902799726, -0.34657359027997264, -1.0397207708399179, -1.03972077083991, -1, -2, -708.39, -708.4, -709.78, -709.8, -744.4, -745.13, -745.1332191019412, -745.14, -746, -1e4, -Infinity];
+  const x = new Float64Array(edges.length + 1_000_000 + 3);
+  x.set(edges);
+  for (let i = edges.length; i < x.length; i++) {
+    const u = r();
+    x[i] = -[u * 1e-8, u * 0.35, u * 1.04, u * 40, 700 + u * 50, u * 2000][i % 6]!;
+  }
+  const out = new Float64Array(x.length);
+  const vectorised = a.expNonPositiveInto(x, out);
+  const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const avx512 = process.arch === 'x64' && ['avx512f', 'avx512dq', 'avx512vl'].every((f) => new RegExp(`\\b${f}\\b`).test(flags));
+  assert.equal(vectorised, avx512, 'the 8-lane path runs exactly where the CPU has avx512f/dq/vl');
+  const i = firstDiff(out, x.map((v) => Math.exp(v)));
+  assert.equal(i, -1, i < 0 ? '' : `exp(${x[i]}): native ${out[i]}, Math.exp ${Math.exp(x[i]!)} (8-lane path: ${vectorised})`);
+  assert.throws(() => a.expNonPositiveInto(new Float64Array([1]), new Float64Array(1)), /x\[0\] is not <= 0/);
 });
 
 test('logSoftmax and klFromLogProbs through the native loops equal the TypeScript ones bit for bit', () => {
