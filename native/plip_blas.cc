@@ -178,7 +178,7 @@ U16View GetU16(const Napi::CallbackInfo& info, size_t idx, const char* fn, const
   return U16View{static_cast<const uint16_t*>(data), length};
 }
 
-// Benchmarks/tests: force the one-tile-at-a-time path (sgemm multi-threaded inside each tile).
+// Benchmarks only: widen and multiply every tile on the calling thread (no split over the pool).
 std::atomic<bool> g_serialTiles{std::getenv("PLIP_HALF_SERIAL_TILES") != nullptr};
 
 // Widened rows per sgemm call: about L2-sized, but large enough that m·rows·k stays above OpenBLAS's

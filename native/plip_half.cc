@@ -115,7 +115,7 @@ struct U16Rows {
   int k, kind;
   PLIP_AVX512 __m512 Load(int j, int p) const { return Load16(w + size_t(j) * k + p, kind); }
   // 32 weights from p: bf16 by unpacking one 64-byte load with zero words (w << 16 is the float32 value;
-  // lanes in the order PermuteX gives x), f16 as two converting loads in natural order.
+  // lanes in the order PermuteXInto gives x), f16 as two converting loads in natural order.
   PLIP_AVX512 void Load32(int j, int p, __m512& lo, __m512& hi) const {
     const uint16_t* r = w + size_t(j) * k + p;
     if (kind == 0) {
@@ -144,7 +144,7 @@ struct F32Rows {
   void Prefetch(int, int) const {}  // L1-resident
 };
 
-// y[j] += x · w[j] for j in [j0, j1), x as PermuteX leaves it. Four rows of w per pass share each load of x;
+// y[j] += x · w[j] for j in [j0, j1), x as PermuteXInto leaves it. Four rows of w per pass share each load of x;
 // two accumulators per row hide FMA latency; rows past the last multiple of four take a one-accumulator loop.
 template <class Rows>
 PLIP_AVX512 void GemvAvx512T(const float* x, const Rows& w, int k, int j0, int j1, float* y) {
@@ -204,26 +204,27 @@ PLIP_AVX512 void GemvAvx512T(const float* x, const Rows& w, int k, int j0, int j
   }
 }
 
-// x as the kernel reads it: for bf16, each block of 32 in the lane order unpacking gives the weights
-// (0–3, 8–11, 16–19, 24–27, then 4–7, 12–15, 20–23, 28–31); the rest, and f16, unchanged.
-const float* PermuteX(const float* x, int k, int kind, std::vector<float>& buf) {
-  if (kind != 0) return x;
-  if (buf.size() < size_t(k)) buf.resize(size_t(k));
-  float* xp = buf.data();
-  const int k32 = k & ~31;
+// x as the kernel reads it, into dst[k]: for bf16, each block of 32 in the lane order unpacking gives the
+// weights (0–3, 8–11, 16–19, 24–27, then 4–7, 12–15, 20–23, 28–31); the rest, and f16, unchanged.
+void PermuteXInto(const float* x, int k, int kind, float* dst) {
+  const int k32 = kind == 0 ? k & ~31 : 0;
   for (int p = 0; p < k32; p += 32)
     for (int lane = 0; lane < 4; lane++)
       for (int q = 0; q < 4; q++) {
-        xp[p + 4 * lane + q] = x[p + 8 * lane + q];
-        xp[p + 16 + 4 * lane + q] = x[p + 8 * lane + 4 + q];
+        dst[p + 4 * lane + q] = x[p + 8 * lane + q];
+        dst[p + 16 + 4 * lane + q] = x[p + 8 * lane + 4 + q];
       }
-  std::memcpy(xp + k32, x + k32, sizeof(float) * size_t(k - k32));
-  return xp;
+  std::memcpy(dst + k32, x + k32, sizeof(float) * size_t(k - k32));
 }
 
 PLIP_AVX512 void GemvAvx512(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
   thread_local std::vector<float> perm;
-  GemvAvx512T(PermuteX(x, k, kind, perm), U16Rows{w, k, kind}, k, j0, j1, y);
+  if (kind == 0) {
+    if (perm.size() < size_t(k)) perm.resize(size_t(k));
+    PermuteXInto(x, k, kind, perm.data());
+    x = perm.data();
+  }
+  GemvAvx512T(x, U16Rows{w, k, kind}, k, j0, j1, y);
 }
 
 // Y[i, j] += X[i] · w[j] for the m rows of X, j in [j0, j1) (j0 a multiple of 4): each group of four rows of w
@@ -237,11 +238,7 @@ PLIP_AVX512 void GemmSmallAvx512(const float* x, int m, const uint16_t* w, int k
   const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
   thread_local std::vector<float> perm;
   if (perm.size() < size_t(m) * k) perm.resize(size_t(m) * k);
-  std::vector<float> one;
-  for (int i = 0; i < m; i++) {
-    const float* xi = PermuteX(x + size_t(i) * k, k, kind, one);
-    std::memcpy(perm.data() + size_t(i) * k, xi, sizeof(float) * size_t(k));
-  }
+  for (int i = 0; i < m; i++) PermuteXInto(x + size_t(i) * k, k, kind, perm.data() + size_t(i) * k);
   const U16Rows src{w, k, kind};
   const int k32 = k & ~31;
   for (int jb = j0; jb < j1; jb += 4) {

@@ -33,8 +33,6 @@ interface NativeAddon {
   firstNonFinite?(x: Float32Array, n: number): number;
   softmaxRows?(x: Float32Array, rows: number, n: number): void;
   scaleMask?(s: Float32Array, heads: number, T: number, S: number, qpos: Int32Array, scale: number, window: number, cap: number): void;
-  /** Attention's per-head products for all heads (native/plip_attn.cc); absent in addons built before them. */
-  attnScores?(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
   normRows?: ExactOps['normRows'];
   addRange?: ExactOps['addRange'];
   add3Range?: ExactOps['add3Range'];
@@ -42,6 +40,8 @@ interface NativeAddon {
   logSoftmaxParts?(logits: Float32Array): [number, number, number];
   subtractInto?(logits: Float32Array, c: number, out: Float64Array): void;
   klFromLogProbs?(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
+  /** Attention's per-head products for all heads (native/plip_attn.cc); absent in addons built before them. */
+  attnScores?(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
   attnMix?(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
 }
 

@@ -200,7 +200,7 @@ const sgemmSplitInvariant = ((): boolean => {
   return true;
 })();
 
-/** Products with at most this many rows take the GEMV-like kernel where it exists (avx512; native/plip_blas.cc kSmallM). */
+/** Products with at most this many rows take the GEMV-like kernel where it exists (avx512; native/plip_blas.cc SmallM()). */
 const SMALL_M = 8;
 
 /** |got − want| ≤ 1e-5 · (|bias| + Σ_p |x·w|) per output: the float32 rounding bound of a length-k sum. */
