@@ -1,5 +1,6 @@
 // plip_half: bf16 / f16 weight kernels (see plip_half.h).
 #include "plip_half.h"
+#include "plip_amx.h"
 
 #include <atomic>
 #include <algorithm>
@@ -411,8 +412,9 @@ bool CpuHasAvx512() { return false; }
 bool CpuHasAvx2() { return false; }
 #endif
 
-enum Kernel { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
-std::atomic<int> g_kernel{CpuHasAvx512() ? kAvx512 : CpuHasAvx2() ? kAvx2 : kPortable};
+// kAmx: bf16 products of more than SmallM() rows on AMX tiles (plip_amx.cc); everything else as kAvx512.
+enum Kernel { kPortable = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
+std::atomic<int> g_kernel{plip_amx::Available() && CpuHasAvx512() ? kAmx : CpuHasAvx512() ? kAvx512 : CpuHasAvx2() ? kAvx2 : kPortable};
 
 }  // namespace
 
@@ -421,7 +423,8 @@ void Widen(const uint16_t* s, float* d, size_t n, int kind) {
   if (kind == 1) return WidenPortable(s, d, n, kind);
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
-    case kAvx512: return WidenAvx512(s, d, n, kind);
+    case kAvx512:
+    case kAmx: return WidenAvx512(s, d, n, kind);
     case kAvx2: return WidenAvx2(s, d, n, kind);
   }
 #endif
@@ -431,7 +434,8 @@ void Widen(const uint16_t* s, float* d, size_t n, int kind) {
 void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
-    case kAvx512: return GemvAvx512(x, w, k, j0, j1, y, kind);
+    case kAvx512:
+    case kAmx: return GemvAvx512(x, w, k, j0, j1, y, kind);
     case kAvx2: return kind == 0 ? GemvBf16Avx2(x, w, k, j0, j1, y) : GemvF16Avx2(x, w, k, j0, j1, y);
   }
 #endif
@@ -440,7 +444,7 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 
 bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind) {
 #ifdef PLIP_X86
-  if (g_kernel.load(std::memory_order_relaxed) == kAvx512) {
+  if (g_kernel.load(std::memory_order_relaxed) >= kAvx512) {
     GemmSmallAvx512(x, m, w, k, n, j0, j1, y, kind);
     return true;
   }
@@ -451,7 +455,7 @@ bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j
 
 bool HasGemmSmall() {
 #ifdef PLIP_X86
-  return g_kernel.load(std::memory_order_relaxed) == kAvx512;
+  return g_kernel.load(std::memory_order_relaxed) >= kAvx512;
 #else
   return false;
 #endif
@@ -459,11 +463,14 @@ bool HasGemmSmall() {
 
 const char* KernelName() {
   switch (g_kernel.load()) {
+    case kAmx: return "amx";
     case kAvx512: return "avx512";
     case kAvx2: return "avx2";
   }
   return "portable";
 }
+
+bool UsesAmx() { return g_kernel.load(std::memory_order_relaxed) == kAmx; }
 
 std::string SelectKernel(const std::string& name) {
   if (name == "portable") {
@@ -474,8 +481,11 @@ std::string SelectKernel(const std::string& name) {
   } else if (name == "avx512") {
     if (!CpuHasAvx512()) return "this CPU lacks avx512f/bw/vl; use 'avx2' where supported, or 'portable'";
     g_kernel = kAvx512;
+  } else if (name == "amx") {
+    if (!plip_amx::Available() || !CpuHasAvx512()) return "this CPU lacks amx_tile/amx_bf16 (or the kernel refused the tile state); use 'avx512', 'avx2' or 'portable'";
+    g_kernel = kAmx;
   } else {
-    return "expected 'avx512', 'avx2' or 'portable', got '" + name + "'";
+    return "expected 'amx', 'avx512', 'avx2' or 'portable', got '" + name + "'";
   }
   return "";
 }

@@ -1,6 +1,7 @@
 // plip_half: the 16-bit-weight kernels behind linearHalf (bf16 / f16 weights, float32 accumulation).
 //
 // Three implementations of the same two kernels, chosen at run time from what the CPU supports:
+//   amx       as avx512, and bf16 products of more than a few rows on AMX tiles (plip_amx.h)
 //   avx512    avx512f + avx512bw + avx512vl + f16c
 //   avx2      avx2 + fma + f16c (e.g. AMD Zen 2/3, Intel Haswell and later)
 //   portable  plain C++
@@ -28,8 +29,11 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind);
 bool HasGemmSmall();
 
-/** The kernel in use: "avx512" | "avx2" | "portable". */
+/** The kernel in use: "amx" | "avx512" | "avx2" | "portable". */
 const char* KernelName();
+
+/** Whether bf16 products of more than a few rows go to AMX (plip_amx::GemmRows). */
+bool UsesAmx();
 
 /** Selects a kernel by name; returns an error message (empty on success) when the name is unknown or the
  *  CPU cannot run it. */

@@ -194,9 +194,10 @@ export function blasOpsIsa(): string | undefined {
   return cachedAddon?.opsIsa?.();
 }
 
-export type HalfKernelName = 'avx512' | 'avx2' | 'portable';
+export type HalfKernelName = 'amx' | 'avx512' | 'avx2' | 'portable';
 /**
- * The addon's half-precision kernels: 'avx512' (avx512f/bw/vl), 'avx2' (avx2+fma+f16c) or 'portable' C++;
+ * The addon's half-precision kernels: 'amx' (as 'avx512', and bf16 products of more than 8 rows on AMX
+ * tiles: amx_tile/amx_bf16), 'avx512' (avx512f/bw/vl), 'avx2' (avx2+fma+f16c) or 'portable' C++;
  * the best the CPU supports is chosen at load. With `name`, selects them (tests and benchmarks compare
  * them; naming one the CPU lacks throws); undefined without the addon.
  */

@@ -6,7 +6,9 @@
  * (`widenModelWeights`, the old float32-resident path):
  * - ts backend: logits and every resid_post bit-identical, prefill and cached decoding;
  * - blas backend: prefill bit-identical (m > 1 goes through the same sgemm on widened tiles); cached
- *   decode steps (m = 1, the direct bf16 GEMV) within 1e-5 of the float32 path.
+ *   decode steps (m = 1, the direct bf16 GEMV) within 1e-5 of the float32 path. Where the CPU has AMX,
+ *   also with the 'amx' kernel (products of more than 8 rows on AMX tiles, summed in AMX's order):
+ *   prefill logits and resid_post within 1e-5.
  * The fixtures stored as BF16/F16 (qwen2, gemma) also pass the PyTorch parity test in parity.test.ts,
  * now bf16/f16-resident.
  *
@@ -23,7 +25,7 @@ import { loadSafetensorsFile, writeSafetensorsFile, type TensorToWrite } from '.
 import { loadModel } from '../../src/model/load.ts';
 import { HookedModel } from '../../src/model/model.ts';
 import { widenModelWeights, modelWeightBytes } from '../../src/model/weights.ts';
-import { loadBlasBackend } from '../../src/tensor/select.ts';
+import { halfKernel, loadBlasBackend } from '../../src/tensor/select.ts';
 
 const INDEX = JSON.parse(readFileSync('fixtures/tiny/index.json', 'utf8')) as { models: Array<{ dir: string; family: string }> };
 const GOLDEN_PROMPT = (dir: string) => {
@@ -64,38 +66,51 @@ function close(a: Float32Array, b: Float32Array, tol: number, what: string): voi
 const backends: Array<'ts' | 'blas'> = ['ts'];
 if (loadBlasBackend() || process.env.CI === 'true') backends.push('blas');
 
+// On blas: the kernel the addon chose, and where that is 'amx' also the widened-tile kernel under it.
+const loaded = loadBlasBackend() ? halfKernel() : undefined;
+const blasKernels: Array<string | undefined> = loaded === 'amx' ? ['avx512', 'amx'] : [loaded];
+
 for (const { dir } of INDEX.models) {
   for (const backend of backends) {
-    test(`bf16-resident ${dir} (${backend}) equals the float32 path of the same rounded weights`, async () => {
-      const path = rewrite(dir, 'BF16');
-      const half = await loadModel(path, { noTokenizer: true, backend });
-      // Every matrix is 16-bit in memory; norms and biases (O(d_model)) are float32.
-      const W = half.weights;
-      for (const w of [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])]) {
-        assert.equal(w.dtype, 'bf16');
-        assert.ok(w.data instanceof Uint16Array);
-      }
-      const wide = new HookedModel(half.spec, widenModelWeights(W), half.backend, null, half.info);
-      assert.equal(wide.weights.embed.dtype, 'f32');
-      assert.ok(modelWeightBytes(W) < 0.6 * modelWeightBytes(wide.weights), 'the bf16 model holds about half the bytes');
+    for (const kernel of backend === 'blas' ? blasKernels : [undefined]) {
+      test(`bf16-resident ${dir} (${backend}${kernel ? `, ${kernel}` : ''}) equals the float32 path of the same rounded weights`, async () => {
+        if (kernel) halfKernel(kernel as 'amx');
+        try {
+          const path = rewrite(dir, 'BF16');
+          const half = await loadModel(path, { noTokenizer: true, backend });
+          // Every matrix is 16-bit in memory; norms and biases (O(d_model)) are float32.
+          const W = half.weights;
+          for (const w of [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])]) {
+            assert.equal(w.dtype, 'bf16');
+            assert.ok(w.data instanceof Uint16Array);
+          }
+          const wide = new HookedModel(half.spec, widenModelWeights(W), half.backend, null, half.info);
+          assert.equal(wide.weights.embed.dtype, 'f32');
+          assert.ok(modelWeightBytes(W) < 0.6 * modelWeightBytes(wide.weights), 'the bf16 model holds about half the bytes');
 
-      const ids = GOLDEN_PROMPT(dir);
-      const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
-      const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
-      identical(a.logits!.data, b.logits!.data, `${dir} prefill logits`);
-      for (let l = 0; l < half.spec.nLayers; l++) identical(a.cache.residPost(l).data, b.cache.residPost(l).data, `${dir} resid_post ${l}`);
+          const ids = GOLDEN_PROMPT(dir);
+          const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
+          const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
+          const same = kernel === 'amx' ? (x: Float32Array, y: Float32Array, what: string) => close(x, y, 1e-5, what) : identical;
+          assert.ok(kernel !== 'amx' || ids.length > 8, 'the prompt is long enough for the AMX tiles');
+          same(a.logits!.data, b.logits!.data, `${dir} prefill logits`);
+          for (let l = 0; l < half.spec.nLayers; l++) same(a.cache.residPost(l).data, b.cache.residPost(l).data, `${dir} resid_post ${l}`);
 
-      // cached decoding: m = 1 linears (the GEMV path on blas)
-      const ka = half.newKVCache(ids.length), kb = wide.newKVCache(ids.length);
-      half.forward(ids.slice(0, 2), { kvCache: ka });
-      wide.forward(ids.slice(0, 2), { kvCache: kb });
-      for (let t = 2; t < ids.length; t++) {
-        const sa = half.forward([ids[t]!], { kvCache: ka }).logits!.data;
-        const sb = wide.forward([ids[t]!], { kvCache: kb }).logits!.data;
-        if (backend === 'ts') identical(sa, sb, `${dir} decode step ${t}`);
-        else close(sa, sb, 1e-5, `${dir} decode step ${t}`);
-      }
-    });
+          // cached decoding: m = 1 linears (the GEMV path on blas)
+          const ka = half.newKVCache(ids.length), kb = wide.newKVCache(ids.length);
+          half.forward(ids.slice(0, 2), { kvCache: ka });
+          wide.forward(ids.slice(0, 2), { kvCache: kb });
+          for (let t = 2; t < ids.length; t++) {
+            const sa = half.forward([ids[t]!], { kvCache: ka }).logits!.data;
+            const sb = wide.forward([ids[t]!], { kvCache: kb }).logits!.data;
+            if (backend === 'ts') identical(sa, sb, `${dir} decode step ${t}`);
+            else close(sa, sb, 1e-5, `${dir} decode step ${t}`);
+          }
+        } finally {
+          if (loaded) halfKernel(loaded as 'amx');
+        }
+      });
+    }
   }
 }
 

@@ -7,7 +7,9 @@
  *   split-invariant (probed below: OpenBLAS SkylakeX yes, Haswell/Zen no); elsewhere the GEMV's bound.
  * - blas, m = 1: the direct bf16/f16 GEMV; float32 summation order differs from sgemv, so the bound is
  *   |Δ| ≤ 1e-5 · Σ|x·w| per output (the float32 rounding bound of a length-k sum is ~k·2⁻²⁴ · Σ|x·w|).
- * Every native kernel set the CPU can run (AVX-512, AVX2+FMA+F16C, portable C++) is exercised.
+ * - blas amx kernel, bf16, m > 8: AMX tiles on x split exactly into three bf16 terms; the products are exact,
+ *   the sums float32 in AMX's order, so the bound is the GEMV's (and non-finite outputs match).
+ * Every native kernel set the CPU can run (AMX, AVX-512, AVX2+FMA+F16C, portable C++) is exercised.
  * With CI=true an unloadable addon is a failure, as in backend.test.ts.
  */
 import { test, describe } from 'node:test';
@@ -43,7 +45,8 @@ function randHalf(dtype: 'bf16' | 'f16', n: number, r: () => number): WeightArra
   const narrow = dtype === 'bf16' ? f32BitsToBf16 : f32BitsToF16;
   for (let i = 0; i < n; i++) {
     const c = r();
-    f[0] = c < 0.02 ? 0 : c < 0.04 ? (r() - 0.5) * 1e-7 : (r() * 2 - 1) * 2 ** -Math.floor(r() * 8);
+    // zeros, tiny values, bf16 subnormals (f16: zero), and a spread of exponents
+    f[0] = c < 0.02 ? 0 : c < 0.04 ? (r() - 0.5) * 1e-7 : c < 0.05 ? (r() - 0.5) * 1e-38 : (r() * 2 - 1) * 2 ** -Math.floor(r() * 8);
     bits[i] = narrow(u[0]!);
   }
   return halfWeight(dtype, bits);
@@ -165,13 +168,15 @@ function blasTest(name: string, fn: () => void): void {
 const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
 const has = (f: string): boolean => new RegExp(`\\b${f}\\b`).test(cpuFlags);
 const kernels: HalfKernelName[] = [];
+const avx512 = process.arch === 'x64' && has('avx512f') && has('avx512bw') && has('avx512vl') && has('f16c');
+if (avx512 && has('amx_tile') && has('amx_bf16')) kernels.push('amx');
 if (process.arch === 'x64' && has('avx512f') && has('avx512bw') && has('avx512vl') && has('f16c')) kernels.push('avx512');
 if (process.arch === 'x64' && has('avx2') && has('fma') && has('f16c')) kernels.push('avx2');
 kernels.push('portable');
 
 blasTest('the addon picks the best half-precision kernel this CPU supports, and refuses one it lacks', () => {
   assert.equal(halfKernel(), kernels[0], `/proc/cpuinfo supports ${kernels.join(', ')}`);
-  for (const k of ['avx512', 'avx2'] as const) {
+  for (const k of ['amx', 'avx512', 'avx2'] as const) {
     if (!kernels.includes(k)) assert.throws(() => halfKernel(k), /this CPU lacks/);
   }
   assert.equal(halfKernel(), kernels[0], 'a refused selection leaves the kernel unchanged');
@@ -240,6 +245,7 @@ describe('blas backend: half weights vs the float32 path', () => {
                 }
                 return withinRounding(got, want, x, wf, bias, s, 'small-m kernel');
               }
+              if (kernel === 'amx' && dtype === 'bf16' && s.m > SMALL_M) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
               if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
               withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
@@ -262,6 +268,34 @@ describe('blas backend: half weights vs the float32 path', () => {
     assert.throws(() => blas!.linearWeight(x, halfWeight('bf16', u16), null, 1, 4, 2, shared.subarray(2, 4)), /overlap/);
     assert.throws(() => halfKernel('sse9' as 'portable'), /expected/);
   });
+  if (kernels.includes('amx')) {
+    blasTest('amx: non-finite activations give the non-finite outputs of the float32 path', () => {
+      halfKernel('amx');
+      const r = rng(7);
+      const s = { m: 20, k: 70, n: 40 };
+      const x = randF32(s.m * s.k, r);
+      x[3] = Infinity;
+      x[s.k * 5 + 9] = -Infinity;
+      x[s.k * 11 + 1] = Number.NaN;
+      x[s.k * 17 + 2] = Infinity;
+      x[s.k * 17 + 3] = -Infinity;
+      // normal weights only: AMX reads bf16 subnormals as zero, so ±Inf times one is NaN there (±Inf in float32)
+      const wb = new Uint16Array(s.n * s.k);
+      const f = new Float32Array(randF32(s.n * s.k, r).map((v) => v + Math.sign(v) * 0.01));
+      const u = new Uint32Array(f.buffer);
+      for (let i = 0; i < wb.length; i++) wb[i] = f32BitsToBf16(u[i]!);
+      const w = halfWeight('bf16', wb);
+      const want = new Float32Array(s.m * s.n);
+      blas!.linear(x, widenWeight(w), null, s.m, s.k, s.n, want);
+      const got = run(blas!, x, w, null, s);
+      let nonFinite = 0;
+      for (let i = 0; i < want.length; i++) {
+        if (Number.isFinite(want[i]!)) assert.ok(Number.isFinite(got[i]!), `output ${i}: ${got[i]} where the float32 path has ${want[i]}`);
+        else (nonFinite++, assert.ok(Object.is(got[i], want[i]), `output ${i}: ${got[i]} vs ${want[i]}`));
+      }
+      assert.equal(nonFinite, 4 * s.n, 'rows 0, 5, 11 and 17 are non-finite');
+    });
+  }
   blasTest('repeated GEMV calls on the worker pool give identical results (no race)', () => {
     const r = rng(99);
     const k = 512, n = 4096;
