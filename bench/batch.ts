@@ -5,8 +5,10 @@
  * 1. generation throughput: 16 prompts (4..19 tokens), greedy, PLIP_BENCH_GEN_TOKENS (16) new tokens each —
  *    `generate` one prompt after another vs `generateBatch` with batch size 16 (same tokens checked);
  * 2. a per-layer knockout sweep of the study corpus (marker → its visible targets, one condition per layer,
- *    prompt + continuation as `plip knockout --mode per-layer` prepares them), PLIP_BENCH_SAMPLES (2) samples
- *    tokenized with the SmolLM2 tokenizer (ids fit Qwen's vocabulary) — full vs incremental (batched).
+ *    prompt + continuation as `plip knockout --mode per-layer` prepares them): every sample with targets
+ *    (25; PLIP_BENCH_SAMPLES=n keeps the first n, for a quick run only), tokenized with the SmolLM2 tokenizer
+ *    (ids fit Qwen's vocabulary) — full vs incremental (batched), PLIP_BENCH_SWEEP_REPS (1) passes over the
+ *    corpus, which arm goes first alternating from sample to sample.
  * Prints one JSON line (bench/run.ts adds it to docs/benchmarks.md).
  */
 import { cpus } from 'node:os';
@@ -23,7 +25,8 @@ const backend = (process.argv[2] ?? 'auto') as BackendName;
 const CONFIG = '../shared/configs/Qwen--Qwen2.5-Coder-0.5B-Instruct';
 const reps = Number(process.env.PLIP_BENCH_REPS ?? 2);
 const genTokens = Number(process.env.PLIP_BENCH_GEN_TOKENS ?? 16);
-const nSamples = Number(process.env.PLIP_BENCH_SAMPLES ?? 2);
+const nSamples = Number(process.env.PLIP_BENCH_SAMPLES ?? Infinity);
+const sweepReps = Number(process.env.PLIP_BENCH_SWEEP_REPS ?? 1);
 const which = (process.env.PLIP_BENCH_BATCH_PARTS ?? 'gen,sweep').split(',');
 // PLIP_BENCH_LAYERS: fewer layers, for a quick smoke run only (figures are recorded with the real depth)
 const layersEnv = process.env.PLIP_BENCH_LAYERS;
@@ -76,9 +79,9 @@ if (which.includes('sweep')) {
   const fullMs: number[] = [], incMs: number[] = [];
   let maxDiff = 0;
   let nTokens = 0;
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < sweepReps; r++) {
     let tf = 0, ti = 0;
-    for (const ks of samples) {
+    for (const [si, ks] of samples.entries()) {
       const mk = ks.marker.token;
       const tokens = ks.ids.slice(0, ks.continuationEnd + 1);
       const prompt = tokens.slice(0, mk + 1);
@@ -86,7 +89,7 @@ if (which.includes('sweep')) {
       if (r === 0) nTokens += tokens.length;
       const sweep: AttentionMaskSpec[][] = Array.from({ length: nL }, (_, L) => [{ kind: 'knockout', layers: L, heads: 'all', edges: [{ sources: [mk], targets: ks.targets }] }]);
       let full: number[] = [], inc: number[] = [];
-      // A then B, alternating which goes first between reps (load on a shared machine drifts)
+      // A then B, alternating which goes first from sample to sample (load on a shared machine drifts)
       const runFull = () => {
         const baseline = runCondition(m, tokens, [], [], mk, 10);
         full = sweep.map((s) => forwardWithIntervention(m, prompt, s, { continuation, baseline, capturePatterns: false, fullRecompute: true }).metrics.kl);
@@ -95,7 +98,7 @@ if (which.includes('sweep')) {
         const baseline = runCondition(m, tokens, [], [], mk, 10);
         inc = forwardWithInterventions(m, prompt, sweep, { continuation, baseline, capturePatterns: false, batchSize: Number(process.env.PLIP_BENCH_COND_BATCH ?? 8) }).map((x) => x.metrics.kl);
       };
-      if (r % 2 === 0) {
+      if ((r + si) % 2 === 0) {
         tf += time(runFull);
         ti += time(runInc);
       } else {
@@ -113,6 +116,7 @@ if (which.includes('sweep')) {
     recomputedPositions: samples.map((s) => s.continuationEnd - s.marker.token + 1),
     tokens: nTokens,
     conditionsPerSample: nL,
+    reps: sweepReps,
     fullMs: median(fullMs),
     incrementalMs: median(incMs),
     speedup: median(fullMs) / median(incMs),
