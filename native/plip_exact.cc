@@ -29,6 +29,7 @@
 #include <string>
 
 #include "plip_napi.h"
+#include "plip_pool.h"
 
 namespace plip_exact {
 
@@ -165,13 +166,13 @@ PLIP_AVX512D void ExpNonPositive8(const double* xin, double* out) {
   const __m512d c = _mm512_sub_pd(x, poly);
   const __m512d xc = _mm512_mul_pd(x, c);
   const __m512d two = _mm512_set1_pd(2.0);
-  // k == 0: one − ((x·c)/(c − 2) − x)
-  const __m512d r0 = _mm512_sub_pd(one, _mm512_sub_pd(_mm512_div_pd(xc, _mm512_sub_pd(c, two)), x));
+  const __mmask8 kzero = _mm512_cmpeq_epi64_mask(_mm512_cvtepi32_epi64(k), _mm512_setzero_si512());
+  // k == 0: one − ((x·c)/(c − 2) − x); computed only when a lane takes it (a division costs ~16 cycles)
+  const __m512d r0 = kzero ? _mm512_sub_pd(one, _mm512_sub_pd(_mm512_div_pd(xc, _mm512_sub_pd(c, two)), x)) : one;
   // else y = one − ((lo − (x·c)/(2 − c)) − hi), then y·twopk (·2^-1000 when k < −1021)
   const __m512d y = _mm512_sub_pd(one, _mm512_sub_pd(_mm512_sub_pd(lo, _mm512_div_pd(xc, _mm512_sub_pd(two, c))), hi));
   __m512d rk = _mm512_mul_pd(y, twopk);
   rk = _mm512_mask_mul_pd(rk, low, rk, _mm512_set1_pd(9.33263618503218878990e-302));
-  const __mmask8 kzero = _mm512_cmpeq_epi64_mask(k64, _mm512_setzero_si512());
   __m512d r = _mm512_mask_mov_pd(rk, kzero, r0);
   r = _mm512_mask_add_pd(r, tiny, one, x0);  // |x| < 2^-28: one + x
   r = _mm512_mask_mov_pd(r, zeroLane, _mm512_setzero_pd());
@@ -276,6 +277,8 @@ Napi::Value SubtractInto(const Napi::CallbackInfo& info) {
 }
 
 // klFromLogProbs(logP, logQ, probP|null) as in distribution.ts (without its size checks, done in TypeScript).
+double Kl(const double* lp, const double* lq, const double* pp, size_t n);
+
 Napi::Value KlFromLogProbs(const Napi::CallbackInfo& info) {
   static const char* fn = "klFromLogProbs";
   RequireArgc(info, 3, fn, "(logP, logQ, probP|null)");
@@ -284,19 +287,126 @@ Napi::Value KlFromLogProbs(const Napi::CallbackInfo& info) {
   F64View pp;
   if (hasP) pp = GetF64(info, 2, fn, "probP");
   if (lq.length < lp.length || (hasP && pp.length < lp.length)) ThrowRange(info.Env(), std::string(fn) + ": arrays of different sizes");
+  return Napi::Number::New(info.Env(), Kl(lp.data, lq.data, hasP ? pp.data : nullptr, lp.length));
+}
+
+// Arrays of typed arrays (one row each), read on the calling thread before the pool touches them.
+template <class View, class Get>
+std::vector<View> Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name, Get get) {
+  Napi::Value v = info[idx];
+  if (!v.IsArray()) ThrowType(info.Env(), std::string(fn) + ": argument '" + name + "' must be an array of typed arrays");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<View> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    out[i] = get(e, i);
+  }
+  return out;
+}
+std::vector<F32View> F32Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
+  return Rows<F32View>(info, idx, fn, name, [&](Napi::Value e, uint32_t i) {
+    if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      ThrowType(info.Env(), std::string(fn) + ": " + name + "[" + std::to_string(i) + "] must be a Float32Array");
+    auto t = e.As<Napi::Float32Array>();
+    return F32View{t.Data(), t.ElementLength()};
+  });
+}
+std::vector<F64View> F64Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
+  return Rows<F64View>(info, idx, fn, name, [&](Napi::Value e, uint32_t i) {
+    if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowType(info.Env(), std::string(fn) + ": " + name + "[" + std::to_string(i) + "] must be a Float64Array");
+    auto t = e.As<Napi::Float64Array>();
+    return F64View{t.Data(), t.ElementLength()};
+  });
+}
+// Rows of one call split over the pool, each row by one thread in its own order: the same bits as one row at
+// a time. Rows are large (a vocabulary), so even two are worth splitting.
+template <class Fn>
+void ForRows(size_t n, Fn fn) {
+  const int threads = int(std::min<size_t>(n, size_t(plip::Threads())));
+  plip::GemvPool().Run(std::max(1, threads), [&](int part, int parts) {
+    for (size_t r = size_t(part); r < n; r += size_t(parts)) fn(r);
+  });
+}
+
+// logSoftmaxPartsRows(rows: Float32Array[]) → Float64Array [3·R]: logSoftmaxParts of each row.
+Napi::Value LogSoftmaxPartsRows(const Napi::CallbackInfo& info) {
+  static const char* fn = "logSoftmaxPartsRows";
+  RequireArgc(info, 1, fn, "(rows)");
+  const std::vector<F32View> rows = F32Rows(info, 0, fn, "rows");
+  Napi::Float64Array res = Napi::Float64Array::New(info.Env(), 3 * rows.size());
+  double* o = res.Data();
+  ForRows(rows.size(), [&](size_t r) {
+    const F32View& x = rows[r];
+    double m = -std::numeric_limits<double>::infinity();
+    o[3 * r] = -1;
+    for (size_t i = 0; i < x.length; i++) {
+      const double v = x.data[i];
+      if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
+        o[3 * r] = double(i);
+        return;
+      }
+      if (v > m) m = v;
+    }
+    Neumaier acc;
+    if (m != -std::numeric_limits<double>::infinity()) AddExpShifted(x.data, x.length, m, acc);
+    o[3 * r + 1] = m;
+    o[3 * r + 2] = acc.Value();
+  });
+  return res;
+}
+
+// subtractRowsInto(rows: Float32Array[], c: Float64Array, outs: Float64Array[]): outs[r][i] = rows[r][i] − c[r].
+Napi::Value SubtractRowsInto(const Napi::CallbackInfo& info) {
+  static const char* fn = "subtractRowsInto";
+  RequireArgc(info, 3, fn, "(rows, c, outs)");
+  const std::vector<F32View> rows = F32Rows(info, 0, fn, "rows");
+  F64View c = GetF64(info, 1, fn, "c");
+  const std::vector<F64View> outs = F64Rows(info, 2, fn, "outs");
+  if (c.length < rows.size() || outs.size() != rows.size()) ThrowRange(info.Env(), std::string(fn) + ": rows, c and outs differ in length");
+  for (size_t r = 0; r < rows.size(); r++)
+    if (outs[r].length < rows[r].length) ThrowRange(info.Env(), std::string(fn) + ": outs[" + std::to_string(r) + "] is shorter than rows[" + std::to_string(r) + "]");
+  ForRows(rows.size(), [&](size_t r) {
+    const float* x = rows[r].data;
+    double* y = outs[r].data;
+    const double cr = c.data[r];
+    for (size_t i = 0; i < rows[r].length; i++) y[i] = double(x[i]) - cr;
+  });
+  return info.Env().Undefined();
+}
+
+// KL of one pair as klFromLogProbs (hasP: probP given).
+double Kl(const double* lp, const double* lq, const double* pp, size_t n) {
   const double ninf = -std::numeric_limits<double>::infinity();
   Neumaier acc;
-  for (size_t i = 0; i < lp.length; i++) {
-    const double l = lp.data[i];
+  for (size_t i = 0; i < n; i++) {
+    const double l = lp[i];
     if (l == ninf) continue;
-    const double p = hasP ? pp.data[i] : Exp(l);
+    const double p = pp ? pp[i] : Exp(l);
     if (p == 0) continue;
-    const double q = lq.data[i];
-    if (q == ninf) return Napi::Number::New(info.Env(), std::numeric_limits<double>::infinity());
+    const double q = lq[i];
+    if (q == ninf) return std::numeric_limits<double>::infinity();
     acc.Add(p * (l - q));
   }
   const double kl = acc.Value();
-  return Napi::Number::New(info.Env(), kl > 0 ? kl : 0);
+  return kl > 0 ? kl : 0;
+}
+
+// klRows(logP: Float64Array[], logQ: Float64Array[], probP: Float64Array[] | null) → Float64Array [R].
+Napi::Value KlRows(const Napi::CallbackInfo& info) {
+  static const char* fn = "klRows";
+  RequireArgc(info, 3, fn, "(logP, logQ, probP|null)");
+  const std::vector<F64View> lp = F64Rows(info, 0, fn, "logP"), lq = F64Rows(info, 1, fn, "logQ");
+  const bool hasP = !(info[2].IsNull() || info[2].IsUndefined());
+  std::vector<F64View> pp;
+  if (hasP) pp = F64Rows(info, 2, fn, "probP");
+  if (lq.size() != lp.size() || (hasP && pp.size() != lp.size())) ThrowRange(info.Env(), std::string(fn) + ": logP, logQ and probP differ in length");
+  for (size_t r = 0; r < lp.size(); r++)
+    if (lq[r].length < lp[r].length || (hasP && pp[r].length < lp[r].length)) ThrowRange(info.Env(), std::string(fn) + ": arrays of different sizes in row " + std::to_string(r));
+  Napi::Float64Array res = Napi::Float64Array::New(info.Env(), lp.size());
+  double* o = res.Data();
+  ForRows(lp.size(), [&](size_t r) { o[r] = Kl(lp[r].data, lq[r].data, hasP ? pp[r].data : nullptr, lp[r].length); });
+  return res;
 }
 
 Napi::Value NormRows(const Napi::CallbackInfo& info) {
@@ -398,6 +508,9 @@ void RegisterExact(Napi::Env env, Napi::Object exports) {
   exports.Set("logSoftmaxParts", Napi::Function::New(env, LogSoftmaxParts, "logSoftmaxParts"));
   exports.Set("subtractInto", Napi::Function::New(env, SubtractInto, "subtractInto"));
   exports.Set("klFromLogProbs", Napi::Function::New(env, KlFromLogProbs, "klFromLogProbs"));
+  exports.Set("logSoftmaxPartsRows", Napi::Function::New(env, LogSoftmaxPartsRows, "logSoftmaxPartsRows"));
+  exports.Set("subtractRowsInto", Napi::Function::New(env, SubtractRowsInto, "subtractRowsInto"));
+  exports.Set("klRows", Napi::Function::New(env, KlRows, "klRows"));
 }
 
 }  // namespace plip_exact

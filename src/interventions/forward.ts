@@ -12,11 +12,11 @@
 import type { Hook } from '../hooks/types.ts';
 import type { ActivationCache } from '../hooks/cache.ts';
 import type { HookedModel } from '../model/model.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import { compareDistributions, logSoftmax, LogProbRows, topK, type DistributionComparison, type TokenProb } from '../metrics/distribution.ts';
 import { compareContinuation, type ContinuationComparison } from '../metrics/continuation.ts';
 import { attentionEdit } from './attention.ts';
-import { baselineStateHooks, fullRecomputeByDefault, runConditionsIncremental, scopeOfEdits, type BaselineState } from './incremental.ts';
+import { baselineStateHooks, fullRecomputeByDefault, runConditionsIncremental, scopeOfEdits, type BaselineState, type ConditionOutput } from './incremental.ts';
 export { withFullRecompute } from './incremental.ts';
 import { resolveSpecs, type AttentionMaskSpec, type MaskedEdge, type ResolvedEdit } from './spec.ts';
 
@@ -86,15 +86,21 @@ export function runCondition(model: HookedModel, tokens: readonly number[], hook
   return output(model, res.logits!, res.cache, position, k, keep ? { state: keep.state() } : {});
 }
 
-function output(model: HookedModel, logits: Tensor, cache: ActivationCache, position: number, k: number, extra: Partial<RunOutput>, rows?: LogProbRows): RunOutput {
+/**
+ * @param src - the run's logits, or an incremental condition's output (its [1, N, V] tensor is then assembled
+ *   only if `logits` is read; the metrics read rows)
+ */
+function output(model: HookedModel, src: Tensor | ConditionOutput, cache: ActivationCache, position: number, k: number, extra: Partial<RunOutput>, rows?: LogProbRows): RunOutput {
   const V = model.spec.vocabSize;
-  const row = logits.data.subarray(position * V, (position + 1) * V);
+  const row = src instanceof Tensor ? src.data.subarray(position * V, (position + 1) * V) : src.row(position);
   const patterns: Record<number, Tensor> = {};
   for (const n of cache.names()) {
     const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(n);
     if (m) patterns[Number(m[1])] = cache.get(n);
   }
-  return { logits, patterns, cache, topk: topK(row, k, rows ? rows.logProbs(position) : logSoftmax(row)), ...extra };
+  const out = { patterns, cache, topk: topK(row, k, rows ? rows.logProbs(position) : logSoftmax(row)), ...extra } as Omit<RunOutput, 'logits'>;
+  if (src instanceof Tensor) return { logits: src, ...out };
+  return Object.defineProperty(out, 'logits', { get: () => src.logits, enumerable: true }) as RunOutput;
 }
 
 /**
@@ -163,16 +169,16 @@ export function forwardWithInterventions(
       editsOf.map((edits) => ({ hooks: attentionEdit(edits), scope: scopeOfEdits(edits) })),
       { capture: names, batchSize: opts.batchSize },
     );
-    intervened = outs.map((o, i) => output(model, o.logits, o.cache, P, k, { incremental: o.incremental }, (ivRows[i] = new LogProbRows(o.logits.data, V, 'intervened logits', spare))));
+    const N = tokens.length;
+    intervened = outs.map((o, i) => output(model, o, o.cache, P, k, { incremental: o.incremental }, (ivRows[i] = new LogProbRows({ rows: N, row: o.row }, V, 'intervened logits', spare))));
   }
   // every row is normalised once: the baseline's for all conditions, each condition's for all its metrics
   const baseRows = new LogProbRows(baseline.logits.data, V, 'baseline logits');
-  const row = (t: Tensor) => t.data.subarray(P * V, (P + 1) * V);
   return editsOf.map((edits, i) => {
     const iv = intervened[i]!;
     const ivr = (ivRows[i] ??= new LogProbRows(iv.logits.data, V, 'intervened logits', spare));
     const metrics = {
-      ...compareDistributions(row(baseline.logits), row(iv.logits), k, { base: { lp: baseRows.logProbs(P), p: baseRows.probs(P) }, edited: ivr.logProbs(P) }),
+      ...compareDistributions(baseRows.logits(P), ivr.logits(P), k, { base: { lp: baseRows.logProbs(P), p: baseRows.probs(P) }, edited: ivr.logProbs(P) }),
       continuation: cont.length ? compareContinuation(baseRows, ivr, V, tokens, P, tokens.length - 1) : null,
     };
     ivr.release(); // the metrics hold numbers only

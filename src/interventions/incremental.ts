@@ -171,7 +171,13 @@ export interface IncrementalOptions {
 
 /** Logits ([1, N, V]) and captures of one condition over the full sequence. */
 export interface ConditionOutput {
-  logits: Tensor;
+  /**
+   * [1, N, V]. For an incremental condition its rows before the scope's position are the baseline's and the
+   * array is assembled on first read (N·V floats per condition: read {@link row} where a few rows will do).
+   */
+  readonly logits: Tensor;
+  /** Row i of {@link logits} ([V] view, absolute position i), without assembling the whole array. */
+  row(i: number): Float32Array;
   cache: ActivationCache;
   /** Whether it was recomputed incrementally (false: full recomputation or fallback). */
   incremental: boolean;
@@ -199,7 +205,7 @@ export function runConditionsIncremental(
 
   const full = (i: number) => {
     const r = model.runWithCache(state.tokens, { names: capture.length ? capture : () => false }, { hooks: conds[i]!.hooks, logits: 'all' });
-    out[i] = { logits: r.logits!, cache: r.cache, incremental: false };
+    out[i] = { logits: r.logits!, row: rowsOf(r.logits!.data, V), cache: r.cache, incremental: false };
   };
   const todo: number[] = [];
   conds.forEach((c, i) => {
@@ -208,7 +214,7 @@ export function runConditionsIncremental(
     if (!Number.isInteger(s.layer) || s.layer < 0 || s.layer >= nL || !Number.isInteger(s.position) || s.position < 0) throw new Error(`incremental: condition ${i} has an invalid scope (layer ${s.layer}, position ${s.position})`);
     if (s.position >= N) {
       // nothing at or after p exists: the edit cannot change this sequence
-      out[i] = { logits: baseline.logits, cache: baseline.cache, incremental: true };
+      out[i] = { logits: baseline.logits, row: rowsOf(baseline.logits.data, V), cache: baseline.cache, incremental: true };
       return;
     }
     todo.push(i);
@@ -237,19 +243,51 @@ export function runConditionsIncremental(
     chunk.forEach((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
       const T = N - p;
-      const logits = new Float32Array(N * V);
-      logits.set(baseline.logits.data.subarray(0, p * V));
-      logits.set(res.logits!.data.subarray(r * Tmax * V, (r * Tmax + T) * V), p * V);
       const cache = new ActivationCache();
       for (const n of capture) {
         const base = baseline.cache.get(n);
         if (layerOfCapture(n, nL) < L) cache.set(n, base);
         else cache.set(n, mergeRows(base, got[r]!.get(n)!, p, n));
       }
-      out[i] = { logits: new Tensor(logits, [1, N, V]), cache, incremental: true };
+      out[i] = splicedOutput(baseline.logits.data, res.logits!.data.subarray(r * Tmax * V, (r * Tmax + T) * V), p, N, V, cache);
     });
   }
   return out;
+}
+
+/** Row accessor of a [N, V] row-major logits array (absolute positions, range-checked). */
+function rowsOf(data: Float32Array, V: number): (i: number) => Float32Array {
+  const N = data.length / V;
+  return (i) => {
+    if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`logits row ${i} out of range [0, ${N})`);
+    return data.subarray(i * V, (i + 1) * V);
+  };
+}
+
+/**
+ * An incremental condition's output: rows < p are the baseline's, rows ≥ p its recomputed ones (`own`,
+ * [(N − p)·V], a view into the batch's logits). The [1, N, V] tensor is built only if `logits` is read:
+ * copying N·V floats into fresh memory per condition cost more than the recomputation it follows.
+ */
+function splicedOutput(base: Float32Array, own: Float32Array, p: number, N: number, V: number, cache: ActivationCache): ConditionOutput {
+  let full: Tensor | undefined;
+  return {
+    get logits(): Tensor {
+      if (!full) {
+        const data = new Float32Array(N * V);
+        data.set(base.subarray(0, p * V));
+        data.set(own, p * V);
+        full = new Tensor(data, [1, N, V]);
+      }
+      return full;
+    },
+    row(i: number): Float32Array {
+      if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`logits row ${i} out of range [0, ${N})`);
+      return i < p ? base.subarray(i * V, (i + 1) * V) : own.subarray((i - p) * V, (i - p + 1) * V);
+    },
+    cache,
+    incremental: true,
+  };
 }
 
 /** Layer from which a captured point can differ from the baseline (model-level points: embeddings 0, final ∞-like nL). */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { klFromLogProbs, logSoftmax, LogProbRows } from './distribution.ts';
+import { klFromLogProbs, klRows, logSoftmax, LogProbRows } from './distribution.ts';
 
 /** Per-position NLL (nats) of `tokens[i+1]` at positions i = from..to−1, from [N, V] row-major logits. */
 export function continuationNll(logits: Float32Array, V: number, tokens: readonly number[], from: number, to: number): Float64Array {
@@ -73,17 +73,21 @@ export function compareContinuation(
   const positions: number[] = [];
   const nb: number[] = [];
   const ni: number[] = [];
-  const kl: number[] = [];
-  for (let i = from; i < to; i++) {
+  for (let i = from; i < to; i++) if (tokens[i + 1] === undefined) throw new RangeError(`compareContinuation: no token after position ${i}`);
+  const range = Array.from({ length: to - from }, (_, j) => from + j);
+  base.prepare(range);
+  edit.prepare(range);
+  const lbs: Float64Array[] = [], lis: Float64Array[] = [], pbs: Float64Array[] = [];
+  for (const i of range) {
     const lb = base.logProbs(i);
     const li = edit.logProbs(i);
-    const t = tokens[i + 1];
-    if (t === undefined) throw new RangeError(`compareContinuation: no token after position ${i}`);
+    const t = tokens[i + 1]!;
     positions.push(i);
     nb.push(-lb[t]!);
     ni.push(-li[t]!);
-    kl.push(klFromLogProbs(lb, li, base.probs(i)));
+    lbs.push(lb), lis.push(li), pbs.push(base.probs(i));
   }
+  const kl = klRows(lbs, lis, pbs);
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const mb = mean(nb);
   const mi = mean(ni);

@@ -51,6 +51,41 @@ export function logSoftmax(logits: ArrayLike<number>, name = 'logSoftmax', into?
   return out;
 }
 
+/**
+ * {@link logSoftmax} of several rows (the same values, row by row), natively in one call with the rows split
+ * over the addon's threads. `names[r]` labels row r in errors; `into[r]`, when given, receives row r.
+ */
+export function logSoftmaxRows(rows: readonly Float32Array[], names: readonly string[], into: readonly (Float64Array | undefined)[] = []): Float64Array[] {
+  const k = nativeMetricKernels();
+  if (!k || rows.length < 2) return rows.map((r, i) => logSoftmax(r, names[i], into[i]));
+  rows.forEach((r, i) => {
+    if (into[i] && into[i]!.length !== r.length) throw new RangeError(`${names[i]}: output has ${into[i]!.length} entries for ${r.length} logits`);
+  });
+  const parts = k.logSoftmaxPartsRows(rows as Float32Array[]);
+  const c = new Float64Array(rows.length);
+  rows.forEach((r, i) => {
+    if (parts[3 * i]! >= 0) checkFinite(r, names[i]!);
+    const m = parts[3 * i + 1]!;
+    if (m === -Infinity) throw new RangeError(`${names[i]}: every logit is −Infinity (no distribution)`);
+    c[i] = m + Math.log(parts[3 * i + 2]!); // in TypeScript, as logSoftmax: V8's Math.log, not the C library's
+  });
+  const outs = rows.map((r, i) => into[i] ?? new Float64Array(r.length));
+  k.subtractRowsInto(rows as Float32Array[], c, outs);
+  return outs;
+}
+
+/** {@link klFromLogProbs} of several pairs (the same values, pair by pair), natively in one call over the addon's threads. */
+export function klRows(logP: readonly Float64Array[], logQ: readonly Float64Array[], probP?: readonly Float64Array[]): number[] {
+  if (logQ.length !== logP.length || (probP && probP.length !== logP.length)) throw new RangeError(`klRows: ${logP.length} P rows, ${logQ.length} Q rows, ${probP?.length ?? '-'} probability rows`);
+  const k = nativeMetricKernels();
+  if (!k || logP.length < 2) return logP.map((p, i) => klFromLogProbs(p, logQ[i]!, probP?.[i]));
+  logP.forEach((p, i) => {
+    if (p.length !== logQ[i]!.length) throw new RangeError(`KL: distributions have different sizes (${p.length} vs ${logQ[i]!.length})`);
+    if (probP && probP[i]!.length !== p.length) throw new RangeError(`KL: ${probP[i]!.length} probabilities for ${p.length} log-probabilities`);
+  });
+  return [...k.klRows(logP as Float64Array[], logQ as Float64Array[], probP ? (probP as Float64Array[]) : null)];
+}
+
 /** {@link logSoftmax} in TypeScript only: the reference the native loops are tested against. */
 export function logSoftmaxTs(logits: ArrayLike<number>, name = 'logSoftmax', into?: Float64Array): Float64Array {
   checkFinite(logits, name);
@@ -109,19 +144,46 @@ export class LogProbRows {
    * @param pool - spare [V] rows to fill instead of allocating (writing to fresh memory costs a page fault per
    *   4 KiB; a sweep normalises hundreds of 1.2 MB rows); {@link release} returns this object's rows to it.
    */
+  private readonly rowOf: (i: number) => Float32Array;
+  /** Rows available. */
+  readonly rows: number;
+
+  /**
+   * @param source - [N, V] row-major logits, or a row accessor over N rows (e.g. an incremental condition's
+   *   output, whose rows are never assembled into one array)
+   * @param pool - spare [V] rows to fill instead of allocating (writing to fresh memory costs a page fault per
+   *   4 KiB; a sweep normalises hundreds of 1.2 MB rows); {@link release} returns this object's rows to it.
+   */
   constructor(
-    readonly data: Float32Array,
+    source: Float32Array | { readonly rows: number; row(i: number): Float32Array },
     readonly V: number,
     private readonly label = 'logits',
     private readonly pool?: Float64Array[],
   ) {
-    if (!Number.isInteger(data.length / V)) throw new RangeError(`LogProbRows: logits length ${data.length} is not a multiple of V = ${V}`);
+    if (source instanceof Float32Array) {
+      if (!Number.isInteger(source.length / V)) throw new RangeError(`LogProbRows: logits length ${source.length} is not a multiple of V = ${V}`);
+      this.rows = source.length / V;
+      this.rowOf = (i) => source.subarray(i * V, (i + 1) * V);
+    } else {
+      this.rows = source.rows;
+      this.rowOf = (i) => source.row(i);
+    }
   }
 
   /** Row i's logits ([V] view). */
   logits(i: number): Float32Array {
-    if (!(i >= 0 && (i + 1) * this.V <= this.data.length)) throw new RangeError(`LogProbRows: no row ${i} (have ${this.data.length / this.V})`);
-    return this.data.subarray(i * this.V, (i + 1) * this.V);
+    if (!(Number.isInteger(i) && i >= 0 && i < this.rows)) throw new RangeError(`LogProbRows: no row ${i} (have ${this.rows})`);
+    const r = this.rowOf(i);
+    if (r.length !== this.V) throw new RangeError(`LogProbRows: row ${i} has ${r.length} logits, V = ${this.V}`);
+    return r;
+  }
+
+  /** Computes the log-probabilities of rows `is` not yet computed, in one batch ({@link logSoftmaxRows}). */
+  prepare(is: readonly number[]): void {
+    const todo = [...new Set(is)].filter((i) => !this.lp.has(i));
+    if (todo.length < 2) return;
+    const outs = logSoftmaxRows(todo.map((i) => this.logits(i)), todo.map((i) => `${this.label} at position ${i}`), todo.map(() => this.pool?.pop()));
+    todo.forEach((i, j) => this.lp.set(i, outs[j]!));
   }
 
   /** log softmax of row i (float64, [V]). */

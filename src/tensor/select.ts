@@ -40,6 +40,9 @@ interface NativeAddon {
   logSoftmaxParts?(logits: Float32Array): [number, number, number];
   subtractInto?(logits: Float32Array, c: number, out: Float64Array): void;
   klFromLogProbs?(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
+  logSoftmaxPartsRows?(rows: Float32Array[]): Float64Array;
+  subtractRowsInto?(rows: Float32Array[], c: Float64Array, outs: Float64Array[]): void;
+  klRows?(logP: Float64Array[], logQ: Float64Array[], probP: Float64Array[] | null): Float64Array;
   /** Attention's per-head products for all heads (native/plip_attn.cc); absent in addons built before them. */
   attnScores?(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
   attnMix?(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
@@ -156,6 +159,10 @@ export interface MetricKernels {
   logSoftmaxParts(logits: Float32Array): [number, number, number];
   subtractInto(logits: Float32Array, c: number, out: Float64Array): void;
   klFromLogProbs(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
+  /** The same for several rows at once, rows split over the addon's threads (each row's bits unchanged): [3·R]. */
+  logSoftmaxPartsRows(rows: Float32Array[]): Float64Array;
+  subtractRowsInto(rows: Float32Array[], c: Float64Array, outs: Float64Array[]): void;
+  klRows(logP: Float64Array[], logQ: Float64Array[], probP: Float64Array[] | null): Float64Array;
 }
 let metricKernels: MetricKernels | null | undefined;
 
@@ -165,9 +172,16 @@ export function nativeMetricKernels(): MetricKernels | undefined {
     metricKernels = null;
     if (process.env.PLIP_NATIVE_METRICS !== '0' && loadBlasBackend()) {
       const a = cachedAddon!;
-      if (a.logSoftmaxParts && a.subtractInto && a.klFromLogProbs) {
-        const { logSoftmaxParts, subtractInto, klFromLogProbs } = a;
-        metricKernels = { logSoftmaxParts: (x) => logSoftmaxParts(x), subtractInto: (x, c, o) => subtractInto(x, c, o), klFromLogProbs: (p, q, pp) => klFromLogProbs(p, q, pp) };
+      const { logSoftmaxParts, subtractInto, klFromLogProbs, logSoftmaxPartsRows, subtractRowsInto, klRows } = a;
+      if (logSoftmaxParts && subtractInto && klFromLogProbs && logSoftmaxPartsRows && subtractRowsInto && klRows) {
+        metricKernels = {
+          logSoftmaxParts: (x) => logSoftmaxParts(x),
+          subtractInto: (x, c, o) => subtractInto(x, c, o),
+          klFromLogProbs: (p, q, pp) => klFromLogProbs(p, q, pp),
+          logSoftmaxPartsRows: (r) => logSoftmaxPartsRows(r),
+          subtractRowsInto: (r, c, o) => subtractRowsInto(r, c, o),
+          klRows: (p, q, pp) => klRows(p, q, pp),
+        };
       }
     }
   }

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { blasUnavailableReason, loadBlasBackend, nativeAddonPath, nativeMetricKernels } from '../../src/tensor/select.ts';
-import { klFromLogProbs, klFromLogProbsTs, logSoftmax, logSoftmaxTs } from '../../src/metrics/distribution.ts';
+import { klFromLogProbs, klFromLogProbsTs, klRows, logSoftmax, logSoftmaxRows, logSoftmaxTs } from '../../src/metrics/distribution.ts';
 import { add3Range, addRange, mulRange, normalize } from '../../src/model/ops.ts';
 import { headMixVia, headScoresVia } from '../../src/tensor/attention-heads.ts';
 import { randomModelFromConfig } from '../../src/model/random.ts';
@@ -99,6 +99,32 @@ test('logSoftmax and klFromLogProbs through the native loops equal the TypeScrip
   assert.throws(() => logSoftmax(new Float32Array([-Infinity, -Infinity]), 'row'), /every logit is −Infinity/);
   assert.throws(() => logSoftmax(new Float32Array([0, Infinity]), 'row'), /row: logit 1 is Infinity/);
   assert.equal(klFromLogProbs(new Float64Array([0, -Infinity]), new Float64Array([-Infinity, 0])), Infinity);
+});
+
+test('logSoftmaxRows / klRows (rows split over the threads) equal the TypeScript row-by-row loops bit for bit', () => {
+  need(nativeMetricKernels(), 'the native metric loops');
+  const r = rng(12);
+  for (const [V, R] of [[151_936, 7], [50_257, 2], [33, 5]] as const) {
+    const rows = Array.from({ length: R }, (_, j) => Float32Array.from({ length: V }, (_, i) => (i % (31 + j) === 2 ? -Infinity : (r() - 0.5) * (3 + 10 * j))));
+    const into = rows.map((x, j) => (j % 2 ? new Float64Array(V).fill(NaN) : undefined));
+    const got = logSoftmaxRows(rows, rows.map((_, j) => `row ${j}`), into);
+    rows.forEach((x, j) => {
+      assert.equal(firstDiff(got[j]!, logSoftmaxTs(x)), -1, `row ${j} of ${R}, V = ${V}`);
+      if (into[j]) assert.equal(got[j], into[j], 'written into the given array');
+    });
+    const probs = got.map((lp) => lp.map((v) => Math.exp(v)));
+    const q = [...got.slice(1), got[0]!];
+    const want = got.map((lp, j) => klFromLogProbsTs(lp, q[j]!, probs[j]));
+    klRows(got, q, probs).forEach((v, j) => assert.ok(Object.is(v, want[j]), `KL row ${j}: ${v} vs ${want[j]}`));
+    klRows(got, q).forEach((v, j) => assert.ok(Object.is(v, klFromLogProbsTs(got[j]!, q[j]!)), `KL row ${j} without probabilities`));
+  }
+  // errors name the row, as logSoftmax does
+  const ok = new Float32Array([0, 1, 2, 3]);
+  assert.throws(() => logSoftmaxRows([ok, new Float32Array([0, 1, NaN, 2])], ['first', 'second']), /second: logit 2 is NaN/);
+  assert.throws(() => logSoftmaxRows([ok, new Float32Array([-Infinity, -Infinity])], ['a', 'b']), /b: every logit is −Infinity/);
+  assert.throws(() => logSoftmaxRows([ok, ok], ['a', 'b'], [undefined, new Float64Array(3)]), /b: output has 3 entries for 4 logits/);
+  assert.throws(() => klRows([new Float64Array(4), new Float64Array(4)], [new Float64Array(4), new Float64Array(3)]), /different sizes/);
+  assert.deepEqual(klRows([new Float64Array([0, -Infinity]), new Float64Array([0, -Infinity])], [new Float64Array([-Infinity, 0]), new Float64Array([0, -Infinity])]), [Infinity, 0]);
 });
 
 test('native normRows / addRange / add3Range / mulRange equal the TypeScript ops bit for bit', () => {

@@ -146,7 +146,7 @@ function measurePair(model: HookedModel, pair: PatchPair, conds: string[], minGa
   const outs = runConditionsIncremental(model, baseline.state!, baseline, run.map((r) => r.cond));
   const effects: Record<string, { ld: number; effect: number }> = {};
   run.forEach(({ c }, i) => {
-    const v = ld(atP(outs[i]!.logits.data));
+    const v = ld(outs[i]!.row(P));
     effects[c] = { ld: v, effect: (ldR - v) / (ldR - ldD) };
   });
   return { ...base, status: 'ok', effects };
