@@ -70,8 +70,14 @@ for (const { dir } of INDEX.models) {
       conds.forEach((c, i) => {
         const ref = m.runWithCache(TOKENS, { names: capture }, { hooks: c.hooks });
         assert.equal(inc[i]!.incremental, c.scope !== null, `condition ${i}: incremental unless its scope is unknown`);
+        // rows read one at a time (what the metrics do) before the [1, N, V] tensor is assembled, then both
+        const V = m.spec.vocabSize;
+        const rows = TOKENS.map((_, t) => inc[i]!.row(t).slice());
+        assert.throws(() => inc[i]!.row(TOKENS.length), /out of range/);
         const d = maxAbs(inc[i]!.logits.data, ref.logits!.data);
         assert.ok(d <= TOL, `${dir} condition ${i}: logits differ from full recomputation by ${d}`);
+        rows.forEach((r, t) => assert.deepEqual(r, inc[i]!.logits.data.slice(t * V, (t + 1) * V), `condition ${i}: row ${t} equals the assembled tensor's`));
+        assert.equal(inc[i]!.logits, inc[i]!.logits, 'assembled once');
         for (const n of capture) {
           const dn = maxAbs(inc[i]!.cache.get(n).data, ref.cache.get(n).data);
           assert.ok(dn <= TOL, `${dir} condition ${i} ${n}: differs by ${dn}`);
