@@ -222,6 +222,7 @@ export function runConditionsIncremental(
   // rows sorted by start layer, so the rows a layer computes are a contiguous span of the batch
   todo.sort((a, b) => conds[a]!.scope!.layer - conds[b]!.scope!.layer);
 
+  const kvPool: KVCache[] = []; // one fork per row of a batch, refilled by the next batch
   for (let c0 = 0; c0 < todo.length; c0 += batchSize) {
     const chunk = todo.slice(c0, c0 + batchSize);
     const got = chunk.map(() => new Map<string, Float32Array>());
@@ -232,7 +233,7 @@ export function runConditionsIncremental(
         .map((n) => ({ name: n, fn: (t: Tensor) => void got[r]!.set(n, t.data.slice()) }));
       return {
         tokens: state.tokens.slice(p),
-        kvCache: state.kv.fork(p, L, N - p),
+        kvCache: (kvPool[r] = state.kv.forkInto(kvPool[r], p, L, N - p)),
         hooks: [...conds[i]!.hooks, ...caps],
         startLayer: L,
         residIn: L > 0 ? state.residPre[L]!.subarray(p * D, N * D) : undefined,

@@ -96,9 +96,21 @@ export class KVCache {
    * Incremental recomputation forks a baseline's cache so each edited condition appends its own keys.
    */
   fork(length: number, fromLayer = 0, extra = 0, earlierUpTo = 0): KVCache {
+    return this.forkInto(undefined, length, fromLayer, extra, earlierUpTo);
+  }
+
+  /**
+   * {@link fork} into `into` when it has this cache's shape and room for `length + extra` positions (its
+   * earlier contents are overwritten or past its new length), else into a new cache; returns the cache used.
+   * Incremental sweeps refill a few caches instead of allocating one per condition (fresh memory costs a page
+   * fault per 4 KiB and garbage collections).
+   */
+  forkInto(into: KVCache | undefined, length: number, fromLayer = 0, extra = 0, earlierUpTo = 0): KVCache {
     if (!Number.isInteger(length) || length < 0 || length > this.length) throw new Error(`KVCache.fork(${length}): cache holds ${this.length} positions`);
     if (earlierUpTo > this.length) throw new Error(`KVCache.fork: earlier layers up to ${earlierUpTo}, but the cache holds ${this.length} positions`);
-    const out = new KVCache(this.nLayers, this.nHeads, this.dHead, Math.max(1, length + extra, earlierUpTo));
+    const need = Math.max(1, length + extra, earlierUpTo);
+    const fits = into && into !== this && into.nLayers === this.nLayers && into.nHeads === this.nHeads && into.dHead === this.dHead && into.capacity >= need;
+    const out = fits ? into : new KVCache(this.nLayers, this.nHeads, this.dHead, need);
     const { nHeads: H, dHead: Dh } = this;
     for (let l = 0; l < this.nLayers; l++) {
       const n = l < fromLayer ? earlierUpTo : length;
