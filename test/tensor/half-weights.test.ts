@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { tsBackend } from '../../src/tensor/ts-backend.ts';
 import { blasUnavailableReason, halfKernel, loadBlasBackend, type HalfKernelName } from '../../src/tensor/select.ts';
 import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { f32Weight, firstNonFinite, halfWeight, widenWeight, weightSubarray, type WeightArray } from '../../src/tensor/weight.ts';
 import { f32BitsToBf16, f32BitsToF16 } from '../../src/io/dtype.ts';
 
@@ -169,7 +170,9 @@ const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'ut
 const has = (f: string): boolean => new RegExp(`\\b${f}\\b`).test(cpuFlags);
 const kernels: HalfKernelName[] = [];
 const avx512 = process.arch === 'x64' && has('avx512f') && has('avx512bw') && has('avx512vl') && has('f16c');
-if (avx512 && has('amx_tile') && has('amx_bf16')) kernels.push('amx');
+// AMX also needs Linux ≥ 5.16 to grant the tile state (arch_prctl ARCH_REQ_XCOMP_PERM)
+const [kMajor = 0, kMinor = 0] = release().split('.').map(Number);
+if (avx512 && has('amx_tile') && has('amx_bf16') && process.platform === 'linux' && (kMajor > 5 || (kMajor === 5 && kMinor >= 16))) kernels.push('amx');
 if (process.arch === 'x64' && has('avx512f') && has('avx512bw') && has('avx512vl') && has('f16c')) kernels.push('avx512');
 if (process.arch === 'x64' && has('avx2') && has('fma') && has('f16c')) kernels.push('avx2');
 kernels.push('portable');
