@@ -25,8 +25,8 @@
 
 namespace plip_amx {
 
-size_t PackedElems(int m, int k, int terms) {
-  return size_t((m + 15) / 16) * size_t((k + 31) / 32) * size_t(terms) * 512;
+size_t PackedElems(int m, int k) {
+  return size_t((m + 15) / 16) * size_t((k + 31) / 32) * size_t(kTerms) * 512;
 }
 
 #ifdef PLIP_AMX_BUILD
@@ -59,16 +59,6 @@ PLIP_AVX512 inline __m512i Combine(__m512i te, __m512i to) {
   return _mm512_or_si512(_mm512_and_si512(to, _mm512_set1_epi32(int(0xffff0000u))), _mm512_srli_epi32(te, 16));
 }
 
-// bf16 nearest-even rounding of 16 floats (high halves of the result); NaN stays NaN with its quiet bit
-// set, overflow rounds to ±inf as a cast would.
-PLIP_AVX512 inline __m512i RoundBf16(__m512 v) {
-  __m512i b = _mm512_castps_si512(v);
-  __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
-  __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(b, _mm512_set1_epi32(0x00400000)));
-}
-
 // The exact split x = t1 + t2 + t3 of 16 floats (each term's bf16 in its high half).
 PLIP_AVX512 inline void Split3(__m512 v, __m512i& t1, __m512i& t2, __m512i& t3) {
   const __m512i hiMask = _mm512_set1_epi32(int(0xffff0000u)), expMask = _mm512_set1_epi32(0x7f800000);
@@ -84,11 +74,7 @@ PLIP_AVX512 inline void Split3(__m512 v, __m512i& t1, __m512i& t2, __m512i& t3) 
 
 // Even/odd k columns of 16 rows of x (lanes = rows) → row r of the B tile of each term: dword c holds
 // the bf16 terms of x[c, 2r] (low half) and x[c, 2r+1] (high half). Term s goes to dst + 512·s.
-PLIP_AVX512 inline void SplitPair(__m512 e, __m512 o, int terms, uint16_t* dst) {
-  if (terms == 1) {
-    _mm512_storeu_si512(dst, Combine(RoundBf16(e), RoundBf16(o)));
-    return;
-  }
+PLIP_AVX512 inline void SplitPair(__m512 e, __m512 o, uint16_t* dst) {
   __m512i e1, e2, e3, o1, o2, o3;
   Split3(e, e1, e2, e3);
   Split3(o, o1, o2, o3);
@@ -110,7 +96,7 @@ PLIP_AVX512 inline void AddTransposed(const float* tile, float* y, int n, int ro
 
 // One block: NT (1–2) tiles of 16 w rows × MT (1–2) tiles of 16 x rows, over all of k.
 template <int NT, int MT>
-PLIP_AMX void Block(const uint16_t* a0, size_t stride0, const uint16_t* a1, size_t stride1, const uint16_t* b, size_t bNext, int kb, int terms, float* tmp) {
+PLIP_AMX void Block(const uint16_t* a0, size_t stride0, const uint16_t* a1, size_t stride1, const uint16_t* b, size_t bNext, int kb, float* tmp) {
   _tile_zero(0);
   if constexpr (MT == 2) _tile_zero(1);
   if constexpr (NT == 2) _tile_zero(2);
@@ -118,8 +104,8 @@ PLIP_AMX void Block(const uint16_t* a0, size_t stride0, const uint16_t* a1, size
   for (int q = 0; q < kb; q++) {
     _tile_loadd(4, a0 + size_t(q) * 32, stride0);
     if constexpr (NT == 2) _tile_loadd(5, a1 + size_t(q) * 32, stride1);
-    const uint16_t* bq = b + size_t(q) * size_t(terms) * 512;
-    for (int s = 0; s < terms; s++, bq += 512) {
+    const uint16_t* bq = b + size_t(q) * kTerms * 512;
+    for (int s = 0; s < kTerms; s++, bq += 512) {
       _tile_loadd(6, bq, 64);
       if constexpr (MT == 2) _tile_loadd(7, bq + bNext, 64);
       _tile_dpbf16ps(0, 4, 6);
@@ -153,7 +139,7 @@ bool Available() {
   return ok;
 }
 
-PLIP_AVX512 void PackX(const float* x, int m, int k, int terms, uint16_t* packed, int mb0, int mb1) {
+PLIP_AVX512 void PackX(const float* x, int m, int k, uint16_t* packed, int mb0, int mb1) {
   const int KB = (k + 31) / 32;
   const __m512i rowIdx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(k));
   for (int mb = mb0; mb < mb1; mb++) {
@@ -161,22 +147,22 @@ PLIP_AVX512 void PackX(const float* x, int m, int k, int terms, uint16_t* packed
     const __mmask16 rowMask = __mmask16(rows >= 16 ? 0xffff : rows <= 0 ? 0 : (1u << rows) - 1);
     const float* base = x + size_t(mb) * 16 * size_t(k);
     for (int q = 0; q < KB; q++) {
-      uint16_t* tile = packed + (size_t(mb) * KB + q) * size_t(terms) * 512;
+      uint16_t* tile = packed + (size_t(mb) * KB + q) * kTerms * 512;
       for (int r = 0; r < 16; r++) {
         const int p = q * 32 + 2 * r;
         const __mmask16 me = p < k ? rowMask : 0, mo = p + 1 < k ? rowMask : 0;
         __m512 e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), me, rowIdx, base + std::min(p, k - 1), 4);
         __m512 o = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mo, rowIdx, base + std::min(p + 1, k - 1), 4);
-        SplitPair(e, o, terms, tile + r * 32);
+        SplitPair(e, o, tile + r * 32);
       }
     }
   }
 }
 
-void GemmRows(const uint16_t* packed, int m, int k, int terms, const uint16_t* w, int n, int j0, int j1, float* y) {
+void GemmRows(const uint16_t* packed, int m, int k, const uint16_t* w, int n, int j0, int j1, float* y) {
   if (j0 >= j1 || m <= 0 || k <= 0 || !Available()) return;  // Available() also requests the tile state
   const int KB = (k + 31) / 32, MB = (m + 15) / 16;
-  const size_t kPad = size_t(KB) * 32, bNext = size_t(KB) * size_t(terms) * 512;
+  const size_t kPad = size_t(KB) * 32, bNext = size_t(KB) * kTerms * 512;
   alignas(64) float tmp[1024];
   // Rows past the end of w, or a k that is not a multiple of 32, are read from a zero-padded copy.
   thread_local std::vector<uint16_t> pad;
@@ -212,10 +198,10 @@ void GemmRows(const uint16_t* packed, int m, int k, int terms, const uint16_t* w
         size_t s0, s1 = 0;
         tileSource(j, a0, s0, 0);
         if (nt == 2) tileSource(j + 16, a1, s1, 1);
-        if (nt == 2 && mt == 2) Block<2, 2>(a0, s0, a1, s1, b, bNext, KB, terms, tmp);
-        else if (nt == 2) Block<2, 1>(a0, s0, a1, s1, b, bNext, KB, terms, tmp);
-        else if (mt == 2) Block<1, 2>(a0, s0, nullptr, 0, b, bNext, KB, terms, tmp);
-        else Block<1, 1>(a0, s0, nullptr, 0, b, bNext, KB, terms, tmp);
+        if (nt == 2 && mt == 2) Block<2, 2>(a0, s0, a1, s1, b, bNext, KB, tmp);
+        else if (nt == 2) Block<2, 1>(a0, s0, a1, s1, b, bNext, KB, tmp);
+        else if (mt == 2) Block<1, 2>(a0, s0, nullptr, 0, b, bNext, KB, tmp);
+        else Block<1, 1>(a0, s0, nullptr, 0, b, bNext, KB, tmp);
         for (int u = 0; u < nt; u++) {
           const int jr = std::min(16, c1 - (j + u * 16));
           for (int v = 0; v < mt; v++) {
@@ -232,8 +218,8 @@ void GemmRows(const uint16_t* packed, int m, int k, int terms, const uint16_t* w
 #else  // not x86-64 GCC/Clang: no AMX
 
 bool Available() { return false; }
-void PackX(const float*, int, int, int, uint16_t*, int, int) {}
-void GemmRows(const uint16_t*, int, int, int, const uint16_t*, int, int, int, float*) {}
+void PackX(const float*, int, int, uint16_t*, int, int) {}
+void GemmRows(const uint16_t*, int, int, const uint16_t*, int, int, int, float*) {}
 
 #endif
 

@@ -248,19 +248,18 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   if (kind == 0 && plip_half::UsesAmx() && m > SmallM()) {
     // AMX tiles (plip_amx.h): x split into three bf16 terms and packed once (blocks of 16 rows over the
     // pool), then rows of w over the pool in 64-row granules, read in place.
-    constexpr int terms = 3;
     thread_local std::vector<uint16_t> packedX;
-    const size_t need = plip_amx::PackedElems(m, k, terms);
+    const size_t need = plip_amx::PackedElems(m, k);
     if (packedX.size() < need) packedX.resize(need);
     uint16_t* pk = packedX.data();
     const int mBlocks = (m + 15) / 16;
     const int threads = double(m) * double(n) * double(k) < 4e6 ? 1 : Threads();
     GemvPool().Run(std::min(threads, mBlocks), [=](int part, int parts) {
-      plip_amx::PackX(xp, m, k, terms, pk, int(int64_t(mBlocks) * part / parts), int(int64_t(mBlocks) * (part + 1) / parts));
+      plip_amx::PackX(xp, m, k, pk, int(int64_t(mBlocks) * part / parts), int(int64_t(mBlocks) * (part + 1) / parts));
     });
     GemvPool().Run(threads, [=](int part, int parts) {
       const auto [j0, j1] = GemvRows(n, part, parts);
-      plip_amx::GemmRows(pk, m, k, terms, wp, n, j0, j1, op);
+      plip_amx::GemmRows(pk, m, k, wp, n, j0, j1, op);
     });
     return env.Undefined();
   }

@@ -166,7 +166,7 @@ PLIP_AVX512D void ExpNonPositive8(const double* xin, double* out) {
   const __m512d c = _mm512_sub_pd(x, poly);
   const __m512d xc = _mm512_mul_pd(x, c);
   const __m512d two = _mm512_set1_pd(2.0);
-  const __mmask8 kzero = _mm512_cmpeq_epi64_mask(_mm512_cvtepi32_epi64(k), _mm512_setzero_si512());
+  const __mmask8 kzero = _mm512_cmpeq_epi64_mask(k64, _mm512_setzero_si512());
   // k == 0: one − ((x·c)/(c − 2) − x); computed only when a lane takes it (a division costs ~16 cycles)
   const __m512d r0 = kzero ? _mm512_sub_pd(one, _mm512_sub_pd(_mm512_div_pd(xc, _mm512_sub_pd(c, two)), x)) : one;
   // else y = one − ((lo − (x·c)/(2 − c)) − hi), then y·twopk (·2^-1000 when k < −1021)
@@ -239,6 +239,24 @@ Napi::Value ExpNonPositiveInto(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), vec);
 }
 
+// [status, max, sumExp] of one row: status −1, or the index of the first NaN/+∞ (then nothing else is set).
+void Parts(const float* x, size_t n, double* o) {
+  double m = -std::numeric_limits<double>::infinity();
+  o[0] = -1;
+  for (size_t i = 0; i < n; i++) {
+    const double v = x[i];
+    if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
+      o[0] = double(i);
+      return;
+    }
+    if (v > m) m = v;
+  }
+  Neumaier acc;
+  if (m != -std::numeric_limits<double>::infinity()) AddExpShifted(x, n, m, acc);
+  o[1] = m;
+  o[2] = acc.Value();
+}
+
 // logSoftmaxParts(logits: Float32Array) → [status, max, sumExp]: status −1, or the index of the first NaN/+∞
 // logit; max the largest logit; sumExp = Σ exp(x − max) (Neumaier), as logSoftmax in distribution.ts.
 Napi::Value LogSoftmaxParts(const Napi::CallbackInfo& info) {
@@ -246,22 +264,13 @@ Napi::Value LogSoftmaxParts(const Napi::CallbackInfo& info) {
   RequireArgc(info, 1, fn, "(logits)");
   F32View x = GetF32(info, 0, fn, "logits");
   Napi::Env env = info.Env();
+  double parts[3];
+  Parts(x.data, x.length, parts);
   Napi::Array r = Napi::Array::New(env, 3);
-  double m = -std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < x.length; i++) {
-    const double v = x.data[i];
-    if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
-      r.Set(0u, Napi::Number::New(env, double(i)));
-      return r;
-    }
-    if (v > m) m = v;
-  }
-  Neumaier acc;
-  if (m != -std::numeric_limits<double>::infinity())
-    AddExpShifted(x.data, x.length, m, acc);
-  r.Set(0u, Napi::Number::New(env, -1));
-  r.Set(1u, Napi::Number::New(env, m));
-  r.Set(2u, Napi::Number::New(env, acc.Value()));
+  r.Set(0u, Napi::Number::New(env, parts[0]));
+  if (parts[0] >= 0) return r;
+  r.Set(1u, Napi::Number::New(env, parts[1]));
+  r.Set(2u, Napi::Number::New(env, parts[2]));
   return r;
 }
 
@@ -291,33 +300,26 @@ Napi::Value KlFromLogProbs(const Napi::CallbackInfo& info) {
 }
 
 // Arrays of typed arrays (one row each), read on the calling thread before the pool touches them.
-template <class View, class Get>
-std::vector<View> Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name, Get get) {
+template <class View, class Arr>
+std::vector<View> TypedRows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name, napi_typedarray_type type, const char* typeName) {
   Napi::Value v = info[idx];
   if (!v.IsArray()) ThrowType(info.Env(), std::string(fn) + ": argument '" + name + "' must be an array of typed arrays");
   Napi::Array a = v.As<Napi::Array>();
   std::vector<View> out(a.Length());
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Value e = a.Get(i);
-    out[i] = get(e, i);
+    if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != type)
+      ThrowType(info.Env(), std::string(fn) + ": " + name + "[" + std::to_string(i) + "] must be a " + typeName);
+    auto t = e.As<Arr>();
+    out[i] = View{t.Data(), t.ElementLength()};
   }
   return out;
 }
 std::vector<F32View> F32Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
-  return Rows<F32View>(info, idx, fn, name, [&](Napi::Value e, uint32_t i) {
-    if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      ThrowType(info.Env(), std::string(fn) + ": " + name + "[" + std::to_string(i) + "] must be a Float32Array");
-    auto t = e.As<Napi::Float32Array>();
-    return F32View{t.Data(), t.ElementLength()};
-  });
+  return TypedRows<F32View, Napi::Float32Array>(info, idx, fn, name, napi_float32_array, "Float32Array");
 }
 std::vector<F64View> F64Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
-  return Rows<F64View>(info, idx, fn, name, [&](Napi::Value e, uint32_t i) {
-    if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-      ThrowType(info.Env(), std::string(fn) + ": " + name + "[" + std::to_string(i) + "] must be a Float64Array");
-    auto t = e.As<Napi::Float64Array>();
-    return F64View{t.Data(), t.ElementLength()};
-  });
+  return TypedRows<F64View, Napi::Float64Array>(info, idx, fn, name, napi_float64_array, "Float64Array");
 }
 // Rows of one call split over the pool, each row by one thread in its own order: the same bits as one row at
 // a time. Rows are large (a vocabulary), so even two are worth splitting.
@@ -336,23 +338,7 @@ Napi::Value LogSoftmaxPartsRows(const Napi::CallbackInfo& info) {
   const std::vector<F32View> rows = F32Rows(info, 0, fn, "rows");
   Napi::Float64Array res = Napi::Float64Array::New(info.Env(), 3 * rows.size());
   double* o = res.Data();
-  ForRows(rows.size(), [&](size_t r) {
-    const F32View& x = rows[r];
-    double m = -std::numeric_limits<double>::infinity();
-    o[3 * r] = -1;
-    for (size_t i = 0; i < x.length; i++) {
-      const double v = x.data[i];
-      if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
-        o[3 * r] = double(i);
-        return;
-      }
-      if (v > m) m = v;
-    }
-    Neumaier acc;
-    if (m != -std::numeric_limits<double>::infinity()) AddExpShifted(x.data, x.length, m, acc);
-    o[3 * r + 1] = m;
-    o[3 * r + 2] = acc.Value();
-  });
+  ForRows(rows.size(), [&](size_t r) { Parts(rows[r].data, rows[r].length, o + 3 * r); });
   return res;
 }
 

@@ -259,10 +259,12 @@ export function runConditionsIncremental(
 /** Row accessor of a [N, V] row-major logits array (absolute positions, range-checked). */
 function rowsOf(data: Float32Array, V: number): (i: number) => Float32Array {
   const N = data.length / V;
-  return (i) => {
-    if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`logits row ${i} out of range [0, ${N})`);
-    return data.subarray(i * V, (i + 1) * V);
-  };
+  return (i) => data.subarray(checkRow(i, N) * V, (i + 1) * V);
+}
+
+function checkRow(i: number, N: number): number {
+  if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`logits row ${i} out of range [0, ${N})`);
+  return i;
 }
 
 /**
@@ -283,7 +285,7 @@ function splicedOutput(base: Float32Array, own: Float32Array, p: number, N: numb
       return full;
     },
     row(i: number): Float32Array {
-      if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`logits row ${i} out of range [0, ${N})`);
+      checkRow(i, N);
       return i < p ? base.subarray(i * V, (i + 1) * V) : own.subarray((i - p) * V, (i - p + 1) * V);
     },
     cache,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { klFromLogProbs, klRows, logSoftmax, LogProbRows } from './distribution.ts';
+import { klRows, logSoftmax, LogProbRows } from './distribution.ts';
 
 /** Per-position NLL (nats) of `tokens[i+1]` at positions i = from..to−1, from [N, V] row-major logits. */
 export function continuationNll(logits: Float32Array, V: number, tokens: readonly number[], from: number, to: number): Float64Array {

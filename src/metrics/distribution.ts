@@ -140,10 +140,6 @@ export class LogProbRows {
   private readonly lp = new Map<number, Float64Array>();
   private readonly p = new Map<number, Float64Array>();
 
-  /**
-   * @param pool - spare [V] rows to fill instead of allocating (writing to fresh memory costs a page fault per
-   *   4 KiB; a sweep normalises hundreds of 1.2 MB rows); {@link release} returns this object's rows to it.
-   */
   private readonly rowOf: (i: number) => Float32Array;
   /** Rows available. */
   readonly rows: number;
