@@ -193,16 +193,6 @@ size_t TileFloats(int m) {
   return std::clamp<size_t>((size_t(1) << 22) / size_t(std::max(1, m)), size_t(1) << 19, size_t(1) << 20);
 }
 
-// Products with at most this many rows of x take the GEMV-like kernel (plip_half::GemmSmallRows) where the
-// CPU has it; more rows take widened tiles and sgemm.
-int SmallM() {
-  static const int m = [] {
-    const char* e = std::getenv("PLIP_HALF_SMALL_M");  // benchmarking only
-    return e ? std::atoi(e) : 8;
-  }();
-  return m;
-}
-
 // linearHalf(x, w16, kind, bias|null, m, k, n, out)
 Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   static const char* fn = "linearHalf";
@@ -245,7 +235,7 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   const float* xp = x.data;
   const uint16_t* wp = w.data;
   float* op = out.data;
-  if (kind == 0 && plip_half::UsesAmx() && m > SmallM()) {
+  if (kind == 0 && plip_half::UsesAmx() && m > plip_half::GemmSmallMaxRows(kind)) {
     // AMX tiles (plip_amx.h): x split into three bf16 terms and packed once (blocks of 16 rows over the
     // pool), then rows of w over the pool in 64-row granules, read in place.
     thread_local std::vector<uint16_t> packedX;
@@ -274,10 +264,11 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
-  if (m <= SmallM() && plip_half::HasGemmSmall()) {
-    // A few rows (batched decoding: one per sequence): each 4-row group of w converted once for all m rows,
-    // and every output equal to the m == 1 GEMV on its row bit for bit, so a sequence decodes to the same
-    // logits alone or in a batch. Rows split over the pool as for the GEMV.
+  if (m <= plip_half::GemmSmallMaxRows(kind)) {
+    // A few rows (batched decoding, one per sequence; incremental recomputation): w converted once for all m
+    // rows, never widened into memory (plip_half.h says how each kernel sums). On avx512 every output equals
+    // the m == 1 GEMV on its row bit for bit, so a sequence decodes to the same logits alone or in a batch.
+    // Rows of w split over the pool as for the GEMV.
     const int threads = nk < (uint64_t(1) << 16) ? 1 : Threads();
     GemvPool().Run(threads, [=](int part, int parts) {
       const auto [j0, j1] = GemvRows(n, part, parts);

@@ -22,12 +22,14 @@ void Widen(const uint16_t* s, float* d, size_t n, int kind);
 void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind);
 
 /**
- * Y[i, j] += X[i] · w[j, :] for the m rows of X ([m, k]) and rows j in [j0, j1) of w (j0 a multiple of 4);
- * Y is [m, n]. Each output equals GemvRows on that row of X bit for bit. Only the avx512 kernel has it:
- * returns false (and does nothing) otherwise, see HasGemmSmall.
+ * Y[i, j] += X[i] · w[j, :] for the m rows of X ([m, k]) and rows j in [j0, j1) of w; Y is [m, n]. For
+ * m ≤ GemmSmallMaxRows(kind) only; returns false (and does nothing) otherwise. avx512/amx (j0 a multiple of 4):
+ * each output equals GemvRows on that row of X bit for bit. avx2 (bf16): register-blocked, float32 sums in its
+ * own order (within float32 rounding of the product).
  */
 bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind);
-bool HasGemmSmall();
+/** Most rows of x GemmSmallRows takes with this kernel and dtype (0: none). PLIP_HALF_SMALL_M overrides. */
+int GemmSmallMaxRows(int kind);
 
 /** The kernel in use: "amx" | "avx512" | "avx2" | "portable". */
 const char* KernelName();

@@ -70,6 +70,11 @@ const SHAPES: Shape[] = [
   { m: 7, k: 1, n: 23 },
   { m: 16, k: 64, n: 1001 },
   { m: 70, k: 45, n: 38 },
+  // the avx2 small-m kernel's edges: 3-row blocks of x and of w with every remainder, k below / across 16
+  { m: 4, k: 15, n: 7 },
+  { m: 8, k: 47, n: 131 },
+  { m: 31, k: 33, n: 65 },
+  { m: 32, k: 896, n: 200 },
   { m: 3, k: 300, n: 3500 },
   { m: 0, k: 5, n: 3 },
   { m: 3, k: 0, n: 5 },
@@ -208,8 +213,11 @@ const sgemmSplitInvariant = ((): boolean => {
   return true;
 })();
 
-/** Products with at most this many rows take the GEMV-like kernel where it exists (avx512; native/plip_blas.cc SmallM()). */
-const SMALL_M = 8;
+/**
+ * Products with at most this many rows take the small-m kernel (native/plip_half.cc GemmSmallMaxRows): avx512
+ * and amx, 8 rows (the GEMV body, bit for bit per row); avx2, 32 rows of bf16 (register-blocked).
+ */
+const SMALL_M: Record<string, number> = { amx: 8, avx512: 8, avx2: 32 };
 
 /** |got − want| ≤ 1e-5 · (|bias| + Σ_p |x·w|) per output: the float32 rounding bound of a length-k sum. */
 function withinRounding(got: Float32Array, want: Float32Array, x: Float32Array, wf: Float32Array, bias: Float32Array | null, s: Shape, what: string): void {
@@ -240,7 +248,7 @@ describe('blas backend: half weights vs the float32 path', () => {
               const want = new Float32Array(s.m * s.n);
               blas!.linear(x, wf, bias, s.m, s.k, s.n, want);
               const got = run(blas!, x, w, bias, s);
-              if (s.m > 1 && s.m <= SMALL_M && kernel === 'avx512') {
+              if (s.m > 1 && s.m <= (SMALL_M[kernel] ?? 0) && kernel === 'avx512') {
                 // a few rows take the GEMV kernel row by row, bit for bit: a sequence decodes alike alone or batched
                 for (let i = 0; i < s.m; i++) {
                   const one = run(blas!, x.subarray(i * s.k, (i + 1) * s.k), w, bias, { m: 1, k: s.k, n: s.n });
@@ -248,7 +256,8 @@ describe('blas backend: half weights vs the float32 path', () => {
                 }
                 return withinRounding(got, want, x, wf, bias, s, 'small-m kernel');
               }
-              if (kernel === 'amx' && dtype === 'bf16' && s.m > SMALL_M) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
+              if (kernel === 'avx2' && dtype === 'bf16' && s.m > 1 && s.m <= SMALL_M.avx2!) return withinRounding(got, want, x, wf, bias, s, 'avx2 small-m kernel');
+              if (kernel === 'amx' && dtype === 'bf16' && s.m > SMALL_M.amx!) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
               if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
               withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
