@@ -10,6 +10,7 @@ import type { HookedModel } from '../model/model.ts';
 import type { KVCache } from '../model/kv-cache.ts';
 import { createRng, type Rng } from '../stats/rng.ts';
 import type { BaselineState, EditScope } from '../interventions/incremental.ts';
+import { nativeMetricKernels } from '../tensor/select.ts';
 
 export interface GenerateOptions {
   /** Number of new tokens to generate (upper bound; stops early at EOS unless `stopAtEos` is false). */
@@ -137,9 +138,9 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
     opts.onDone?.(row.index, res);
   };
   /** Applies one forward call's logits row to `row`; returns false once the row has stopped. */
-  const step = (row: RowState, logits: Float32Array): boolean => {
+  const step = (row: RowState, logits: Float32Array, parts?: GreedyParts): boolean => {
     const r = row.req;
-    const { id, logprob } = pick(logits, r.temperature ?? 0, r.topK ?? 0, r.topP ?? 1, () => row.rng.next());
+    const { id, logprob } = parts ? pickGreedy(logits, parts) : pick(logits, r.temperature ?? 0, r.topK ?? 0, r.topP ?? 1, () => row.rng.next());
     row.ids.push(id);
     row.logprobs.push(logprob);
     r.onToken?.(id, row.ids.length - 1);
@@ -166,7 +167,9 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
     );
     for (const r of rows) r.startLayer = r.residIn = undefined; // incremental prefill only
     const V = model.spec.vocabSize;
-    return rows.filter((r, b) => step(r, logits!.data.subarray(b * V, (b + 1) * V)));
+    const rowLogits = rows.map((_, b) => logits!.data.subarray(b * V, (b + 1) * V));
+    const parts = greedyParts(rows.map((r, b) => ((r.req.temperature ?? 0) === 0 ? rowLogits[b]! : undefined)));
+    return rows.filter((r, b) => step(r, rowLogits[b]!, parts[b]));
   };
 
   let next = 0;
@@ -212,6 +215,36 @@ function prefillGroups(rows: RowState[]): RowState[][] {
     groups.push([r]);
   }
   return groups;
+}
+
+/** A greedy row's largest logit and Σ exp(logit − max), from the native log-softmax loops. */
+interface GreedyParts {
+  max: number;
+  sumExp: number;
+}
+
+/**
+ * {@link GreedyParts} of the given rows in one native call (rows split over the addon's threads; the
+ * log-softmax sums of src/metrics/distribution.ts), undefined for rows not given, for rows with NaN/+∞ or
+ * only −∞ logits (pick handles those) and everywhere without the addon.
+ */
+function greedyParts(rows: readonly (Float32Array | undefined)[]): (GreedyParts | undefined)[] {
+  const k = nativeMetricKernels();
+  const given = rows.flatMap((r) => (r ? [r] : []));
+  if (!k || given.length === 0) return rows.map(() => undefined);
+  const parts = k.logSoftmaxPartsRows(given);
+  let g = 0;
+  return rows.map((r) => {
+    if (!r) return undefined;
+    const i = g++;
+    return parts[3 * i]! >= 0 || parts[3 * i + 1] === -Infinity ? undefined : { max: parts[3 * i + 1]!, sumExp: parts[3 * i + 2]! };
+  });
+}
+
+/** The greedy choice given the row's {@link GreedyParts}: the first id holding the largest logit, as {@link pick}. */
+function pickGreedy(logits: Float32Array, parts: GreedyParts): { id: number; logprob: number } {
+  const id = logits.indexOf(parts.max);
+  return { id, logprob: (logits[id]! - parts.max) - Math.log(parts.sumExp) };
 }
 
 /** Chooses the next token from one row of logits. Greedy ties break toward the lowest id. */

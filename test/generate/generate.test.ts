@@ -8,6 +8,7 @@ import { loadModel } from '../../src/model/load.ts';
 import { generate, pick } from '../../src/generate/generate.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
 import type { HookContext } from '../../src/hooks/types.ts';
+import { logSoftmaxTs } from '../../src/metrics/distribution.ts';
 
 const DIR = '../shared/models/stories260K';
 
@@ -23,6 +24,19 @@ test('greedy generation with the KV cache equals argmax over full recomputation 
     assert.equal(id, best);
     seq.push(id);
   }
+});
+
+test('greedy logprobs are the log-softmax of the step logits at the chosen id (native sums or TypeScript)', async () => {
+  const m = await loadModel(DIR, { backend: 'ts' });
+  const prompt = m.tokenizer!.encode('Once upon a time');
+  const r = generate(m, prompt, { maxTokens: 12 });
+  const seq = [...prompt];
+  r.ids.forEach((id, s) => {
+    const lp = logSoftmaxTs(m.forward(seq, { logits: 'last' }).logits!.data);
+    // the decode step's logits are the KV-cache path's, equal to full recomputation within float32 rounding
+    assert.ok(Math.abs(r.logprobs[s]! - lp[id]!) <= 1e-5, `step ${s}: ${r.logprobs[s]} vs ${lp[id]}`);
+    seq.push(id);
+  });
 });
 
 test('seeded sampling is reproducible; different seeds differ', async () => {
