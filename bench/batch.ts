@@ -9,6 +9,8 @@
  *    (25; PLIP_BENCH_SAMPLES=n keeps the first n, for a quick run only), tokenized with the SmolLM2 tokenizer
  *    (ids fit Qwen's vocabulary) — full vs incremental (batched), PLIP_BENCH_SWEEP_REPS (1) passes over the
  *    corpus, which arm goes first alternating from sample to sample.
+ *    Also reports the method's FLOP ceiling on these samples (full over incremental multiply-accumulates of
+ *    the weight products, baseline passes included): no implementation of this recomputation can beat it.
  * Prints one JSON line (bench/run.ts adds it to docs/benchmarks.md).
  */
 import { cpus } from 'node:os';
@@ -111,7 +113,22 @@ if (which.includes('sweep')) {
     incMs.push(ti);
     log(`sweep rep ${r}: full ${tf.toFixed(0)} ms, incremental ${ti.toFixed(0)} ms`);
   }
+  // The method's ceiling on this corpus, in multiply-accumulates of the weight products (attention scores
+  // and elementwise work left out): a full pass computes every layer and every row's logits; the incremental
+  // arm one baseline pass, then per condition rows ≥ p in layers ≥ L and their logits.
+  const sp = m.spec;
+  const layerMacs = sp.dModel * (sp.nHeads + 2 * sp.nKvHeads) * sp.dHead + sp.nHeads * sp.dHead * sp.dModel + (sp.mlp.kind === 'gated' ? 3 : 2) * sp.dModel * sp.dMlp;
+  const unembedMacs = sp.dModel * sp.vocabSize;
+  let fullMacs = 0, incMacs = 0;
+  for (const ks of samples) {
+    const N = ks.continuationEnd + 1, r = ks.continuationEnd - ks.marker.token + 1;
+    const pass = N * (nL * layerMacs + unembedMacs);
+    fullMacs += (1 + nL) * pass;
+    incMacs += pass;
+    for (let L = 0; L < nL; L++) incMacs += r * ((nL - L) * layerMacs + unembedMacs);
+  }
   out.knockoutSweep = {
+    flopCeiling: fullMacs / incMacs,
     samples: samples.map((s) => s.id),
     recomputedPositions: samples.map((s) => s.continuationEnd - s.marker.token + 1),
     tokens: nTokens,
