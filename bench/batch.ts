@@ -23,6 +23,7 @@ import type { AttentionMaskSpec } from '../src/interventions/spec.ts';
 import { loadCorpus } from '../src/corpus/index.ts';
 import { prepareMarkerSample } from '../src/experiments/shared/samples.ts';
 import { loadHfTokenizer } from '../src/tokenize/index.ts';
+import { layerMatrixParams } from '../src/study/cost.ts';
 
 const backend = (process.argv[2] ?? 'auto') as BackendName;
 const CONFIG = '../shared/configs/Qwen--Qwen2.5-Coder-0.5B-Instruct';
@@ -117,9 +118,8 @@ if (which.includes('sweep')) {
   // What the method saves on this corpus, in multiply-accumulates of the weight products (attention scores
   // and elementwise work left out): a full pass computes every layer and every row's logits; the incremental
   // arm one baseline pass, then per condition rows ≥ p in layers ≥ L and their logits.
-  const sp = m.spec;
-  const layerMacs = sp.dModel * (sp.nHeads + 2 * sp.nKvHeads) * sp.dHead + sp.nHeads * sp.dHead * sp.dModel + (sp.mlp.kind === 'gated' ? 3 : 2) * sp.dModel * sp.dMlp;
-  const unembedMacs = sp.dModel * sp.vocabSize;
+  const layerMacs = layerMatrixParams(m.spec);
+  const unembedMacs = m.spec.dModel * m.spec.vocabSize;
   let fullMacs = 0, incMacs = 0;
   for (const ks of samples) {
     const N = ks.continuationEnd + 1, r = ks.continuationEnd - ks.marker.token + 1;

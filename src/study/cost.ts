@@ -65,18 +65,22 @@ export function loadCostModel(): CostModel {
   return DEFAULT_COST;
 }
 
-/** Parameter count of a spec (embeddings, attention, MLP, norms, untied head). */
-export function parameterCount(s: ModelSpec): number {
+/** Weight-matrix elements of one decoder layer (attention projections and MLP): its multiply-adds per token. */
+export function layerMatrixParams(s: ModelSpec): number {
   const d = s.dModel;
   const q = s.nHeads * s.dHead;
   const kv = s.nKvHeads * s.dHead;
-  const attn = d * q + 2 * d * kv + q * d;
-  const mlp = (s.mlp.kind === 'gated' ? 3 : 2) * d * s.dMlp;
+  return d * q + 2 * d * kv + q * d + (s.mlp.kind === 'gated' ? 3 : 2) * d * s.dMlp;
+}
+
+/** Parameter count of a spec (embeddings, attention, MLP, norms, untied head). */
+export function parameterCount(s: ModelSpec): number {
+  const d = s.dModel;
   const norms = 2 * d;
   const embed = s.vocabSize * d;
   const head = s.tiedEmbeddings ? 0 : s.vocabSize * d;
   const pos = s.positional === 'learned' ? s.nCtx * d : 0;
-  return embed + pos + s.nLayers * (attn + mlp + norms) + d + head;
+  return embed + pos + s.nLayers * (layerMatrixParams(s) + norms) + d + head;
 }
 
 /** Bytes per weight element of a checkpoint dtype string ('bf16', 'F32', 'bf16+F32', …): the widest. */
