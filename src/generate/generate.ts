@@ -168,8 +168,10 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
     for (const r of rows) r.startLayer = r.residIn = undefined; // incremental prefill only
     const V = model.spec.vocabSize;
     const rowLogits = rows.map((_, b) => logits!.data.subarray(b * V, (b + 1) * V));
-    const parts = greedyParts(rows.map((r, b) => ((r.req.temperature ?? 0) === 0 ? rowLogits[b]! : undefined)));
-    return rows.filter((r, b) => step(r, rowLogits[b]!, parts[b]));
+    // greedy rows: their log-softmax sums in one call over the batch
+    const greedy = rows.flatMap((r, b) => ((r.req.temperature ?? 0) === 0 ? [b] : []));
+    const parts = new Map(greedyParts(greedy.map((b) => rowLogits[b]!)).map((p, i) => [greedy[i]!, p]));
+    return rows.filter((r, b) => step(r, rowLogits[b]!, parts.get(b)));
   };
 
   let next = 0;
@@ -218,44 +220,42 @@ function prefillGroups(rows: RowState[]): RowState[][] {
   return groups;
 }
 
-/** A greedy row's largest logit and Σ exp(logit − max), from the native log-softmax loops. */
+/** A greedy row's largest logit and Σ exp(logit − max). */
 interface GreedyParts {
   max: number;
   sumExp: number;
 }
 
-/**
- * {@link GreedyParts} of the given rows in one native call (rows split over the addon's threads; the
- * log-softmax sums of src/metrics/distribution.ts), undefined for rows not given, for rows with NaN/+∞ or
- * only −∞ logits (pick handles those) and everywhere without the addon.
- */
-function greedyParts(rows: readonly (Float32Array | undefined)[]): (GreedyParts | undefined)[] {
-  const k = nativeMetricKernels();
-  const given = rows.flatMap((r) => (r ? [r] : []));
-  if (!k || given.length === 0) return rows.map(() => undefined);
-  const parts = k.logSoftmaxPartsRows(given);
-  let g = 0;
-  return rows.map((r) => {
-    if (!r) return undefined;
-    const i = g++;
-    return parts[3 * i]! >= 0 || parts[3 * i + 1] === -Infinity ? undefined : { max: parts[3 * i + 1]!, sumExp: parts[3 * i + 2]! };
-  });
+function greedyPartsTs(logits: Float32Array): GreedyParts {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let sumExp = 0;
+  for (let i = 0; i < logits.length; i++) sumExp += Math.exp(logits[i]! - max);
+  return { max, sumExp };
 }
 
-/** The greedy choice given the row's {@link GreedyParts}: the first id holding the largest logit, as {@link pick}. */
+/**
+ * {@link GreedyParts} of each row: in one native call where the addon loads (rows split over its threads; the
+ * log-softmax sums of src/metrics/distribution.ts), in TypeScript without it and for rows the native loops
+ * flag (NaN/+∞ logits, or only −∞).
+ */
+function greedyParts(rows: readonly Float32Array[]): GreedyParts[] {
+  const k = nativeMetricKernels();
+  if (!k || rows.length === 0) return rows.map(greedyPartsTs);
+  const parts = k.logSoftmaxPartsRows(rows as Float32Array[]);
+  return rows.map((r, i) => (parts[3 * i]! >= 0 || parts[3 * i + 1] === -Infinity ? greedyPartsTs(r) : { max: parts[3 * i + 1]!, sumExp: parts[3 * i + 2]! }));
+}
+
+/** The greedy choice given the row's {@link GreedyParts}: the first id holding the largest logit. */
 function pickGreedy(logits: Float32Array, parts: GreedyParts): { id: number; logprob: number } {
-  const id = logits.indexOf(parts.max);
-  return { id, logprob: (logits[id]! - parts.max) - Math.log(parts.sumExp) };
+  const id = Math.max(0, logits.indexOf(parts.max));
+  return { id, logprob: logits[id]! - parts.max - Math.log(parts.sumExp) };
 }
 
 /** Chooses the next token from one row of logits. Greedy ties break toward the lowest id. */
 export function pick(logits: Float32Array, temperature: number, topK: number, topP: number, uniform: () => number): { id: number; logprob: number } {
   const V = logits.length;
-  if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < V; i++) if (logits[i]! > logits[best]!) best = i;
-    return { id: best, logprob: logSoftmaxAt(logits, best, 1) };
-  }
+  if (temperature === 0) return pickGreedy(logits, greedyParts([logits])[0]!);
   // candidates sorted by logit (descending), optionally truncated by top-k / top-p
   let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   if (topK > 0) order = order.slice(0, topK);
@@ -279,12 +279,4 @@ export function pick(logits: Float32Array, temperature: number, topK: number, to
     if (u < acc || i === order.length - 1) return { id: order[i]!, logprob: Math.log(probs[i]!) };
   }
   throw new Error('unreachable');
-}
-
-function logSoftmaxAt(logits: Float32Array, idx: number, temperature: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > m) m = logits[i]!;
-  let s = 0;
-  for (let i = 0; i < logits.length; i++) s += Math.exp((logits[i]! - m) / temperature);
-  return (logits[idx]! - m) / temperature - Math.log(s);
 }
