@@ -307,6 +307,14 @@ Napi::Value HalfKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, plip_half::KernelName());
 }
 
+// halfSmallRows(kind) → most rows of x the current kernel's small-m path takes for that dtype (0: none).
+Napi::Value HalfSmallRows(const Napi::CallbackInfo& info) {
+  RequireArgc(info, 1, "halfSmallRows", "(kind)");
+  const int kind = GetDim(info, 0, "halfSmallRows", "kind");
+  if (kind != 0 && kind != 1) ThrowRange(info.Env(), "halfSmallRows: kind must be 0 (bf16) or 1 (f16)");
+  return Napi::Number::New(info.Env(), plip_half::GemmSmallMaxRows(kind));
+}
+
 Napi::Value Config(const Napi::CallbackInfo& info) {
   std::string s = openblas_get_config();
   // Trailing spaces in the config string are common; trim them.
@@ -342,6 +350,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
   exports.Set("halfKernel", Napi::Function::New(env, HalfKernel, "halfKernel"));
+  exports.Set("halfSmallRows", Napi::Function::New(env, HalfSmallRows, "halfSmallRows"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

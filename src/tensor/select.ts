@@ -23,6 +23,7 @@ interface NativeAddon {
   /** Half-precision weights (kind 0 = bf16, 1 = f16); absent in addons built before it existed. */
   linearHalf?(x: Float32Array, w: Uint16Array, kind: number, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
   halfKernel?(name?: string): string;
+  halfSmallRows?(kind: number): number;
   config?(): string;
   numThreads?(): number;
   setNumThreads?(n: number): number;
@@ -218,6 +219,15 @@ export type HalfKernelName = 'amx' | 'avx512' | 'avx2' | 'portable';
 export function halfKernel(name?: HalfKernelName): string | undefined {
   loadBlasBackend();
   return cachedAddon?.halfKernel?.(name);
+}
+
+/**
+ * Most rows of x a bf16/f16 product takes through the current half kernel's small-m path (native/README.md:
+ * weights converted in registers, never widened; 0 = none), or undefined without the addon.
+ */
+export function halfSmallRows(dtype: 'bf16' | 'f16'): number | undefined {
+  loadBlasBackend();
+  return cachedAddon?.halfSmallRows?.(dtype === 'bf16' ? 0 : 1);
 }
 
 /** Sets OpenBLAS's thread count (returns the count now in effect), or undefined without the addon. */

@@ -15,7 +15,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tsBackend } from '../../src/tensor/ts-backend.ts';
-import { blasUnavailableReason, halfKernel, loadBlasBackend, type HalfKernelName } from '../../src/tensor/select.ts';
+import { blasUnavailableReason, halfKernel, halfSmallRows, loadBlasBackend, type HalfKernelName } from '../../src/tensor/select.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { f32Weight, firstNonFinite, halfWeight, widenWeight, weightSubarray, type WeightArray } from '../../src/tensor/weight.ts';
@@ -190,6 +190,18 @@ blasTest('the addon picks the best half-precision kernel this CPU supports, and 
   assert.equal(halfKernel(), kernels[0], 'a refused selection leaves the kernel unchanged');
 });
 
+blasTest('each kernel reports the small-m row limit native/README.md documents', () => {
+  const want: Record<string, [number, number]> = { amx: [8, 8], avx512: [8, 8], avx2: [32, 0], portable: [0, 0] };
+  try {
+    for (const k of kernels) {
+      halfKernel(k);
+      assert.deepEqual([halfSmallRows('bf16'), halfSmallRows('f16')], want[k], `${k}: [bf16, f16] rows`);
+    }
+  } finally {
+    halfKernel(kernels[0]);
+  }
+});
+
 /**
  * Whether this BLAS's own float32 sgemm gives the same bits when the rows of w are split into tiles (or
  * over a different thread count). OpenBLAS's SkylakeX kernels do; its Haswell/Zen kernels do not (their
@@ -214,10 +226,10 @@ const sgemmSplitInvariant = ((): boolean => {
 })();
 
 /**
- * Products with at most this many rows take the small-m kernel (native/plip_half.cc GemmSmallMaxRows): avx512
- * and amx, 8 rows (the GEMV body, bit for bit per row); avx2, 32 rows of bf16 (register-blocked).
+ * Products with at most this many rows take the selected kernel's small-m path (the addon says: avx512 and amx
+ * 8 rows, the GEMV body, bit for bit per row; avx2 32 rows of bf16, register-blocked; none for avx2 f16).
  */
-const SMALL_M: Record<string, number> = { amx: 8, avx512: 8, avx2: 32 };
+const smallRows = (dtype: 'bf16' | 'f16'): number => halfSmallRows(dtype) ?? 0;
 
 /** |got − want| ≤ 1e-5 · (|bias| + Σ_p |x·w|) per output: the float32 rounding bound of a length-k sum. */
 function withinRounding(got: Float32Array, want: Float32Array, x: Float32Array, wf: Float32Array, bias: Float32Array | null, s: Shape, what: string): void {
@@ -248,7 +260,7 @@ describe('blas backend: half weights vs the float32 path', () => {
               const want = new Float32Array(s.m * s.n);
               blas!.linear(x, wf, bias, s.m, s.k, s.n, want);
               const got = run(blas!, x, w, bias, s);
-              if (s.m > 1 && s.m <= (SMALL_M[kernel] ?? 0) && kernel === 'avx512') {
+              if (s.m > 1 && s.m <= smallRows(dtype) && kernel === 'avx512') {
                 // a few rows take the GEMV kernel row by row, bit for bit: a sequence decodes alike alone or batched
                 for (let i = 0; i < s.m; i++) {
                   const one = run(blas!, x.subarray(i * s.k, (i + 1) * s.k), w, bias, { m: 1, k: s.k, n: s.n });
@@ -256,8 +268,8 @@ describe('blas backend: half weights vs the float32 path', () => {
                 }
                 return withinRounding(got, want, x, wf, bias, s, 'small-m kernel');
               }
-              if (kernel === 'avx2' && dtype === 'bf16' && s.m > 1 && s.m <= SMALL_M.avx2!) return withinRounding(got, want, x, wf, bias, s, 'avx2 small-m kernel');
-              if (kernel === 'amx' && dtype === 'bf16' && s.m > SMALL_M.amx!) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
+              if (kernel === 'avx2' && s.m > 1 && s.m <= smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'avx2 small-m kernel');
+              if (kernel === 'amx' && dtype === 'bf16' && s.m > smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
               if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
               withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
