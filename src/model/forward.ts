@@ -101,6 +101,8 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
 }
 
 /** Row b's slab of a right-padded [B, Tmax, …] buffer: its first `n` rows of `rs` values. */
+/** Hook points that see keys/values per query head (GQA groups expanded). */
+const KV_POINTS = ['attn.hook_k', 'attn.hook_v', 'attn.hook_rot_k'] as const;
 const slab = (buf: Float32Array, b: number, Tmax: number, n: number, rs: number) => buf.subarray(b * Tmax * rs, (b * Tmax + n) * rs);
 
 /** Runs the decoder on a batch of sequences of different lengths (see the module doc and docs/batching.md). */
@@ -170,6 +172,8 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
   };
 
   /** Runs row hooks (on each row's view) then batch hooks at a [B, Tmax, ...inner] point; `li` is the layer index (0 for embeddings, nL after the last block). */
+  /** Whether any hook of this pass listens at `name` (row hooks of any row, or batch hooks). */
+  const hooked = (name: string): boolean => batchHooks.has(name) || rowHooks.some((rh) => rh?.has(name) === true);
   const runRows = (name: string, buf: Float32Array, inner: readonly number[], layer: number | null, li: number): Float32Array => {
     const rs = inner.reduce((a, c) => a * c, 1);
     for (let b = 0; b < NB; b++) {
@@ -239,8 +243,9 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
   const q = scratch.take('q', R * H * Dh);
   const kKv = scratch.take('k', R * Hkv * Dh);
   const vKv = scratch.take('v', R * Hkv * Dh);
-  const kExp = scratch.take('kExp', R * H * Dh);
-  const vExp = scratch.take('vExp', R * H * Dh);
+  // expanded keys/values, only for layers with hooks on them (taken on first use)
+  let kExp: Float32Array | null = null;
+  let vExp: Float32Array | null = null;
   const hid = scratch.take('hid', R * M);
   const up = s.mlp.kind === 'gated' ? scratch.take('up', R * M) : null;
   // Workspace reused by every layer and every call (src/model/scratch.ts): a hook's tensor is only valid during the call; clone to keep it.
@@ -311,28 +316,39 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     lin(sub(a, D), L.Wq, L.bq, rn, D, H * Dh, sub(qq, H * Dh));
     lin(sub(a, D), L.Wk, L.bk, rn, D, Hkv * Dh, sub(kKv, Hkv * Dh));
     lin(sub(a, D), L.Wv, L.bv, rn, D, Hkv * Dh, sub(vKv, Hkv * Dh));
-    // expand GQA groups to one key/value head per query head: [B·Tmax, H, Dh]
-    expandHeads(sub(kKv, Hkv * Dh), rn, Hkv, group, Dh, sub(kExp, H * Dh));
-    expandHeads(sub(vKv, Hkv * Dh), rn, Hkv, group, Dh, sub(vExp, H * Dh));
-    let kk: Float32Array = kExp;
-    let vv: Float32Array = vExp;
+    // Hooks see keys and values with GQA groups expanded to one head per query head, [B·Tmax, H, Dh]. Without
+    // such hooks at this layer they stay grouped, [B·Tmax, Hkv, Dh]: rotary acts per position and head, so
+    // rotating the Hkv heads and expanding while writing the cache gives the same values with 1/group of the
+    // rotary work and no expanded copy.
+    const grouped = !KV_POINTS.some((p) => hooked(name(p)));
+    const kvHeads = grouped ? Hkv : H;
+    let kk: Float32Array = kKv;
+    let vv: Float32Array = vKv;
+    if (!grouped) {
+      kk = kExp ??= scratch.take('kExp', R * H * Dh);
+      vv = vExp ??= scratch.take('vExp', R * H * Dh);
+      expandHeads(sub(kKv, Hkv * Dh), rn, Hkv, group, Dh, sub(kk, H * Dh));
+      expandHeads(sub(vKv, Hkv * Dh), rn, Hkv, group, Dh, sub(vv, H * Dh));
+    }
     qq = runRows(name('attn.hook_q'), qq, [H, Dh], l, l);
-    kk = runRows(name('attn.hook_k'), kk, [H, Dh], l, l);
-    vv = runRows(name('attn.hook_v'), vv, [H, Dh], l, l);
+    if (!grouped) {
+      kk = runRows(name('attn.hook_k'), kk, [H, Dh], l, l);
+      vv = runRows(name('attn.hook_v'), vv, [H, Dh], l, l);
+    }
     if (rot && s.rotary) {
       const half = s.rotary.rotaryDim / 2;
       const cos = rot.cos.subarray(r0 * half), sin = rot.sin.subarray(r0 * half);
       applyRotary(sub(qq, H * Dh), rn, H, Dh, s.rotary, cos, sin);
-      applyRotary(sub(kk, H * Dh), rn, H, Dh, s.rotary, cos, sin);
+      applyRotary(sub(kk, kvHeads * Dh), rn, kvHeads, Dh, s.rotary, cos, sin);
       qq = runRows(name('attn.hook_rot_q'), qq, [H, Dh], l, l);
-      kk = runRows(name('attn.hook_rot_k'), kk, [H, Dh], l, l);
+      if (!grouped) kk = runRows(name('attn.hook_rot_k'), kk, [H, Dh], l, l);
     }
 
     // scores [H, T_b, S_b] per row, against that row's keys only
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
       const T = Tb[b]!, S = Sb[b]!, c = caches[b]!;
-      c.write(l, slab(kk, b, Tmax, T, H * Dh), slab(vv, b, Tmax, T, H * Dh), T);
+      c.write(l, slab(kk, b, Tmax, T, kvHeads * Dh), slab(vv, b, Tmax, T, kvHeads * Dh), T, H / kvHeads);
       const scores = scoresBuf[b]!;
       const keys = c.keyHeads(l);
       B.attnScores(slab(qq, b, Tmax, T, H * Dh), keys.data, keys.headStride, H, T, S, Dh, scores);
