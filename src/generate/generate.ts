@@ -296,10 +296,11 @@ const ID_BITS = 2 ** 21;
 export function byLogitDescending(logits: Float32Array): Int32Array {
   const V = logits.length;
   if (V === 0) throw new RangeError('pick: empty logits row');
+  const nan = logits.findIndex((x) => Number.isNaN(x));
+  if (nan >= 0) throw new RangeError(`pick: logit ${nan} is NaN`);
+  if (V > ID_BITS) return Int32Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < V; i++) if (Number.isNaN(logits[i])) throw new RangeError(`pick: logit ${i} is NaN`);
-  if (V > ID_BITS) return Int32Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   const keys = new Float64Array(V);
   for (let i = 0; i < V; i++) {
     f[0] = logits[i]! + 0; // −0 → +0

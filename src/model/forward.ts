@@ -100,9 +100,9 @@ export function forward(model: ForwardModel, tokens: ArrayLike<number>, opts: Fo
   return { logits: r.logits, positions: r.positions[0]! };
 }
 
-/** Row b's slab of a right-padded [B, Tmax, …] buffer: its first `n` rows of `rs` values. */
 /** Hook points that see keys/values per query head (GQA groups expanded). */
 const KV_POINTS = ['attn.hook_k', 'attn.hook_v', 'attn.hook_rot_k'] as const;
+/** Row b's slab of a right-padded [B, Tmax, …] buffer: its first `n` rows of `rs` values. */
 const slab = (buf: Float32Array, b: number, Tmax: number, n: number, rs: number) => buf.subarray(b * Tmax * rs, (b * Tmax + n) * rs);
 
 /** Runs the decoder on a batch of sequences of different lengths (see the module doc and docs/batching.md). */
@@ -171,9 +171,9 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     return out;
   };
 
-  /** Runs row hooks (on each row's view) then batch hooks at a [B, Tmax, ...inner] point; `li` is the layer index (0 for embeddings, nL after the last block). */
   /** Whether any hook of this pass listens at `name` (row hooks of any row, or batch hooks). */
   const hooked = (name: string): boolean => batchHooks.has(name) || rowHooks.some((rh) => rh?.has(name) === true);
+  /** Runs row hooks (on each row's view) then batch hooks at a [B, Tmax, ...inner] point; `li` is the layer index (0 for embeddings, nL after the last block). */
   const runRows = (name: string, buf: Float32Array, inner: readonly number[], layer: number | null, li: number): Float32Array => {
     const rs = inner.reduce((a, c) => a * c, 1);
     for (let b = 0; b < NB; b++) {
