@@ -519,7 +519,9 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   if (hasB) RequireLen(env, fn, "b", b, uint64_t(d), "d");
   const float* gp = g.data;
   const float* bp = hasB ? b.data : nullptr;
-  for (int r = 0; r < rows; r++) {
+  // rows split over the pool (each row by one thread, in its order: the same bits)
+  ParallelRanges(rows, 1, int64_t(n), [&](int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
     const float* xr = x.data + size_t(r) * d;
     float* orow = out.data + size_t(r) * d;
     if (kind == 0) {
@@ -543,6 +545,7 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
       for (int i = 0; i < d; i++) orow[i] = float((double(xr[i]) - mean) * inv * (offset + double(gp[i])) + (bp ? double(bp[i]) : 0.0));
     }
   }
+  });
   return env.Undefined();
 }
 

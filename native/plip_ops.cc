@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <string>
 
+#include "plip_pool.h"
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #include "plip_avx2.h"
@@ -35,6 +37,8 @@
 #endif
 
 namespace plip_ops {
+
+using plip::ParallelRanges;
 
 [[noreturn]] void Throw(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 
@@ -296,8 +300,11 @@ Napi::Value Activate(const Napi::CallbackInfo& info) {
   int64_t n = Int(info, 1, "activate"), kind = Int(info, 2, "activate");
   if (n < 0 || (kind != 0 && kind != 1)) throw Napi::RangeError::New(env, "activate: n >= 0 and kind 0 (silu) or 1 (gelu_tanh)");
   float* p = F32(info, 0, "activate", size_t(n));
-  if (g_isa == kAvx512) ActivateAvx512(p, n, int(kind));
-  else ActivateAvx2(p, n, int(kind));
+  // elementwise in blocks of 16 (AVX-512) / 8 lanes: parts on multiples of 16 give every element the same bits
+  ParallelRanges(n, 16, n, [&](int64_t lo, int64_t hi) {
+    if (g_isa == kAvx512) ActivateAvx512(p + lo, hi - lo, int(kind));
+    else ActivateAvx2(p + lo, hi - lo, int(kind));
+  });
   return env.Undefined();
 }
 
@@ -308,7 +315,9 @@ Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
   int64_t rows = Int(info, 1, "softmaxRows"), n = Int(info, 2, "softmaxRows");
   if (rows < 0 || n < 0) throw Napi::RangeError::New(env, "softmaxRows: rows, n >= 0");
   float* p = F32(info, 0, "softmaxRows", size_t(rows) * size_t(n));
-  for (int64_t r = 0; r < rows; r++) (g_isa == kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2)(p + r * n, n);
+  ParallelRanges(rows, 1, rows * n, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) (g_isa == kAvx512 ? SoftmaxRowAvx512 : SoftmaxRowAvx2)(p + r * n, n);
+  });
   return env.Undefined();
 }
 
@@ -325,10 +334,10 @@ Napi::Value ScaleMask(const Napi::CallbackInfo& info) {
   if (!info[5].IsNumber() || !info[7].IsNumber()) Throw(env, "scaleMask: scale and cap must be numbers");
   const double scale = info[5].As<Napi::Number>().DoubleValue();
   const double cap = info[7].As<Napi::Number>().DoubleValue();
-  for (int64_t h = 0; h < H; h++)
-    for (int64_t t = 0; t < T; t++) {
-      float* row = s + (h * T + t) * S;
-      const int64_t q = qpos[t];
+  ParallelRanges(H * T, 1, H * T * S, [&](int64_t r0, int64_t r1) {
+    for (int64_t ht = r0; ht < r1; ht++) {
+      float* row = s + ht * S;
+      const int64_t q = qpos[ht % T];
       for (int64_t j = 0; j < S; j++) {
         if (j > q || (win > 0 && q - j >= win)) {
           row[j] = -INFINITY;
@@ -340,6 +349,7 @@ Napi::Value ScaleMask(const Napi::CallbackInfo& info) {
         row[j] = float(v);
       }
     }
+  });
   return env.Undefined();
 }
 

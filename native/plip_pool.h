@@ -131,6 +131,27 @@ inline Pool& GemvPool() {
 inline std::atomic<int> g_threads{1};
 inline int Threads() { return g_threads.load(std::memory_order_relaxed); }
 
+// Elementwise and row-wise ops below this many elements run on the calling thread: waking the pool costs
+// more than they take (a decode step's ops are a few thousand elements).
+constexpr int64_t kParallelMinWork = int64_t(1) << 16;
+
+// fn(lo, hi) over [0, n) in contiguous parts, one per pool thread, part edges on multiples of `align` (so a
+// kernel working in blocks of `align` sees the same blocks as one call over [0, n) would); one piece when
+// `work` (elements touched) is under kParallelMinWork. Each index is handled by exactly one part.
+template <class Fn>
+void ParallelRanges(int64_t n, int64_t align, int64_t work, Fn fn) {
+  const int64_t units = (n + align - 1) / align;
+  const int parts = int(std::min<int64_t>(Threads(), units));
+  if (parts <= 1 || work < kParallelMinWork) {
+    if (n > 0) fn(int64_t(0), n);
+    return;
+  }
+  GemvPool().Run(parts, [&](int part, int ps) {
+    const int64_t lo = std::min(n, units * part / ps * align), hi = std::min(n, units * (part + 1) / ps * align);
+    if (lo < hi) fn(lo, hi);
+  });
+}
+
 // OpenBLAS routes products with M·N·K ≤ 1e6 to its small-matrix kernels (SkylakeX sgemm), which sum in
 // another order: a product split into blocks must keep every block above that, or it would no longer
 // equal one call over all of w.

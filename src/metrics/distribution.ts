@@ -227,18 +227,22 @@ export function topK(logits: ArrayLike<number>, k: number, logProbs: ArrayLike<n
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`top-k: k must be a positive integer (got ${k})`);
   const n = logits.length;
   const kk = Math.min(k, n);
-  // partial selection: keep a sorted buffer of the best kk indices
+  // partial selection: keep a sorted buffer of the best kk indices. Ids arrive in increasing order, so a new id
+  // never wins a tie against one already kept (ties: lower id first) and "better" is a strict >; once the
+  // buffer is full, anything not above its last logit (NaN included) is skipped with one comparison.
   const best: number[] = [];
-  const better = (a: number, b: number) => logits[a]! > logits[b]! || (logits[a]! === logits[b]! && a < b);
+  let last = -Infinity;
   for (let i = 0; i < n; i++) {
-    if (best.length === kk && !better(i, best[kk - 1]!)) continue;
+    const v = logits[i]!;
+    if (best.length === kk && !(v > last)) continue;
     let pos = best.length === kk ? kk - 1 : best.length;
     if (best.length < kk) best.push(i);
-    while (pos > 0 && better(i, best[pos - 1]!)) {
+    while (pos > 0 && v > logits[best[pos - 1]!]!) {
       best[pos] = best[pos - 1]!;
       pos--;
     }
     best[pos] = i;
+    if (best.length === kk) last = logits[best[kk - 1]!]!;
   }
   return best.map((id) => ({ id, logit: logits[id]!, prob: Math.exp(logProbs[id]!) }));
 }

@@ -72,6 +72,21 @@ test('top-k, Jaccard, Δprob and Δlogit of the baseline top token', () => {
   assert.ok(Math.abs(c.kl - klDivergence(base, edit)) === 0);
 });
 
+test('top-k equals a full sort by (logit descending, id ascending) over ties, ±0 and −∞', () => {
+  let seed = 7;
+  const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const levels = [-Infinity, -2, -0, 0, 0.5, 1, 3];
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + Math.floor(r() * 60);
+    const x = Float32Array.from({ length: n }, () => (r() < 0.7 ? levels[Math.floor(r() * levels.length)]! : (r() - 0.5) * 8));
+    const ref = [...x.keys()].sort((a, b) => (x[b]! > x[a]! ? 1 : x[b]! < x[a]! ? -1 : a - b));
+    for (const k of [1, 2, 5, n, n + 3]) {
+      const lp = new Float64Array(n); // probabilities are not what this compares
+      assert.deepEqual(topK(x, k, lp).map((t) => t.id), ref.slice(0, k), `n = ${n}, k = ${k}, x = [${[...x]}]`);
+    }
+  }
+});
+
 test('continuation: per-position NLL, perplexity and its change, KL at every position', () => {
   const V = 3;
   // logits are float32 (as the engine produces), so ln 2 / ln 3 are rounded: tolerances are 1e-6

@@ -131,23 +131,28 @@ test('logSoftmaxRows / klRows (rows split over the threads) equal the TypeScript
 test('native normRows / addRange / add3Range / mulRange equal the TypeScript ops bit for bit', () => {
   const ex = need(need(blas, 'the OpenBLAS addon').ops?.exact, 'the native exact ops');
   const r = rng(3);
-  const rows = 7, d = 901;
-  const x = Float32Array.from({ length: rows * d }, (_, i) => (r() - 0.5) * 10 ** ((i % 13) - 6));
-  x[5] = -0;
-  for (let i = 0; i < d; i++) x[2 * d + i] = 0; // an all-zero row: the eps branch, signed zeros of the output
+  const d = 901;
   const g = Float32Array.from({ length: d }, () => (r() - 0.5) * 4);
   const b = Float32Array.from({ length: d }, () => (r() - 0.5) * 0.1);
-  for (const kind of ['rmsnorm', 'layernorm'] as const) {
-    for (const weightOffset of [0, 1]) {
-      for (const bias of [null, b]) {
-        const spec = { kind, eps: 1e-6, weightOffset } as Parameters<typeof normalize>[3];
-        const ts = new Float32Array(rows * d), nat = new Float32Array(rows * d);
-        normalize(x, rows, d, spec, { w: g, b: bias }, ts);
-        ex.normRows(x, rows, d, kind === 'rmsnorm' ? 0 : 1, spec.eps, weightOffset, g, bias, nat);
-        assert.equal(firstDiff(nat, ts), -1, `${kind}, offset ${weightOffset}, bias ${bias ? 'yes' : 'no'}`);
+  // 7 rows run on the calling thread, 97 rows (87k elements) are split over the addon's pool
+  for (const rows of [7, 97]) {
+    const x = Float32Array.from({ length: rows * d }, (_, i) => (r() - 0.5) * 10 ** ((i % 13) - 6));
+    x[5] = -0;
+    for (let i = 0; i < d; i++) x[2 * d + i] = 0; // an all-zero row: the eps branch, signed zeros of the output
+    for (const kind of ['rmsnorm', 'layernorm'] as const) {
+      for (const weightOffset of [0, 1]) {
+        for (const bias of [null, b]) {
+          const spec = { kind, eps: 1e-6, weightOffset } as Parameters<typeof normalize>[3];
+          const ts = new Float32Array(rows * d), nat = new Float32Array(rows * d);
+          normalize(x, rows, d, spec, { w: g, b: bias }, ts);
+          ex.normRows(x, rows, d, kind === 'rmsnorm' ? 0 : 1, spec.eps, weightOffset, g, bias, nat);
+          assert.equal(firstDiff(nat, ts), -1, `${rows} rows, ${kind}, offset ${weightOffset}, bias ${bias ? 'yes' : 'no'}`);
+        }
       }
     }
   }
+  const rows = 7;
+  const x = Float32Array.from({ length: rows * d }, (_, i) => (r() - 0.5) * 10 ** ((i % 13) - 6));
   const y = Float32Array.from({ length: rows * d }, () => (r() - 0.5) * 1e3);
   const z = Float32Array.from({ length: rows * d }, () => (r() - 0.5) * 1e-3);
   const run = (f: (o: Float32Array) => void) => {

@@ -20,6 +20,12 @@ const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
 const cpuHasAvx512 = /\bavx512f\b/.test(cpuinfo);
 const cpuHasAvx2 = /\bavx2\b/.test(cpuinfo) && /\bfma\b/.test(cpuinfo);
 
+function firstBitDiff(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return a.length === b.length ? -1 : Math.min(a.length, b.length);
+}
+
 function ops() {
   assert.ok(blas, `the OpenBLAS addon is required here: ${blasUnavailableReason()}`);
   if (!cpuHasAvx512 && !cpuHasAvx2) {
@@ -99,6 +105,35 @@ test('native softmaxRows equals the TypeScript op; masked (−∞) keys give exa
   o.softmaxRows(bad, 2, n);
   assert.ok(bad.subarray(0, n).every((v) => Number.isNaN(v)), 'NaN poisons its row (the forward pass then reports it)');
   assert.ok(bad.subarray(n).every((v) => Number.isFinite(v)), 'and only its row');
+});
+
+test('native activate / softmaxRows / scaleMask split over the pool give the bits they give on one thread', () => {
+  const o = ops();
+  if (!o) return;
+  const r = rng(5);
+  // above the addon's 2^16-element threshold the work is split over its threads; pieces below it run on the
+  // calling thread, so running the same data piece by piece is the one-thread reference
+  for (const kind of [0, 1] as const) {
+    const n = 300_007;
+    const x = Float32Array.from({ length: n }, () => (r() - 0.5) * 20);
+    const whole = x.slice(), pieces = x.slice();
+    o.activate(whole, n, kind === 0 ? 'silu' : 'gelu_tanh');
+    for (let lo = 0; lo < n; lo += 4096) o.activate(pieces.subarray(lo, Math.min(n, lo + 4096)), Math.min(4096, n - lo), kind === 0 ? 'silu' : 'gelu_tanh');
+    assert.equal(firstBitDiff(whole, pieces), -1, `activate kind ${kind}`);
+  }
+  const rows = 601, n = 257;
+  const s = Float32Array.from({ length: rows * n }, (_, i) => (i % 7 === 3 ? -Infinity : (r() - 0.5) * 30));
+  const whole = s.slice(), pieces = s.slice();
+  o.softmaxRows(whole, rows, n);
+  for (let i = 0; i < rows; i++) o.softmaxRows(pieces.subarray(i * n, (i + 1) * n), 1, n);
+  assert.equal(firstBitDiff(whole, pieces), -1, 'softmaxRows');
+  const H = 4, T = 130, S = 131;
+  const qpos = Int32Array.from({ length: T }, (_, t) => t + 1);
+  const sc = Float32Array.from({ length: H * T * S }, () => (r() - 0.5) * 10);
+  const w2 = sc.slice(), p2 = sc.slice();
+  o.scaleMask(w2, H, T, S, qpos, 0.125, 50, 30);
+  for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) o.scaleMask(p2.subarray((h * T + t) * S, (h * T + t + 1) * S), 1, 1, S, qpos.subarray(t, t + 1), 0.125, 50, 30);
+  assert.equal(firstBitDiff(w2, p2), -1, 'scaleMask');
 });
 
 test('a forward pass with the native ops equals the TypeScript-ops pass on every family fixture (≤ 1e-5)', async () => {
