@@ -11,6 +11,7 @@
 //   addRange(out, a, b, lo, hi)       out[i] = a[i] + b[i]
 //   add3Range(out, a, b, c, lo, hi)   out[i] = a[i] + b[i] + c[i]   (float64 sum, one rounding)
 //   mulRange(x, y, lo, hi)            x[i] = x[i] · y[i]
+//   scatterHeads(src, dst, T, H, group, Dh, cap, at)   the KV cache write: dst[h, at + t] = src[t, ⌊h / group⌋]
 //   logSoftmaxParts(logits) → [bad, max, Σexp(x−max)], subtractInto(logits, c, out), klFromLogProbs(lp, lq, p|null):
 //       the loops of src/metrics/distribution.ts logSoftmax / klFromLogProbs, with V8's exp (fdlibm) ported
 //   expInto(x, out)                   out[i] = exp(x[i]) (V8's Math.exp; for the equality test)
@@ -549,6 +550,30 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// scatterHeads(src, dst, T, H, group, Dh, cap, at): dst[h, at + t, :] = src[t, ⌊h / group⌋, :] — the KV cache
+// write of src/model/kv-cache.ts (a copy; heads split over the pool when large).
+Napi::Value ScatterHeads(const Napi::CallbackInfo& info) {
+  static const char* fn = "scatterHeads";
+  Napi::Env env = info.Env();
+  RequireArgc(info, 8, fn, "(src, dst, T, H, group, Dh, cap, at)");
+  F32View src = GetF32(info, 0, fn, "src"), dst = GetF32(info, 1, fn, "dst");
+  const int T = GetDim(info, 2, fn, "T"), H = GetDim(info, 3, fn, "H"), group = GetDim(info, 4, fn, "group"), Dh = GetDim(info, 5, fn, "Dh");
+  const int cap = GetDim(info, 6, fn, "cap"), at = GetDim(info, 7, fn, "at");
+  if (group < 1 || H % group != 0) ThrowRange(env, std::string(fn) + ": group must divide H");
+  if (int64_t(at) + T > cap) ThrowRange(env, std::string(fn) + ": at + T exceeds cap");
+  const int Hs = H / group;
+  RequireLen(env, fn, "src", src, uint64_t(T) * uint64_t(Hs) * uint64_t(Dh), "T*(H/group)*Dh");
+  RequireLen(env, fn, "dst", dst, uint64_t(H) * uint64_t(cap) * uint64_t(Dh), "H*cap*Dh");
+  ParallelRanges(H, 1, int64_t(T) * H * Dh, [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; h++) {
+      const float* s = src.data + size_t(h / group) * Dh;
+      float* d = dst.data + (size_t(h) * cap + at) * Dh;
+      for (int t = 0; t < T; t++) std::memcpy(d + size_t(t) * Dh, s + size_t(t) * Hs * Dh, sizeof(float) * size_t(Dh));
+    }
+  });
+  return env.Undefined();
+}
+
 // Validated [lo, hi) for arrays that must each hold hi elements.
 void Range(const Napi::CallbackInfo& info, size_t loIdx, const char* fn, std::initializer_list<const F32View*> arrays, int64_t& lo,
            int64_t& hi) {
@@ -593,6 +618,7 @@ Napi::Value MulRange(const Napi::CallbackInfo& info) {
 
 void RegisterExact(Napi::Env env, Napi::Object exports) {
   exports.Set("normRows", Napi::Function::New(env, NormRows, "normRows"));
+  exports.Set("scatterHeads", Napi::Function::New(env, ScatterHeads, "scatterHeads"));
   exports.Set("addRange", Napi::Function::New(env, AddRange, "addRange"));
   exports.Set("add3Range", Napi::Function::New(env, Add3Range, "add3Range"));
   exports.Set("mulRange", Napi::Function::New(env, MulRange, "mulRange"));

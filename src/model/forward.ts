@@ -348,7 +348,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
       const T = Tb[b]!, S = Sb[b]!, c = caches[b]!;
-      c.write(l, slab(kk, b, Tmax, T, kvHeads * Dh), slab(vv, b, Tmax, T, kvHeads * Dh), T, H / kvHeads);
+      c.write(l, slab(kk, b, Tmax, T, kvHeads * Dh), slab(vv, b, Tmax, T, kvHeads * Dh), T, H / kvHeads, ops.scatterHeads);
       const scores = scoresBuf[b]!;
       const keys = c.keyHeads(l);
       B.attnScores(slab(qq, b, Tmax, T, H * Dh), keys.data, keys.headStride, H, T, S, Dh, scores);

@@ -57,14 +57,15 @@ export class KVCache {
   /**
    * Writes new keys/values of `layer` at positions length .. length+T-1 (does not advance): [T, H/group, Dh]
    * row-major, query head h taking key/value head ⌊h / group⌋ (group 1: one per query head, [T, H, Dh]).
+   * `scatter` does the copy (the decoder passes its backend's native one).
    */
-  write(layer: number, kNew: Float32Array, vNew: Float32Array, T: number, group = 1): void {
+  write(layer: number, kNew: Float32Array, vNew: Float32Array, T: number, group = 1, scatter: ScatterHeads = scatterHeads): void {
     const { nHeads: H, dHead: Dh, capacity: cap } = this;
     if (!Number.isInteger(group) || group < 1 || H % group !== 0) throw new RangeError(`KVCache.write: group ${group} does not divide ${H} heads`);
     const need = T * (H / group) * Dh;
     if (kNew.length < need || vNew.length < need) throw new RangeError(`KVCache.write: ${T} positions of ${H / group} heads need ${need} floats, got ${kNew.length} keys / ${vNew.length} values`);
-    scatterHeads(kNew, this.k[layer]!, T, H, group, Dh, cap, this.length);
-    scatterHeads(vNew, this.v[layer]!, T, H, group, Dh, cap, this.length);
+    scatter(kNew, this.k[layer]!, T, H, group, Dh, cap, this.length);
+    scatter(vNew, this.v[layer]!, T, H, group, Dh, cap, this.length);
   }
 
   /** Head h's keys for positions 0 .. S-1 as a contiguous [S, Dh] view. */
@@ -135,11 +136,14 @@ export class KVCache {
   }
 }
 
+/** The KV cache write: dst[h, at + t, :] = src[t, ⌊h / group⌋, :] for a head-major [H, cap, Dh] block (a copy). */
+export type ScatterHeads = (src: Float32Array, dst: Float32Array, T: number, H: number, group: number, Dh: number, cap: number, at: number) => void;
+
 /**
- * dst[h, at + t, :] = src[t, ⌊h / group⌋, :] for a head-major [H, cap, Dh] block. One subarray + set per
- * head vector (~1 ns per float here, half the time of an element loop).
+ * {@link ScatterHeads} in TypeScript: one subarray + set per head vector (~1 ns per float, half the time of an
+ * element loop); the native one (native/plip_exact.cc) copies the same floats without the views.
  */
-function scatterHeads(src: Float32Array, dst: Float32Array, T: number, H: number, group: number, Dh: number, cap: number, at: number): void {
+export function scatterHeads(src: Float32Array, dst: Float32Array, T: number, H: number, group: number, Dh: number, cap: number, at: number): void {
   const Hs = H / group;
   // head by head, so the writes run through one contiguous [T, Dh] block at a time
   for (let h = 0; h < H; h++) {

@@ -5,6 +5,7 @@ import erf from '@stdlib/math-base-special-erf';
 import type { NativeOps } from '../tensor/backend.ts';
 import type { Activation, NormSpec, RotarySpec, RopeScaling } from './spec.ts';
 import type { NormWeights } from './weights.ts';
+import { scatterHeads, type ScatterHeads } from './kv-cache.ts';
 
 /**
  * Normalises each of the `rows` rows of x ([rows, d]) into out.
@@ -234,6 +235,7 @@ export interface DecoderOps {
   softmaxRows(x: Float32Array, rows: number, n: number): void;
   scaleMask: typeof scaleMask;
   firstNonFinite: typeof firstNonFinite;
+  scatterHeads: ScatterHeads;
 }
 
 const TS_OPS: DecoderOps = {
@@ -247,6 +249,7 @@ const TS_OPS: DecoderOps = {
   },
   scaleMask,
   firstNonFinite,
+  scatterHeads,
 };
 const cache = new WeakMap<NativeOps, DecoderOps>();
 
@@ -271,6 +274,7 @@ export function decoderOps(native: NativeOps | undefined): DecoderOps {
       softmaxRows: native.softmaxRows,
       scaleMask: native.scaleMask,
       firstNonFinite: native.firstNonFinite,
+      scatterHeads: ex ? ex.scatterHeads : scatterHeads,
     };
     cache.set(native, ops);
   }

@@ -78,4 +78,6 @@ export interface ExactOps {
   add3Range(out: Float32Array, a: Float32Array, b: Float32Array, c: Float32Array, lo: number, hi: number): void;
   /** x[i] ·= y[i], i ∈ [lo, hi). */
   mulRange(x: Float32Array, y: Float32Array, lo: number, hi: number): void;
+  /** The KV cache write: dst[h, at + t, :] = src[t, ⌊h / group⌋, :], src [T, H/group, Dh], dst head-major [H, cap, Dh]. */
+  scatterHeads(src: Float32Array, dst: Float32Array, T: number, H: number, group: number, Dh: number, cap: number, at: number): void;
 }

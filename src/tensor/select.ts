@@ -38,6 +38,7 @@ interface NativeAddon {
   addRange?: ExactOps['addRange'];
   add3Range?: ExactOps['add3Range'];
   mulRange?: ExactOps['mulRange'];
+  scatterHeads?: ExactOps['scatterHeads'];
   logSoftmaxParts?(logits: Float32Array): [number, number, number];
   subtractInto?(logits: Float32Array, c: number, out: Float64Array): void;
   klFromLogProbs?(logP: Float64Array, logQ: Float64Array, probP: Float64Array | null): number;
@@ -135,14 +136,15 @@ export function loadBlasBackend(): MatmulBackend | null {
 function nativeOps(a: NativeAddon): NativeOps | undefined {
   const { opsAvailable, activate, softmaxRows, scaleMask, firstNonFinite } = a;
   if (!opsAvailable || !activate || !softmaxRows || !scaleMask || !firstNonFinite || !opsAvailable()) return undefined;
-  const { normRows, addRange, add3Range, mulRange } = a;
+  const { normRows, addRange, add3Range, mulRange, scatterHeads } = a;
   const exact: ExactOps | undefined =
-    normRows && addRange && add3Range && mulRange
+    normRows && addRange && add3Range && mulRange && scatterHeads
       ? {
           normRows: (x, rows, d, kind, eps, offset, g, b, out) => normRows(x, rows, d, kind, eps, offset, g, b, out),
           addRange: (out, x, y, lo, hi) => addRange(out, x, y, lo, hi),
           add3Range: (out, x, y, z, lo, hi) => add3Range(out, x, y, z, lo, hi),
           mulRange: (x, y, lo, hi) => mulRange(x, y, lo, hi),
+          scatterHeads: (src, dst, T, H, group, Dh, cap, at) => scatterHeads(src, dst, T, H, group, Dh, cap, at),
         }
       : undefined;
   return {

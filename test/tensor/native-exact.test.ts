@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { blasUnavailableReason, loadBlasBackend, nativeAddonPath, nativeMetricKernels } from '../../src/tensor/select.ts';
 import { klFromLogProbs, klFromLogProbsTs, klRows, logSoftmax, logSoftmaxRows, logSoftmaxTs } from '../../src/metrics/distribution.ts';
 import { add3Range, addRange, mulRange, normalize } from '../../src/model/ops.ts';
+import { scatterHeads } from '../../src/model/kv-cache.ts';
 import { headMixVia, headScoresVia } from '../../src/tensor/attention-heads.ts';
 import { randomModelFromConfig } from '../../src/model/random.ts';
 import type { Hook } from '../../src/hooks/types.ts';
@@ -209,4 +210,20 @@ test('a forward pass is the same with fresh and reused buffers, and a nested pas
   const outer = m.runWithHooks(a, [hook]).logits!.data;
   assert.equal(firstDiff(outer, first), -1, 'outer pass unchanged by the nested one');
   assert.equal(firstDiff(inner!, m.forward(b).logits!.data), -1, 'nested pass equals the same pass alone');
+});
+
+test('native scatterHeads (the KV cache write) copies what the TypeScript one does, on one thread and over the pool', () => {
+  const ex = need(need(blas, 'the OpenBLAS addon').ops?.exact, 'the native exact ops');
+  const r = rng(21);
+  // [T, H, group, Dh, cap, at]: small (one thread), large (split over the pool: T·H·Dh ≥ 2^16), GQA groups
+  for (const [T, H, group, Dh, cap, at] of [[3, 4, 1, 8, 9, 2], [5, 6, 3, 16, 8, 3], [128, 14, 7, 64, 160, 17], [128, 12, 1, 64, 128, 0]] as const) {
+    const src = Float32Array.from({ length: T * (H / group) * Dh }, () => r() - 0.5);
+    const a = Float32Array.from({ length: H * cap * Dh }, () => 9), b = a.slice();
+    scatterHeads(src, a, T, H, group, Dh, cap, at);
+    ex.scatterHeads(src, b, T, H, group, Dh, cap, at);
+    assert.equal(firstDiff(b, a), -1, `T ${T}, H ${H}, group ${group}, at ${at}`);
+  }
+  assert.throws(() => ex.scatterHeads(new Float32Array(8), new Float32Array(64), 2, 2, 1, 2, 4, 3), /at \+ T exceeds cap/);
+  assert.throws(() => ex.scatterHeads(new Float32Array(8), new Float32Array(64), 2, 3, 2, 2, 4, 0), /group must divide H/);
+  assert.throws(() => ex.scatterHeads(new Float32Array(7), new Float32Array(64), 2, 2, 1, 2, 4, 0), /src/);
 });
