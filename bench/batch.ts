@@ -8,7 +8,8 @@
  *    prompt + continuation as `plip knockout --mode per-layer` prepares them): every sample with targets
  *    (25; PLIP_BENCH_SAMPLES=n keeps the first n, for a quick run only), tokenized with the SmolLM2 tokenizer
  *    (ids fit Qwen's vocabulary) — full vs incremental (batched), PLIP_BENCH_SWEEP_REPS (1) passes over the
- *    corpus, which arm goes first alternating from sample to sample.
+ *    corpus, which arm goes first alternating from sample to sample. Both arms are the same
+ *    `forwardWithInterventions` call over all 24 conditions, `fullRecompute` true or false (as `--full-recompute`).
  *    Also reports the ratio of the two arms' weight-product multiply-accumulates on these samples (baseline
  *    passes included): what the recomputation saves in FLOPs. Measured time can exceed it slightly, since
  *    the full arm also repeats attention, elementwise work and the logits of rows before the marker.
@@ -18,7 +19,7 @@ import { cpus } from 'node:os';
 import { randomModelFromConfig } from '../src/model/random.ts';
 import type { BackendName } from '../src/tensor/select.ts';
 import { generate, generateBatch } from '../src/generate/generate.ts';
-import { forwardWithIntervention, forwardWithInterventions, runCondition } from '../src/interventions/forward.ts';
+import { forwardWithInterventions, runCondition } from '../src/interventions/forward.ts';
 import type { AttentionMaskSpec } from '../src/interventions/spec.ts';
 import { loadCorpus } from '../src/corpus/index.ts';
 import { prepareMarkerSample } from '../src/experiments/shared/samples.ts';
@@ -96,7 +97,9 @@ if (which.includes('sweep')) {
       // A then B, alternating which goes first from sample to sample (load on a shared machine drifts)
       const runFull = () => {
         const baseline = runCondition(m, tokens, [], [], mk, 10);
-        full = sweep.map((s) => forwardWithIntervention(m, prompt, s, { continuation, baseline, capturePatterns: false, fullRecompute: true }).metrics.kl);
+        // the same call as the incremental arm with the flag turned (what `--full-recompute` does): both arms
+        // normalise the baseline's rows once and score the same rows; they differ only in what they recompute
+        full = forwardWithInterventions(m, prompt, sweep, { continuation, baseline, capturePatterns: false, fullRecompute: true }).map((x) => x.metrics.kl);
       };
       const runInc = () => {
         const baseline = runCondition(m, tokens, [], [], mk, 10);
