@@ -55,7 +55,9 @@ if (mode === 'rss') {
   const models = { bf16: m, f32: wide } as const;
   const pre: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
   const dec: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
-  const caches = { bf16: m.newKVCache(T + reps + 2), f32: wide.newKVCache(T + reps + 2) };
+  // decode steps per repetition and arm: one step (~70–130 ms here) is too short to time alone on a shared VM
+  const decSteps = Number(process.env.PLIP_BENCH_AB_DECODE_STEPS ?? 8);
+  const caches = { bf16: m.newKVCache(T + reps * decSteps + 2), f32: wide.newKVCache(T + reps * decSteps + 2) };
   for (const k of ['bf16', 'f32'] as const) {
     models[k].forward(ids.slice(0, 16)); // warm-up
     models[k].forward(ids.slice(0, T - 1), { kvCache: caches[k], logits: 'last' });
@@ -64,7 +66,8 @@ if (mode === 'rss') {
   for (let r = 0; r < reps; r++) {
     const order = r % 2 ? (['f32', 'bf16'] as const) : (['bf16', 'f32'] as const);
     for (const k of order) pre[k].push(time(() => models[k].forward(ids)));
-    for (const k of order) dec[k].push(time(() => models[k].forward([ids[r % T]!], { kvCache: caches[k], logits: 'last' })));
+    for (const k of order)
+      for (let d = 0; d < decSteps; d++) dec[k].push(time(() => models[k].forward([ids[(r * decSteps + d) % T]!], { kvCache: caches[k], logits: 'last' })));
   }
   // Same numbers: the bf16 path equals the float32 path (bit for bit where the BLAS's sgemm is
   // split-invariant, e.g. OpenBLAS SkylakeX; else within float32 rounding: the largest |Δ| is reported).
@@ -79,6 +82,7 @@ if (mode === 'rss') {
     JSON.stringify({
       ...base,
       reps,
+      decodeSteps: decSteps,
       prefillMs: { bf16: median(pre.bf16), f32: median(pre.f32) },
       decodeMs: { bf16: median(dec.bf16), f32: median(dec.f32) },
       prefillAll: pre,

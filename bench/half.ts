@@ -5,7 +5,8 @@
  * 1. peak RSS of a process that loads the Qwen2.5-Coder-0.5B-dims checkpoint and runs one 128-token prefill,
  *    against checkpoint bytes (target ≤ 1.15 × checkpoint + 200 MB);
  * 2. prefill / decode, bf16-resident vs the float32 widening of the same weights, A/B interleaved in one
- *    process (PLIP_BENCH_AB_REPS repetitions, default 5; medians);
+ *    process (PLIP_BENCH_AB_REPS repetitions, default 5, each one prefill and PLIP_BENCH_AB_DECODE_STEPS decode
+ *    steps, default 8, per arm; medians);
  * 3. only with PLIP_BENCH_7B=1 (never in CI; needs ≥ 40 GB free in the temp dir): CodeLlama-7b dims, all 32
  *    layers (13.5 GB checkpoint), load + 128-token prefill + 16 greedy decode steps, peak RSS (target 24 GB).
  * Prints one JSON line (bench/run.ts formats it into docs/benchmarks.md).
