@@ -522,30 +522,30 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   const float* bp = hasB ? b.data : nullptr;
   // rows split over the pool (each row by one thread, in its order: the same bits)
   ParallelRanges(rows, 1, int64_t(n), [&](int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; r++) {
-    const float* xr = x.data + size_t(r) * d;
-    float* orow = out.data + size_t(r) * d;
-    if (kind == 0) {
-      double ss = 0;
-      for (int i = 0; i < d; i++) ss += double(xr[i]) * double(xr[i]);
-      const double inv = 1 / std::sqrt(ss / d + eps);
-      for (int i = 0; i < d; i++) {
-        const double t = double(float(double(xr[i]) * inv));
-        orow[i] = float(t * (offset + double(gp[i])) + (bp ? double(bp[i]) : 0.0));
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x.data + size_t(r) * d;
+      float* orow = out.data + size_t(r) * d;
+      if (kind == 0) {
+        double ss = 0;
+        for (int i = 0; i < d; i++) ss += double(xr[i]) * double(xr[i]);
+        const double inv = 1 / std::sqrt(ss / d + eps);
+        for (int i = 0; i < d; i++) {
+          const double t = double(float(double(xr[i]) * inv));
+          orow[i] = float(t * (offset + double(gp[i])) + (bp ? double(bp[i]) : 0.0));
+        }
+      } else {
+        double mean = 0;
+        for (int i = 0; i < d; i++) mean += double(xr[i]);
+        mean /= d;
+        double v = 0;
+        for (int i = 0; i < d; i++) {
+          const double t = double(xr[i]) - mean;
+          v += t * t;
+        }
+        const double inv = 1 / std::sqrt(v / d + eps);
+        for (int i = 0; i < d; i++) orow[i] = float((double(xr[i]) - mean) * inv * (offset + double(gp[i])) + (bp ? double(bp[i]) : 0.0));
       }
-    } else {
-      double mean = 0;
-      for (int i = 0; i < d; i++) mean += double(xr[i]);
-      mean /= d;
-      double v = 0;
-      for (int i = 0; i < d; i++) {
-        const double t = double(xr[i]) - mean;
-        v += t * t;
-      }
-      const double inv = 1 / std::sqrt(v / d + eps);
-      for (int i = 0; i < d; i++) orow[i] = float((double(xr[i]) - mean) * inv * (offset + double(gp[i])) + (bp ? double(bp[i]) : 0.0));
     }
-  }
   });
   return env.Undefined();
 }
