@@ -195,7 +195,10 @@ export class LogProbRows {
     if (!r) {
       const lp = this.logProbs(i);
       r = this.pool?.pop() ?? new Float64Array(lp.length);
-      for (let j = 0; j < lp.length; j++) r[j] = Math.exp(lp[j]!);
+      // log-probabilities are ≤ 0 (x − lse with lse ≥ max x): the native vector exp, bit for bit Math.exp
+      const k = nativeMetricKernels();
+      if (k) k.expNonPositiveInto(lp, r);
+      else for (let j = 0; j < lp.length; j++) r[j] = Math.exp(lp[j]!);
       this.p.set(i, r);
     }
     return r;

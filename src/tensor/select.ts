@@ -45,6 +45,7 @@ interface NativeAddon {
   logSoftmaxPartsRows?(rows: Float32Array[]): Float64Array;
   subtractRowsInto?(rows: Float32Array[], c: Float64Array, outs: Float64Array[]): void;
   klRows?(logP: Float64Array[], logQ: Float64Array[], probP: Float64Array[] | null): Float64Array;
+  expNonPositiveInto?(x: Float64Array, out: Float64Array): number;
   /** Attention's per-head products for all heads (native/plip_attn.cc); absent in addons built before them. */
   attnScores?(q: Float32Array, keys: Float32Array, kHeadStride: number, H: number, T: number, S: number, Dh: number, out: Float32Array): void;
   attnMix?(pattern: Float32Array, values: Float32Array, vHeadStride: number, H: number, T: number, S: number, Dh: number, z: Float32Array): void;
@@ -166,6 +167,8 @@ export interface MetricKernels {
   logSoftmaxPartsRows(rows: Float32Array[]): Float64Array;
   subtractRowsInto(rows: Float32Array[], c: Float64Array, outs: Float64Array[]): void;
   klRows(logP: Float64Array[], logQ: Float64Array[], probP: Float64Array[] | null): Float64Array;
+  /** out[i] = Math.exp(x[i]) bit for bit, for x[i] ≤ 0 (log-probabilities; RangeError otherwise), vectorised where the CPU allows. */
+  expNonPositiveInto(x: Float64Array, out: Float64Array): void;
 }
 let metricKernels: MetricKernels | null | undefined;
 
@@ -175,8 +178,8 @@ export function nativeMetricKernels(): MetricKernels | undefined {
     metricKernels = null;
     if (process.env.PLIP_NATIVE_METRICS !== '0' && loadBlasBackend()) {
       const a = cachedAddon!;
-      const { logSoftmaxParts, subtractInto, klFromLogProbs, logSoftmaxPartsRows, subtractRowsInto, klRows } = a;
-      if (logSoftmaxParts && subtractInto && klFromLogProbs && logSoftmaxPartsRows && subtractRowsInto && klRows) {
+      const { logSoftmaxParts, subtractInto, klFromLogProbs, logSoftmaxPartsRows, subtractRowsInto, klRows, expNonPositiveInto } = a;
+      if (logSoftmaxParts && subtractInto && klFromLogProbs && logSoftmaxPartsRows && subtractRowsInto && klRows && expNonPositiveInto) {
         metricKernels = {
           logSoftmaxParts: (x) => logSoftmaxParts(x),
           subtractInto: (x, c, o) => subtractInto(x, c, o),
@@ -184,6 +187,7 @@ export function nativeMetricKernels(): MetricKernels | undefined {
           logSoftmaxPartsRows: (r) => logSoftmaxPartsRows(r),
           subtractRowsInto: (r, c, o) => subtractRowsInto(r, c, o),
           klRows: (p, q, pp) => klRows(p, q, pp),
+          expNonPositiveInto: (x, o) => void expNonPositiveInto(x, o),
         };
       }
     }

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { blasUnavailableReason, loadBlasBackend, nativeAddonPath, nativeMetricKernels } from '../../src/tensor/select.ts';
-import { klFromLogProbs, klFromLogProbsTs, klRows, logSoftmax, logSoftmaxRows, logSoftmaxTs } from '../../src/metrics/distribution.ts';
+import { LogProbRows, klFromLogProbs, klFromLogProbsTs, klRows, logSoftmax, logSoftmaxRows, logSoftmaxTs } from '../../src/metrics/distribution.ts';
 import { add3Range, addRange, mulRange, normalize } from '../../src/model/ops.ts';
 import { scatterHeads } from '../../src/model/kv-cache.ts';
 import { headMixVia, headScoresVia } from '../../src/tensor/attention-heads.ts';
@@ -226,4 +226,16 @@ test('native scatterHeads (the KV cache write) copies what the TypeScript one do
   assert.throws(() => ex.scatterHeads(new Float32Array(8), new Float32Array(64), 2, 2, 1, 2, 4, 3), /at \+ T exceeds cap/);
   assert.throws(() => ex.scatterHeads(new Float32Array(8), new Float32Array(64), 2, 3, 2, 2, 4, 0), /group must divide H/);
   assert.throws(() => ex.scatterHeads(new Float32Array(7), new Float32Array(64), 2, 2, 1, 2, 4, 0), /src/);
+});
+
+test('LogProbRows.probs (the native vector exp) equals Math.exp of its log-probabilities bit for bit', () => {
+  need(nativeMetricKernels(), 'the native metric loops');
+  const r = rng(23);
+  const V = 50_257;
+  const logits = Float32Array.from({ length: 3 * V }, (_, i) => (i % 101 === 7 ? -Infinity : (r() - 0.5) * 60));
+  const rows = new LogProbRows(logits, V);
+  for (let i = 0; i < 3; i++) {
+    const lp = rows.logProbs(i);
+    assert.equal(firstDiff(rows.probs(i), lp.map((v) => Math.exp(v))), -1, `row ${i}`);
+  }
 });
