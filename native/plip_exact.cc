@@ -16,7 +16,7 @@
 //       the loops of src/metrics/distribution.ts logSoftmax / klFromLogProbs, with V8's exp (fdlibm) ported
 //   expInto(x, out)                   out[i] = exp(x[i]) (V8's Math.exp; for the equality test)
 //   expNonPositiveInto(x, out)        the same for x ≤ 0 through the vector version the log-softmax sum uses
-//                                     (8 lanes AVX-512, 4 lanes AVX2); returns the lane count (0: scalar)
+//                                     (8 lanes AVX-512, 4 lanes AVX2; LogProbRows.probs); returns the lane count
 
 #include <napi.h>
 
