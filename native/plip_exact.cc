@@ -426,13 +426,14 @@ std::vector<F32View> F32Rows(const Napi::CallbackInfo& info, size_t idx, const c
 std::vector<F64View> F64Rows(const Napi::CallbackInfo& info, size_t idx, const char* fn, const char* name) {
   return TypedRows<F64View, Napi::Float64Array>(info, idx, fn, name, napi_float64_array, "Float64Array");
 }
-// Rows of one call split over the pool, each row by one thread in its own order: the same bits as one row at
-// a time. Rows are large (a vocabulary), so even two are worth splitting.
-template <class Fn>
-void ForRows(size_t n, Fn fn) {
-  const int threads = int(std::min<size_t>(n, size_t(plip::Threads())));
-  plip::GemvPool().Run(std::max(1, threads), [&](int part, int parts) {
-    for (size_t r = size_t(part); r < n; r += size_t(parts)) fn(r);
+// Rows of one call split over the pool (plip::ParallelRanges), each row by one thread in its own order: the
+// same bits as one row at a time. Rows are large (a vocabulary), so even two are worth splitting.
+template <class View, class Fn>
+void ForRows(const std::vector<View>& rows, Fn fn) {
+  int64_t work = 0;
+  for (const View& r : rows) work += int64_t(r.length);
+  ParallelRanges(int64_t(rows.size()), 1, work, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) fn(size_t(r));
   });
 }
 
@@ -443,7 +444,7 @@ Napi::Value LogSoftmaxPartsRows(const Napi::CallbackInfo& info) {
   const std::vector<F32View> rows = F32Rows(info, 0, fn, "rows");
   Napi::Float64Array res = Napi::Float64Array::New(info.Env(), 3 * rows.size());
   double* o = res.Data();
-  ForRows(rows.size(), [&](size_t r) { Parts(rows[r].data, rows[r].length, o + 3 * r); });
+  ForRows(rows, [&](size_t r) { Parts(rows[r].data, rows[r].length, o + 3 * r); });
   return res;
 }
 
@@ -457,7 +458,7 @@ Napi::Value SubtractRowsInto(const Napi::CallbackInfo& info) {
   if (c.length < rows.size() || outs.size() != rows.size()) ThrowRange(info.Env(), std::string(fn) + ": rows, c and outs differ in length");
   for (size_t r = 0; r < rows.size(); r++)
     if (outs[r].length < rows[r].length) ThrowRange(info.Env(), std::string(fn) + ": outs[" + std::to_string(r) + "] is shorter than rows[" + std::to_string(r) + "]");
-  ForRows(rows.size(), [&](size_t r) {
+  ForRows(rows, [&](size_t r) {
     const float* x = rows[r].data;
     double* y = outs[r].data;
     const double cr = c.data[r];
@@ -496,7 +497,7 @@ Napi::Value KlRows(const Napi::CallbackInfo& info) {
     if (lq[r].length < lp[r].length || (hasP && pp[r].length < lp[r].length)) ThrowRange(info.Env(), std::string(fn) + ": arrays of different sizes in row " + std::to_string(r));
   Napi::Float64Array res = Napi::Float64Array::New(info.Env(), lp.size());
   double* o = res.Data();
-  ForRows(lp.size(), [&](size_t r) { o[r] = Kl(lp[r].data, lq[r].data, hasP ? pp[r].data : nullptr, lp[r].length); });
+  ForRows(lp, [&](size_t r) { o[r] = Kl(lp[r].data, lq[r].data, hasP ? pp[r].data : nullptr, lp[r].length); });
   return res;
 }
 
