@@ -1,6 +1,7 @@
 // plip_half: bf16 / f16 weight kernels (see plip_half.h).
 #include "plip_half.h"
 #include "plip_amx.h"
+#include "plip_bf16_avx512.h"
 
 #include <atomic>
 #include <algorithm>
@@ -109,27 +110,18 @@ __attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) void WidenAvx512(const
 
 #define PLIP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
 
-// Where the AVX-512 GEMV reads rows of w: the 16-bit weights themselves, or a float32 copy of some rows made
+// Where the AVX-512 f16 GEMV reads rows of w: the f16 weights themselves, or a float32 copy of some rows made
 // with the same conversions (GemmSmallAvx512). Both hand the FMAs identical operands, so one kernel body gives
-// identical sums from either source.
+// identical sums from either source. (bf16 has its own register-blocked kernels: plip_bf16_avx512.h.)
 struct U16Rows {
   const uint16_t* w;
-  int k, kind;
-  PLIP_AVX512 __m512 Load(int j, int p) const { return Load16(w + size_t(j) * k + p, kind); }
-  // 32 weights from p: bf16 by unpacking one 64-byte load with zero words (w << 16 is the float32 value;
-  // lanes in the order PermuteXInto gives x), f16 as two converting loads in natural order.
+  int k;
+  PLIP_AVX512 __m512 Load(int j, int p) const { return Load16(w + size_t(j) * k + p, 1); }
   PLIP_AVX512 void Load32(int j, int p, __m512& lo, __m512& hi) const {
-    const uint16_t* r = w + size_t(j) * k + p;
-    if (kind == 0) {
-      const __m512i v = _mm512_loadu_si512(r), zero = _mm512_setzero_si512();
-      lo = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v));
-      hi = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v));
-    } else {
-      lo = Load16(r, kind);
-      hi = Load16(r + 16, kind);
-    }
+    lo = Load(j, p);
+    hi = Load(j, p + 16);
   }
-  PLIP_AVX512 __m512 LoadMasked(int j, int p, __mmask16 m) const { return LoadMasked16(w + size_t(j) * k + p, m, kind); }
+  PLIP_AVX512 __m512 LoadMasked(int j, int p, __mmask16 m) const { return LoadMasked16(w + size_t(j) * k + p, m, 1); }
   // Rows are short and read as four interleaved streams, which the hardware prefetcher ramps up on too late
   // (see the AVX2 GEMV): fetch 2 KB ahead in each; past a row's end this lands in the rows read next.
   PLIP_AVX512 void Prefetch(int j, int p) const { _mm_prefetch(reinterpret_cast<const char*>(w + size_t(j) * k + p + 1024), _MM_HINT_T0); }
@@ -146,7 +138,7 @@ struct F32Rows {
   void Prefetch(int, int) const {}  // L1-resident
 };
 
-// y[j] += x · w[j] for j in [j0, j1), x as PermuteXInto leaves it. Four rows of w per pass share each load of x;
+// y[j] += x · w[j] for j in [j0, j1) of f16 w. Four rows of w per pass share each load of x;
 // two accumulators per row hide FMA latency; rows past the last multiple of four take a one-accumulator loop.
 template <class Rows>
 PLIP_AVX512 void GemvAvx512T(const float* x, const Rows& w, int k, int j0, int j1, float* y) {
@@ -206,42 +198,20 @@ PLIP_AVX512 void GemvAvx512T(const float* x, const Rows& w, int k, int j0, int j
   }
 }
 
-// x as the kernel reads it, into dst[k]: for bf16, each block of 32 in the lane order unpacking gives the
-// weights (0–3, 8–11, 16–19, 24–27, then 4–7, 12–15, 20–23, 28–31); the rest, and f16, unchanged.
-void PermuteXInto(const float* x, int k, int kind, float* dst) {
-  const int k32 = kind == 0 ? k & ~31 : 0;
-  for (int p = 0; p < k32; p += 32)
-    for (int lane = 0; lane < 4; lane++)
-      for (int q = 0; q < 4; q++) {
-        dst[p + 4 * lane + q] = x[p + 8 * lane + q];
-        dst[p + 16 + 4 * lane + q] = x[p + 8 * lane + 4 + q];
-      }
-  std::memcpy(dst + k32, x + k32, sizeof(float) * size_t(k - k32));
+PLIP_AVX512 void GemvF16Avx512(const float* x, const uint16_t* w, int k, int j0, int j1, float* y) {
+  GemvAvx512T(x, U16Rows{w, k}, k, j0, j1, y);
 }
 
-PLIP_AVX512 void GemvAvx512(const float* x, const uint16_t* w, int k, int j0, int j1, float* y, int kind) {
-  thread_local std::vector<float> perm;
-  if (kind == 0) {
-    if (perm.size() < size_t(k)) perm.resize(size_t(k));
-    PermuteXInto(x, k, kind, perm.data());
-    x = perm.data();
-  }
-  GemvAvx512T(x, U16Rows{w, k, kind}, k, j0, j1, y);
-}
-
-// Y[i, j] += X[i] · w[j] for the m rows of X, j in [j0, j1) (j0 a multiple of 4): each group of four rows of w
-// is converted once (as the GEMV converts them) into an L1-sized float32 block, then the GEMV body runs on it
+// Y[i, j] += X[i] · w[j] for the m rows of X, j in [j0, j1) (j0 a multiple of 4) of f16 w: each group of four
+// rows of w is converted once (as the GEMV converts them) into an L1-sized float32 block, then the GEMV body runs on it
 // for every row of X. Each output equals GemvAvx512 on that row of X bit for bit (rows are grouped in fours
 // from j0 in both), at a fraction of the memory traffic of m GEMVs.
-PLIP_AVX512 void GemmSmallAvx512(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind) {
+PLIP_AVX512 void GemmSmallF16Avx512(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y) {
   thread_local std::vector<float> buf;
   if (buf.size() < size_t(4) * k) buf.resize(size_t(4) * k);
   const int k16 = k & ~15;
   const __mmask16 tail = __mmask16((1u << (k - k16)) - 1u);
-  thread_local std::vector<float> perm;
-  if (perm.size() < size_t(m) * k) perm.resize(size_t(m) * k);
-  for (int i = 0; i < m; i++) PermuteXInto(x + size_t(i) * k, k, kind, perm.data() + size_t(i) * k);
-  const U16Rows src{w, k, kind};
+  const U16Rows src{w, k};
   const int k32 = k & ~31;
   for (int jb = j0; jb < j1; jb += 4) {
     const int nb = std::min(4, j1 - jb);
@@ -259,7 +229,7 @@ PLIP_AVX512 void GemmSmallAvx512(const float* x, int m, const uint16_t* w, int k
       if (tail) _mm512_mask_storeu_ps(dst + p, tail, src.LoadMasked(jb + r, p, tail));
     }
     const F32Rows rows{buf.data(), k, jb};
-    for (int i = 0; i < m; i++) GemvAvx512T(perm.data() + size_t(i) * k, rows, k, jb, jb + nb, y + size_t(i) * n);
+    for (int i = 0; i < m; i++) GemvAvx512T(x + size_t(i) * k, rows, k, jb, jb + nb, y + size_t(i) * n);
   }
 }
 
@@ -512,7 +482,7 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
     case kAvx512:
-    case kAmx: return GemvAvx512(x, w, k, j0, j1, y, kind);
+    case kAmx: return kind == 0 ? plip_bf16_avx512::Gemv(x, w, k, j0, j1, y) : GemvF16Avx512(x, w, k, j0, j1, y);
     case kAvx2: return kind == 0 ? GemvBf16Avx2(x, w, k, j0, j1, y) : GemvF16Avx2(x, w, k, j0, j1, y);
   }
 #endif
@@ -524,7 +494,9 @@ bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
     case kAvx512:
-    case kAmx: return GemmSmallAvx512(x, m, w, k, n, j0, j1, y, kind), true;
+    case kAmx:
+      if (kind == 0) return plip_bf16_avx512::GemmSmall(x, m, w, k, n, j0, j1, y), true;
+      return GemmSmallF16Avx512(x, m, w, k, n, j0, j1, y), true;
     case kAvx2: return GemmSmallBf16Avx2(x, m, w, k, n, j0, j1, y), true;
   }
 #endif
@@ -539,7 +511,7 @@ int GemmSmallMaxRows(int kind) {
   }();
 #ifdef PLIP_X86
   switch (g_kernel.load(std::memory_order_relaxed)) {
-    case kAvx512:
+    case kAvx512: return forced >= 0 ? forced : kind == 0 ? 64 : 8;
     case kAmx: return forced >= 0 ? forced : 8;
     // bf16 only (f16 keeps the widened tiles); past ~32 rows sgemm on widened tiles wins again (Zen 3)
     case kAvx2: return kind == 0 ? (forced >= 0 ? forced : 32) : 0;

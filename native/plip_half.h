@@ -2,7 +2,7 @@
 //
 // Three implementations of the same two kernels, chosen at run time from what the CPU supports:
 //   amx       as avx512, and bf16 products of more than a few rows on AMX tiles (plip_amx.h)
-//   avx512    avx512f + avx512bw + avx512vl + f16c
+//   avx512    avx512f + avx512bw + avx512vl + f16c (bf16 through plip_bf16_avx512.h)
 //   avx2      avx2 + fma + f16c (e.g. AMD Zen 2/3, Intel Haswell and later)
 //   portable  plain C++
 // Widen is exact in all three (bf16 and f16 values are exact in float32). Gemv sums in float32 in a
@@ -23,8 +23,8 @@ void GemvRows(const float* x, const uint16_t* w, int k, int j0, int j1, float* y
 
 /**
  * Y[i, j] += X[i] · w[j, :] for the m rows of X ([m, k]) and rows j in [j0, j1) of w; Y is [m, n]. For
- * m ≤ GemmSmallMaxRows(kind) only; returns false (and does nothing) otherwise. avx512/amx (j0 a multiple of 4):
- * each output equals GemvRows on that row of X bit for bit. avx2 (bf16): register-blocked, float32 sums in its
+ * m ≤ GemmSmallMaxRows(kind) only; returns false (and does nothing) otherwise. avx512/amx (f16: j0 a multiple
+ * of 4): each output equals GemvRows on that row of X bit for bit. avx2 (bf16): register-blocked, float32 sums in its
  * own order (within float32 rounding of the product).
  */
 bool GemmSmallRows(const float* x, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y, int kind);

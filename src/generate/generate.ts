@@ -201,7 +201,7 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
 /**
  * Splits rows to prefill into groups of similar prompt length: a group's padded size (rows × longest) stays
  * within 8/7 of its real tokens, so ragged prompts waste little compute while similar ones share one pass
- * (a few-row pass costs about the same per row as a large one: native/plip_half.cc's small-m kernel).
+ * (a few-row pass costs about the same per row as a large one: the small-m kernels of native/plip_half.cc and native/plip_bf16_avx512.cc).
  */
 function prefillGroups(rows: RowState[]): RowState[][] {
   const sorted = [...rows].sort((a, b) => b.input.length - a.input.length);

@@ -92,8 +92,9 @@ for (const { dir } of INDEX.models) {
           const ids = GOLDEN_PROMPT(dir);
           const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
           const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
-          // amx tiles, and the avx2 small-m kernel (prompts of at most its row limit, 32), sum in their own order
-          const ownOrder = kernel === 'amx' || (kernel === 'avx2' && ids.length <= (halfSmallRows('bf16') ?? 0));
+          // amx tiles, and the avx2 / avx512 register-blocked small-m kernels (prompts of at most their row
+          // limit, 32), sum in their own order
+          const ownOrder = kernel === 'amx' || ((kernel === 'avx2' || kernel === 'avx512') && ids.length <= (halfSmallRows('bf16') ?? 0));
           const same = ownOrder ? (x: Float32Array, y: Float32Array, what: string) => close(x, y, 1e-5, what) : identical;
           assert.ok(kernel !== 'amx' || ids.length > 8, 'the prompt is long enough for the AMX tiles');
           same(a.logits!.data, b.logits!.data, `${dir} prefill logits`);
