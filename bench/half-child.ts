@@ -4,17 +4,19 @@
  *   node --import tsx bench/half-child.ts ab <dir> [T] [reps]      bf16-resident vs the float32 widening of the
  *                                                                  same weights, A/B interleaved in one process
  *   node --import tsx bench/half-child.ts big <dir> [T] [decode]   load, prefill T (last logits), greedy decode
+ *   node --import tsx bench/half-child.ts compute <dir> [T] [reps]  compute 'bf16' vs the default float32 activations,
+ *                                                                  A/B interleaved, with their logits' agreement
  * Prints one JSON line.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel } from '../src/model/load.ts';
+import { loadModel, withBf16Compute } from '../src/model/load.ts';
 import { HookedModel } from '../src/model/model.ts';
 import { modelWeightBytes, widenModelWeights } from '../src/model/weights.ts';
-import { blasConfig, halfKernel } from '../src/tensor/select.ts';
+import { bf16ComputeUnavailableReason, blasConfig, halfKernel } from '../src/tensor/select.ts';
 
 const [mode, dir, tArg = '128', extra] = process.argv.slice(2);
-if (!mode || !dir) throw new Error('usage: half-child.ts rss|ab|big <checkpointDir> [T] [reps|decode]');
+if (!mode || !dir) throw new Error('usage: half-child.ts rss|ab|big|compute <checkpointDir> [T] [reps|decode]');
 const T = Number(tArg);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const time = (f: () => void) => {
@@ -91,6 +93,35 @@ if (mode === 'rss') {
       prefillLogitsMaxAbsDiff: maxAbsDiff,
     }),
   );
+} else if (mode === 'compute') {
+  const why = bf16ComputeUnavailableReason();
+  if (why) {
+    console.log(JSON.stringify({ ...base, unavailable: why }));
+  } else {
+    const reps = Number(extra ?? 5);
+    const models = { f32: m, bf16: withBf16Compute(m) } as const;
+    const decSteps = Number(process.env.PLIP_BENCH_AB_DECODE_STEPS ?? 8);
+    const pre: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
+    const dec: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
+    const caches = { bf16: models.bf16.newKVCache(T + reps * decSteps + 2), f32: m.newKVCache(T + reps * decSteps + 2) };
+    for (const k of ['bf16', 'f32'] as const) {
+      models[k].forward(ids.slice(0, 16));
+      models[k].forward(ids.slice(0, T - 1), { kvCache: caches[k], logits: 'last' });
+    }
+    for (let r = 0; r < reps; r++) {
+      const order = r % 2 ? (['f32', 'bf16'] as const) : (['bf16', 'f32'] as const);
+      for (const k of order) pre[k].push(time(() => models[k].forward(ids)));
+      for (const k of order)
+        for (let d = 0; d < decSteps; d++) dec[k].push(time(() => models[k].forward([ids[(r * decSteps + d) % T]!], { kvCache: caches[k], logits: 'last' })));
+    }
+    // how far bf16 activations move the logits: max |Δ|, and the positions whose top-1 token agrees
+    const a = models.bf16.forward(ids).logits!.data, b = m.forward(ids).logits!.data;
+    const V = m.spec.vocabSize;
+    let maxAbsDiff = 0, top1 = 0, maxAbsLogit = 0;
+    for (let i = 0; i < a.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i]! - b[i]!)), (maxAbsLogit = Math.max(maxAbsLogit, Math.abs(b[i]!)));
+    for (let t = 0; t < T; t++) if (argmax(a.subarray(t * V, (t + 1) * V)) === argmax(b.subarray(t * V, (t + 1) * V))) top1++;
+    console.log(JSON.stringify({ ...base, reps, decodeSteps: decSteps, prefillMs: { bf16: median(pre.bf16), f32: median(pre.f32) }, decodeMs: { bf16: median(dec.bf16), f32: median(dec.f32) }, prefillAll: pre, decodeAll: dec, logitsMaxAbsDiff: maxAbsDiff, logitsMaxAbs: maxAbsLogit, top1Agreement: top1 / T }));
+  }
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -44,6 +44,8 @@ try {
   out.rss = child(['rss', qdir, String(T)]);
   process.stderr.write(`bench half: bf16 vs float32 A/B (${abReps} reps) …\n`);
   out.ab = child(['ab', qdir, String(T), String(abReps)]);
+  process.stderr.write(`bench half: compute bf16 vs float32 activations (${abReps} reps) …\n`);
+  out.compute = child(['compute', qdir, String(T), String(abReps)]);
   rmSync(qdir, { recursive: true, force: true });
 
   if (process.env.PLIP_BENCH_7B === '1') {

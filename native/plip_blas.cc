@@ -13,6 +13,10 @@
 //                                          reading the 16-bit weights directly (float32 accumulation).
 //                                          Kernels in plip_half.cc: AVX-512, AVX2+FMA+F16C or portable C++,
 //                                          the best the CPU supports (runtime check).
+//   linearBf16Compute(x, w16, 0, bias|null, m, k, n, out)
+//                                          the same with x rounded to bf16 and bf16 products on AVX512-BF16
+//                                          (plip_bf16_dot.h: `--compute bf16`); bf16ComputeAvailable() says
+//                                          whether the CPU has it
 //   halfKernel([name])                     "avx512" | "avx2" | "portable" (the kernels in use); with a name,
 //                                          selects it ("portable" always; the others where the CPU has them)
 //   config()                               "<openblas_get_config()> | core=<corename> | threads=<n>"
@@ -45,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "plip_bf16_dot.h"
 #include "plip_half.h"
 
 namespace plip_ops {
@@ -193,9 +198,16 @@ size_t TileFloats(int m) {
   return std::clamp<size_t>((size_t(1) << 22) / size_t(std::max(1, m)), size_t(1) << 19, size_t(1) << 20);
 }
 
-// linearHalf(x, w16, kind, bias|null, m, k, n, out)
-Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
-  static const char* fn = "linearHalf";
+// The arguments of linearHalf / linearBf16Compute, validated, with out set to the bias rows (or zeros).
+struct HalfCall {
+  const float* x;
+  const uint16_t* w;
+  float* out;
+  int kind, m, k, n;
+};
+
+// (x, w16, kind, bias|null, m, k, n, out); false when there is nothing left to compute (empty product).
+bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c) {
   Napi::Env env = info.Env();
   RequireArgc(info, 8, fn, "(x, w16, kind, bias|null, m, k, n, out)");
   F32View x = GetF32(info, 0, fn, "x");
@@ -224,17 +236,26 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   }
   if (hasBias) RequireNoOverlap(env, fn, out, mn, bias, uint64_t(n), "bias");
 
-  if (mn == 0) return env.Undefined();
+  if (mn == 0) return false;
   if (hasBias) {
     for (int i = 0; i < m; i++) std::memcpy(out.data + size_t(i) * n, bias.data, size_t(n) * sizeof(float));
   } else {
     std::memset(out.data, 0, size_t(mn) * sizeof(float));
   }
-  if (k == 0) return env.Undefined();
+  c = HalfCall{x.data, w.data, out.data, kind, m, k, n};
+  return k != 0;
+}
 
-  const float* xp = x.data;
-  const uint16_t* wp = w.data;
-  float* op = out.data;
+// linearHalf(x, w16, kind, bias|null, m, k, n, out)
+Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HalfCall c;
+  if (!PrepareHalf(info, "linearHalf", c)) return env.Undefined();
+  const int kind = c.kind, m = c.m, k = c.k, n = c.n;
+  const uint64_t nk = uint64_t(n) * uint64_t(k);
+  const float* xp = c.x;
+  const uint16_t* wp = c.w;
+  float* op = c.out;
   if (kind == 0 && plip_half::UsesAmx() && m > plip_half::GemmSmallMaxRows(kind)) {
     // AMX tiles (plip_amx.h): x split into three bf16 terms and packed once (blocks of 16 rows over the
     // pool), then rows of w over the pool in 64-row granules, read in place.
@@ -298,6 +319,34 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// linearBf16Compute(x, w16, kind, bias|null, m, k, n, out): as linearHalf for bf16 w (kind 0), with x rounded to
+// bf16 and bf16 products (plip_bf16_dot.h; `--compute bf16`). Throws where the CPU lacks avx512_bf16.
+Napi::Value LinearBf16Compute(const Napi::CallbackInfo& info) {
+  static const char* fn = "linearBf16Compute";
+  Napi::Env env = info.Env();
+  if (!plip_bf16_dot::Available()) ThrowRange(env, std::string(fn) + ": this CPU lacks avx512_bf16 (bf16compute() tells)");
+  HalfCall c;
+  if (!PrepareHalf(info, fn, c)) return env.Undefined();
+  if (c.kind != 0) ThrowRange(env, std::string(fn) + ": kind must be 0: bf16 compute takes bf16 weights");
+  const int m = c.m, k = c.k, n = c.n, kp = plip_bf16_dot::Padded(k);
+  thread_local std::vector<uint16_t> xb;
+  if (xb.size() < size_t(m) * kp) xb.resize(size_t(m) * kp);
+  for (int i = 0; i < m; i++) plip_bf16_dot::RoundRow(c.x + size_t(i) * k, k, xb.data() + size_t(i) * kp);
+  const uint16_t* xp = xb.data();
+  const uint16_t* wp = c.w;
+  float* op = c.out;
+  const int threads = double(m) * double(n) * double(k) < double(uint64_t(1) << 16) ? 1 : Threads();
+  GemvPool().Run(threads, [=](int part, int parts) {
+    const auto [j0, j1] = GemvRows(n, part, parts);
+    if (j0 < j1) plip_bf16_dot::Gemm(xp, m, wp, k, n, j0, j1, op);
+  });
+  return env.Undefined();
+}
+
+Napi::Value Bf16ComputeAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), plip_bf16_dot::Available());
+}
+
 Napi::Value HalfKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() >= 1 && info[0].IsString()) {
@@ -350,6 +399,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("linearHalf", Napi::Function::New(env, LinearHalf, "linearHalf"));
   exports.Set("halfKernel", Napi::Function::New(env, HalfKernel, "halfKernel"));
+  exports.Set("linearBf16Compute", Napi::Function::New(env, LinearBf16Compute, "linearBf16Compute"));
+  exports.Set("bf16ComputeAvailable", Napi::Function::New(env, Bf16ComputeAvailable, "bf16ComputeAvailable"));
   exports.Set("halfSmallRows", Napi::Function::New(env, HalfSmallRows, "halfSmallRows"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));

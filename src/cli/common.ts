@@ -79,6 +79,7 @@ export interface ModelCliOptions {
   hubUrl?: string;
   progress?: boolean;
   verify?: boolean;
+  compute?: 'f32' | 'bf16';
 }
 
 export function addModelOptions(cmd: Command): Command {
@@ -88,11 +89,16 @@ export function addModelOptions(cmd: Command): Command {
     .option('--revision <rev>', 'Hugging Face revision (branch, tag or commit)', 'main')
     .option('--hub-url <url>', 'Hugging Face endpoint (default $HF_ENDPOINT or https://huggingface.co)')
     .option('--verify', 'hash the cached model files against their sha256 (blob name) before use; damaged ones are fetched again')
-    .option('--no-progress', 'no download progress (bars on a terminal, plain lines otherwise)');
+    .option('--no-progress', 'no download progress (bars on a terminal, plain lines otherwise)')
+    .addOption(
+      new Option('--compute <mode>', "activations entering the weight products: f32, or bf16 (bf16 checkpoints on CPUs with avx512_bf16; changes the numbers, see docs/benchmarks.md)")
+        .choices(['f32', 'bf16'])
+        .default('f32'),
+    );
 }
 
 export async function openModel(o: ModelCliOptions): Promise<HookedModel> {
-  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false, verify: o.verify === true });
+  return loadModel(o.model, { backend: o.backend, revision: o.revision, hubUrl: o.hubUrl, progress: o.progress !== false, verify: o.verify === true, compute: o.compute ?? 'f32' });
 }
 
 export function parseIntArg(name: string, min = -Infinity, max = Infinity) {

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selectBackend, type BackendName } from '../tensor/select.ts';
+import { bf16ComputeBackend, bf16ComputeUnavailableReason, selectBackend, type BackendName } from '../tensor/select.ts';
+import { PlipOptionError } from '../io/errors.ts';
 import { loadSafetensorsDirStored } from '../io/safetensors.ts';
 import { resolveModel } from '../io/resolve.ts';
 import { loadHfTokenizer, loadLlama2cTokenizer } from '../tokenize/index.ts';
@@ -37,10 +38,42 @@ export interface LoadModelOptions {
   noTokenizer?: boolean;
   /** Hash cached (or local HF-layout) files against their blob names before use; see src/io/resolve.ts. */
   verify?: boolean;
+  /**
+   * 'bf16': products of the bf16 weight matrices take activations rounded to bf16 (AVX512-BF16; see
+   * withBf16Compute). Default 'f32': float32 activations, the float32 product of the stored weights.
+   */
+  compute?: 'f32' | 'bf16';
 }
 
 /** Loads a model from a directory, a Hugging Face id or a llama2.c `.bin` checkpoint. */
 export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
+  const compute = opts.compute ?? 'f32';
+  if (compute !== 'f32' && compute !== 'bf16') throw new PlipOptionError('compute', `must be 'f32' or 'bf16' (got '${String(compute)}')`);
+  if (compute === 'bf16') {
+    // refuse before reading gigabytes
+    const why = bf16ComputeUnavailableReason();
+    if (why) throw new PlipOptionError('compute', `bf16 needs the native addon on a CPU with avx512_bf16: ${why}; use 'f32'`);
+    if (opts.backend === 'ts') throw new PlipOptionError('compute', "bf16 runs on the blas backend, not 'ts'");
+  }
+  const m = await loadModelF32(idOrPath, opts);
+  return compute === 'bf16' ? withBf16Compute(m) : m;
+}
+
+/**
+ * `m` with its bf16 weight products taken in bf16 (tensor/select.ts bf16ComputeBackend): activations entering
+ * them rounded to bf16, float32 sums; norms, attention and the residual stream stay float32. Its info says
+ * compute 'bf16', so results record it and a resume under the other mode is refused. Needs every weight
+ * matrix stored as bf16.
+ */
+export function withBf16Compute(m: HookedModel): HookedModel {
+  const W = m.weights;
+  const mats = [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])];
+  const other = mats.find((w) => w.dtype !== 'bf16');
+  if (other) throw new PlipOptionError('compute', `bf16 needs a bf16 checkpoint; ${m.info.path} holds ${other.dtype} weight matrices (use 'f32')`);
+  return new HookedModel(m.spec, m.weights, bf16ComputeBackend(m.backend), m.tokenizer, { ...m.info, compute: 'bf16' });
+}
+
+async function loadModelF32(idOrPath: string, opts: LoadModelOptions): Promise<HookedModel> {
   const backend = selectBackend(opts.backend ?? 'auto');
   if (existsSync(idOrPath) && statSync(idOrPath).isFile()) {
     if (idOrPath.endsWith('.bin')) return loadLlama2cModel(idOrPath, idOrPath, opts);

@@ -25,6 +25,8 @@ export interface ModelInfo {
   commitHash?: string;
   /** sha256 of config.json (or of the llama2.c header). */
   configHash?: string;
+  /** 'bf16': weight products take bf16 activations (`--compute bf16`); absent: float32 activations. */
+  compute?: 'bf16';
 }
 
 export interface CacheSelection {

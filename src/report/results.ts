@@ -27,7 +27,7 @@ export interface Provenance {
   experiment: string;
   /** Version of this experiment's record schema (bump on incompatible change). */
   schemaVersion: number;
-  model: { id: string; path: string; format: string; revision?: string; commitHash?: string; configHash?: string; family: string; nLayers: number; nHeads: number; backend: string };
+  model: { id: string; path: string; format: string; revision?: string; commitHash?: string; configHash?: string; family: string; nLayers: number; nHeads: number; backend: string; compute?: 'bf16' };
   corpus?: { path: string; sha256: string; nSamples: number };
   /** Settings that determine the records (layers, seeds, ...). Compared on resume. */
   settings: Record<string, unknown>;
@@ -46,8 +46,8 @@ export function makeProvenance(p: Omit<Provenance, 'tool' | 'model' | 'startedAt
 }
 
 export function modelProvenance(m: HookedModel): Provenance['model'] {
-  const { id, path, format, revision, commitHash, configHash } = m.info;
-  return { id, path, format, revision, commitHash, configHash, family: m.spec.family, nLayers: m.spec.nLayers, nHeads: m.spec.nHeads, backend: m.backend.name };
+  const { id, path, format, revision, commitHash, configHash, compute } = m.info;
+  return { id, path, format, revision, commitHash, configHash, family: m.spec.family, nLayers: m.spec.nLayers, nHeads: m.spec.nHeads, backend: m.backend.name, ...(compute ? { compute } : {}) };
 }
 
 export function sha256File(path: string): string {

@@ -24,6 +24,9 @@ interface NativeAddon {
   linearHalf?(x: Float32Array, w: Uint16Array, kind: number, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
   halfKernel?(name?: string): string;
   halfSmallRows?(kind: number): number;
+  /** bf16 weights times activations rounded to bf16 (AVX512-BF16; `--compute bf16`); absent in older addons. */
+  linearBf16Compute?(x: Float32Array, w: Uint16Array, kind: number, bias: Float32Array | null, m: number, k: number, n: number, out: Float32Array): void;
+  bf16ComputeAvailable?(): boolean;
   config?(): string;
   numThreads?(): number;
   setNumThreads?(n: number): number;
@@ -251,4 +254,36 @@ export function selectBackend(name: BackendName = 'auto'): MatmulBackend {
     return blas;
   }
   return blas ?? tsBackend;
+}
+
+/**
+ * Why `--compute bf16` cannot run here (no addon, an addon built before it, or a CPU without avx512_bf16),
+ * or null when it can.
+ */
+export function bf16ComputeUnavailableReason(): string | null {
+  if (!loadBlasBackend()) return `the native addon is not available (${blasUnavailableReason() ?? 'not loaded'})`;
+  const a = cachedAddon!;
+  if (!a.linearBf16Compute || !a.bf16ComputeAvailable) return 'the native addon predates bf16 compute; rebuild it with `npm run build:native`';
+  if (!a.bf16ComputeAvailable()) return 'this CPU lacks avx512_bf16 (see /proc/cpuinfo)';
+  return null;
+}
+
+/**
+ * `backend` with every product of a bf16 weight matrix taken in bf16 (native/plip_bf16_dot.h): the activations
+ * entering it rounded to bf16 (round to nearest even), products of bf16 pairs, float32 sums and outputs.
+ * Everything else (norms, attention's products, the residual stream) stays float32. Throws with the reason
+ * where bf16ComputeUnavailableReason() gives one.
+ */
+export function bf16ComputeBackend(backend: MatmulBackend): MatmulBackend {
+  const why = bf16ComputeUnavailableReason();
+  if (why) throw new Error(`bf16 compute is not available: ${why}`);
+  if (backend.name !== 'blas') throw new Error(`bf16 compute runs on the blas backend (got '${backend.name}')`);
+  const dot = cachedAddon!.linearBf16Compute!;
+  return {
+    ...backend,
+    linearWeight: (x, w, bias, m, k, n, out) => {
+      if (w.dtype === 'bf16') dot(x, w.data, 0, bias, m, k, n, out);
+      else backend.linearWeight(x, w, bias, m, k, n, out);
+    },
+  };
 }

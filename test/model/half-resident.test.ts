@@ -19,10 +19,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSafetensorsFile, writeSafetensorsFile, type TensorToWrite } from '../../src/io/safetensors.ts';
+import { rewriteCheckpoint, type Poison } from './fixture-copy.ts';
 import { loadModel } from '../../src/model/load.ts';
 import { HookedModel } from '../../src/model/model.ts';
 import { widenModelWeights, modelWeightBytes } from '../../src/model/weights.ts';
@@ -38,19 +38,7 @@ const tmpRoot = mkdtempSync(join(tmpdir(), 'plip-half-'));
 process.on('exit', () => rmSync(tmpRoot, { recursive: true, force: true }));
 
 /** Copies a fixture with every tensor rewritten as `dtype` (round-to-nearest-even), optionally poisoned. */
-function rewrite(dir: string, dtype: 'BF16' | 'F16' | 'F32', poison?: { tensor: (names: string[]) => string; index: number; value: number }): string {
-  const out = mkdtempSync(join(tmpRoot, `${dir}-`));
-  copyFileSync(`fixtures/tiny/${dir}/config.json`, join(out, 'config.json'));
-  const tensors = loadSafetensorsFile(`fixtures/tiny/${dir}/model.safetensors`);
-  const write: Record<string, TensorToWrite> = {};
-  for (const [name, t] of tensors) write[name] = { dtype, shape: t.shape, data: t.data };
-  if (poison) {
-    const name = poison.tensor([...tensors.keys()]);
-    (write[name]!.data as Float32Array)[poison.index] = poison.value;
-  }
-  writeSafetensorsFile(join(out, 'model.safetensors'), write);
-  return out;
-}
+const rewrite = (dir: string, dtype: 'BF16' | 'F16' | 'F32', poison?: Poison): string => rewriteCheckpoint(`fixtures/tiny/${dir}`, dtype, tmpRoot, poison);
 
 function identical(a: Float32Array, b: Float32Array, what: string): void {
   assert.equal(a.length, b.length, `${what}: length`);

@@ -65,7 +65,7 @@ export function registerInferenceCommands(program: Command): void {
 
   addModelOptions(program.command('logits').description('write logits for every position as JSON'))
     .requiredOption('--text <text>', 'input text (tokenized with the model tokenizer, BOS as its config says)')
-    .requiredOption('--out <file>', 'output JSON: {"tokens": [ids], "logits": [[...] per position]}')
+    .requiredOption('--out <file>', 'output JSON: {"model": {id, path, …, compute?}, "tokens": [ids], "logits": [[...] per position]}')
     .action(
       action(async (o: ModelCliOptions & { text: string; out: string }) => {
         const m = await openModel(o);
@@ -74,7 +74,7 @@ export function registerInferenceCommands(program: Command): void {
         const V = m.spec.vocabSize;
         const rows: number[][] = [];
         for (let t = 0; t < ids.length; t++) rows.push(Array.from(logits!.data.subarray(t * V, (t + 1) * V)));
-        writeJson(o.out, { tokens: ids, logits: rows });
+        writeJson(o.out, { model: m.info, tokens: ids, logits: rows });
         process.stdout.write(`wrote logits for ${ids.length} positions × ${V} vocab to ${o.out}\n`);
       }),
     );
