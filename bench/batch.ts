@@ -28,7 +28,7 @@ import { layerMatrixParams } from '../src/study/cost.ts';
 
 const backend = (process.argv[2] ?? 'auto') as BackendName;
 const CONFIG = '../shared/configs/Qwen--Qwen2.5-Coder-0.5B-Instruct';
-const reps = Number(process.env.PLIP_BENCH_REPS ?? 2);
+const reps = Number(process.env.PLIP_BENCH_REPS ?? 3); // generation: odd, so the median is one run
 const genTokens = Number(process.env.PLIP_BENCH_GEN_TOKENS ?? 16);
 const nSamples = Number(process.env.PLIP_BENCH_SAMPLES ?? Infinity);
 const sweepReps = Number(process.env.PLIP_BENCH_SWEEP_REPS ?? 1);
