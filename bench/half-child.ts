@@ -54,23 +54,7 @@ if (mode === 'rss') {
 } else if (mode === 'ab') {
   const reps = Number(extra ?? 5);
   const wide = new HookedModel(m.spec, widenModelWeights(m.weights), m.backend, null, m.info);
-  const models = { bf16: m, f32: wide } as const;
-  const pre: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
-  const dec: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
-  // decode steps per repetition and arm: one step (~70–130 ms here) is too short to time alone on a shared VM
-  const decSteps = Number(process.env.PLIP_BENCH_AB_DECODE_STEPS ?? 8);
-  const caches = { bf16: m.newKVCache(T + reps * decSteps + 2), f32: wide.newKVCache(T + reps * decSteps + 2) };
-  for (const k of ['bf16', 'f32'] as const) {
-    models[k].forward(ids.slice(0, 16)); // warm-up
-    models[k].forward(ids.slice(0, T - 1), { kvCache: caches[k], logits: 'last' });
-  }
-  // Alternate A/B (and which goes first) so load drifts on the shared machine hit both alike.
-  for (let r = 0; r < reps; r++) {
-    const order = r % 2 ? (['f32', 'bf16'] as const) : (['bf16', 'f32'] as const);
-    for (const k of order) pre[k].push(time(() => models[k].forward(ids)));
-    for (const k of order)
-      for (let d = 0; d < decSteps; d++) dec[k].push(time(() => models[k].forward([ids[(r * decSteps + d) % T]!], { kvCache: caches[k], logits: 'last' })));
-  }
+  const { pre, dec, decSteps } = interleaved({ bf16: m, f32: wide }, reps);
   // Same numbers: the bf16 path equals the float32 path (bit for bit where the BLAS's sgemm is
   // split-invariant, e.g. OpenBLAS SkylakeX; else within float32 rounding: the largest |Δ| is reported).
   const a = m.forward(ids).logits!.data, b = wide.forward(ids).logits!.data;
@@ -100,20 +84,7 @@ if (mode === 'rss') {
   } else {
     const reps = Number(extra ?? 5);
     const models = { f32: m, bf16: withBf16Compute(m) } as const;
-    const decSteps = Number(process.env.PLIP_BENCH_AB_DECODE_STEPS ?? 8);
-    const pre: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
-    const dec: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
-    const caches = { bf16: models.bf16.newKVCache(T + reps * decSteps + 2), f32: m.newKVCache(T + reps * decSteps + 2) };
-    for (const k of ['bf16', 'f32'] as const) {
-      models[k].forward(ids.slice(0, 16));
-      models[k].forward(ids.slice(0, T - 1), { kvCache: caches[k], logits: 'last' });
-    }
-    for (let r = 0; r < reps; r++) {
-      const order = r % 2 ? (['f32', 'bf16'] as const) : (['bf16', 'f32'] as const);
-      for (const k of order) pre[k].push(time(() => models[k].forward(ids)));
-      for (const k of order)
-        for (let d = 0; d < decSteps; d++) dec[k].push(time(() => models[k].forward([ids[(r * decSteps + d) % T]!], { kvCache: caches[k], logits: 'last' })));
-    }
+    const { pre, dec, decSteps } = interleaved(models, reps);
     // how far bf16 activations move the logits: max |Δ|, and the positions whose top-1 token agrees
     const a = models.bf16.forward(ids).logits!.data, b = m.forward(ids).logits!.data;
     const V = m.spec.vocabSize;
@@ -124,6 +95,29 @@ if (mode === 'rss') {
   }
 } else {
   throw new Error(`unknown mode ${mode}`);
+}
+
+/**
+ * Prefill and decode times of two models on the same prompt, A/B interleaved (and which goes first alternated)
+ * so load drifts on the shared machine hit both alike; `decSteps` decode steps per repetition and arm, since one
+ * step (~40–130 ms here) is too short to time alone on a shared VM.
+ */
+function interleaved(models: Record<'bf16' | 'f32', HookedModel>, reps: number) {
+  const pre: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
+  const dec: Record<'bf16' | 'f32', number[]> = { bf16: [], f32: [] };
+  const decSteps = Number(process.env.PLIP_BENCH_AB_DECODE_STEPS ?? 8);
+  const caches = { bf16: models.bf16.newKVCache(T + reps * decSteps + 2), f32: models.f32.newKVCache(T + reps * decSteps + 2) };
+  for (const k of ['bf16', 'f32'] as const) {
+    models[k].forward(ids.slice(0, 16)); // warm-up
+    models[k].forward(ids.slice(0, T - 1), { kvCache: caches[k], logits: 'last' });
+  }
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 ? (['f32', 'bf16'] as const) : (['bf16', 'f32'] as const);
+    for (const k of order) pre[k].push(time(() => models[k].forward(ids)));
+    for (const k of order)
+      for (let d = 0; d < decSteps; d++) dec[k].push(time(() => models[k].forward([ids[(r * decSteps + d) % T]!], { kvCache: caches[k], logits: 'last' })));
+  }
+  return { pre, dec, decSteps };
 }
 
 function argmax(x: Float32Array): number {

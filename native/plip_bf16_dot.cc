@@ -15,65 +15,47 @@
 namespace plip_bf16_dot {
 namespace {
 
-// Y[r, j + q] += xb[r] · w[j + q] for r < R, q < J: R·J accumulators; one VDPBF16PS per pair of 32-weight
-// rows (no conversion of w at all). `lead` marks the pass that brings these rows of w in from memory
-// (prefetches into L2, as plip_bf16_avx512.cc does and for the same reasons).
-template <int R, int J>
-PLIP_BF16 inline __attribute__((always_inline)) void Block(const uint16_t* xb, int kp, const uint16_t* w, int k, int j, float* y,
-                                                            int ldy, bool lead) {
-  const int k32 = k & ~31;
-  const bool shortRows = k <= 2048;
-  __m512 acc[R][J];
-  for (int r = 0; r < R; r++)
-    for (int q = 0; q < J; q++) acc[r][q] = _mm512_setzero_ps();
-  const uint16_t* wr[J];
-  for (int q = 0; q < J; q++) wr[q] = w + size_t(j + q) * k;
-  for (int p = 0; p < k32; p += 32) {
-    if (lead) {
-      for (int q = 0; q < J; q++) _mm_prefetch(reinterpret_cast<const char*>(wr[q] + p + 1024), _MM_HINT_T1);
-      if (shortRows) {
-        const char* next = reinterpret_cast<const char*>(wr[0] + size_t(J) * k) + size_t(p) * 2 * J;
-        for (int q = 0; q < J; q++) _mm_prefetch(next + 64 * q, _MM_HINT_T1);
+#define PLIP_BLOCKS_TARGET PLIP_BF16
+#include "plip_bf16_blocks.h"
+
+// Y[i + r, j + q] += xb[i + r] · w[j + q] for r < R, q < J: R·J accumulators; one VDPBF16PS per pair of
+// 32-weight rows (no conversion of w at all).
+struct Kernel {
+  const uint16_t* xb;
+  int kp;
+  const uint16_t* w;
+  int k, ldy;
+  float* y;
+  template <int R, int J>
+  PLIP_BF16 inline __attribute__((always_inline)) void Block(int i, int j, bool lead) const {
+    const int k32 = k & ~31;
+    const uint16_t* xi = xb + size_t(i) * kp;
+    __m512 acc[R][J];
+    const uint16_t* wr[J];
+    StartBlock<R, J>(acc, wr, w, j, k);
+    for (int p = 0; p < k32; p += 32) {
+      if (lead) PrefetchRows<J>(wr, k, p);
+      __m512i wv[J];
+      for (int q = 0; q < J; q++) wv[q] = _mm512_loadu_si512(wr[q] + p);
+      for (int r = 0; r < R; r++) {
+        const __m512bh xv = (__m512bh)_mm512_loadu_si512(xi + size_t(r) * kp + p);
+        for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbf16_ps(acc[r][q], xv, (__m512bh)wv[q]);
       }
     }
-    __m512i wv[J];
-    for (int q = 0; q < J; q++) wv[q] = _mm512_loadu_si512(wr[q] + p);
-    for (int r = 0; r < R; r++) {
-      const __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + size_t(r) * kp + p);
-      for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbf16_ps(acc[r][q], xv, (__m512bh)wv[q]);
+    if (k32 < k) {
+      // the k % 32 tail: masked weights (zeros past the row) against x's zero padding
+      const __mmask32 tail = __mmask32((uint64_t(1) << (k - k32)) - 1);
+      __m512i wv[J];
+      for (int q = 0; q < J; q++) wv[q] = _mm512_maskz_loadu_epi16(tail, wr[q] + k32);
+      for (int r = 0; r < R; r++) {
+        const __m512bh xv = (__m512bh)_mm512_loadu_si512(xi + size_t(r) * kp + k32);
+        for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbf16_ps(acc[r][q], xv, (__m512bh)wv[q]);
+      }
     }
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < J; q++) y[size_t(i + r) * ldy + j + q] += _mm512_reduce_add_ps(acc[r][q]);
   }
-  if (k32 < k) {
-    // the k % 32 tail: masked weights (zeros past the row) against x's zero padding
-    const __mmask32 tail = __mmask32((uint64_t(1) << (k - k32)) - 1);
-    __m512i wv[J];
-    for (int q = 0; q < J; q++) wv[q] = _mm512_maskz_loadu_epi16(tail, wr[q] + k32);
-    for (int r = 0; r < R; r++) {
-      const __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + size_t(r) * kp + k32);
-      for (int q = 0; q < J; q++) acc[r][q] = _mm512_dpbf16_ps(acc[r][q], xv, (__m512bh)wv[q]);
-    }
-  }
-  for (int r = 0; r < R; r++)
-    for (int q = 0; q < J; q++) y[size_t(r) * ldy + j + q] += _mm512_reduce_add_ps(acc[r][q]);
-}
-
-template <int R, int J>
-PLIP_BF16 void Rows(const uint16_t* xb, int kp, int m, const uint16_t* w, int k, int n, int j, float* y, bool lead) {
-  int i = 0;
-  for (; i + R <= m; i += R) Block<R, J>(xb + size_t(i) * kp, kp, w, k, j, y + size_t(i) * n, n, lead && i == 0);
-  if constexpr (R > 1) {
-    if (m - i >= 1) Rows<R - 1, J>(xb + size_t(i) * kp, kp, m - i, w, k, n, j, y + size_t(i) * n, lead && i == 0);
-  }
-}
-
-template <int R, int J>
-PLIP_BF16 void Run(const uint16_t* xb, int kp, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y) {
-  int j = j0;
-  for (; j + J <= j1; j += J) Rows<R, J>(xb, kp, m, w, k, n, j, y, true);
-  if constexpr (J > 1) {
-    if (j1 - j >= 1) Run<R, J - 1>(xb, kp, m, w, k, n, j, j1, y);
-  }
-}
+};
 
 }  // namespace
 
@@ -97,7 +79,7 @@ PLIP_BF16 void RoundRow(const float* x, int k, uint16_t* dst) {
 
 // 4 × 4 blocks, as the float32-activation kernel (plip_bf16_avx512.cc).
 PLIP_BF16 void Gemm(const uint16_t* xb, int m, const uint16_t* w, int k, int n, int j0, int j1, float* y) {
-  Run<4, 4>(xb, Padded(k), m, w, k, n, j0, j1, y);
+  BlockRun<4, 4>(Kernel{xb, Padded(k), w, k, n, y}, m, j0, j1);
 }
 
 }  // namespace plip_bf16_dot
