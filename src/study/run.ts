@@ -66,9 +66,9 @@ export interface StudyRun {
   summary: StudySummary | null;
 }
 
-/** Loads one study model (directory, or hub id at its revision). */
+/** Loads one study model (directory, or hub id at its revision), in its `compute` mode. */
 export async function openStudyModel(m: StudyModel): Promise<HookedModel> {
-  return 'path' in m ? loadModel(m.path) : loadModel(m.hub, { revision: m.revision });
+  return 'path' in m ? loadModel(m.path, { compute: m.compute }) : loadModel(m.hub, { revision: m.revision, compute: m.compute });
 }
 
 /** The results file of a phase. */

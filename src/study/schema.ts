@@ -27,6 +27,8 @@ const modelEntry = z.union([
     path: z.string().min(1),
     /** Tokenizer directory when the model directory has none (e.g. a config-only directory). */
     tokenizer: z.string().min(1).optional(),
+    /** Activations entering the weight products (loadModel's `compute`): 'bf16' needs a bf16 checkpoint and avx512_bf16. */
+    compute: z.enum(['f32', 'bf16']).optional(),
   }),
   z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names result folders)'),
@@ -38,6 +40,7 @@ const modelEntry = z.union([
     configDir: z.string().min(1).optional(),
     /** Tokenizer directory used by `plan` when configDir has no tokenizer.json. */
     tokenizer: z.string().min(1).optional(),
+    compute: z.enum(['f32', 'bf16']).optional(),
   }),
 ]);
 

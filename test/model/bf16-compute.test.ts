@@ -10,7 +10,9 @@
  *   weight products round their activations the same way: logits within 1e-4 · (1 + |logit|);
  * - the CLI: `plip logits --compute bf16` runs on the bundled (bf16) model and records `compute: "bf16"`;
  *   on a float32 checkpoint it exits 2 naming --compute.
- * Everywhere else: loading with compute 'bf16' is refused with the reason (no silent float32 run).
+ * - a study model entry with compute 'bf16' loads in that mode.
+ * Everywhere else: loading with compute 'bf16' (also a study model's) is refused with the reason (no silent
+ * float32 run).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +29,7 @@ import { bf16ComputeUnavailableReason, loadBlasBackend, nativeAddonPath } from '
 import { tsBackend } from '../../src/tensor/ts-backend.ts';
 import type { MatmulBackend } from '../../src/tensor/backend.ts';
 import { rewriteCheckpoint } from './fixture-copy.ts';
+import { openStudyModel } from '../../src/study/run.ts';
 
 const why = bf16ComputeUnavailableReason();
 const tmpRoot = mkdtempSync(join(tmpdir(), 'plip-bf16c-'));
@@ -160,7 +163,16 @@ if (why === null) {
     assert.match(r2.stderr, /--compute/);
     assert.match(r2.stderr, /bf16 checkpoint/);
   });
+
+  test("a study model with compute 'bf16' loads in that mode; without it, in float32", async () => {
+    const m = await openStudyModel({ id: 'tiny', path: BUNDLED_MODEL, compute: 'bf16' });
+    assert.equal(m.info.compute, 'bf16');
+    assert.equal((await openStudyModel({ id: 'tiny', path: BUNDLED_MODEL })).info.compute, undefined);
+  });
 } else {
+  test("a study model with compute 'bf16' is refused here with the reason", async () => {
+    await assert.rejects(openStudyModel({ id: 'tiny', path: BUNDLED_MODEL, compute: 'bf16' }), (e: Error) => e instanceof PlipOptionError && e.message.includes(why));
+  });
   test(`compute 'bf16' is refused with the reason where it cannot run (${why})`, async () => {
     await assert.rejects(loadModel(BUNDLED_MODEL, { compute: 'bf16' }), (e: Error) => e instanceof PlipOptionError && e.message.includes(why));
   });
