@@ -257,10 +257,11 @@ export function selectBackend(name: BackendName = 'auto'): MatmulBackend {
 }
 
 /**
- * Why `--compute bf16` cannot run here (no addon, an addon built before it, or a CPU without avx512_bf16),
- * or null when it can.
+ * Why `--compute bf16` cannot run here (no addon, an addon built before it, a CPU without avx512_bf16, or
+ * PLIP_BF16_COMPUTE=0), or null when it can.
  */
 export function bf16ComputeUnavailableReason(): string | null {
+  if (process.env.PLIP_BF16_COMPUTE === '0') return 'turned off by PLIP_BF16_COMPUTE=0';
   if (!loadBlasBackend()) return `the native addon is not available (${blasUnavailableReason() ?? 'not loaded'})`;
   const a = cachedAddon!;
   if (!a.linearBf16Compute || !a.bf16ComputeAvailable) return 'the native addon predates bf16 compute; rebuild it with `npm run build:native`';

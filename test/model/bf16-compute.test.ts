@@ -10,7 +10,8 @@
  *   weight products round their activations the same way: logits within 1e-4 · (1 + |logit|);
  * - the CLI: `plip logits --compute bf16` runs on the bundled (bf16) model and records `compute: "bf16"`;
  *   on a float32 checkpoint it exits 2 naming --compute.
- * - a study model entry with compute 'bf16' loads in that mode.
+ * - a study model entry with compute 'bf16' loads in that mode; with PLIP_BF16_COMPUTE=0 the CLI refuses it
+ *   (exit 2, the reason on stderr), as on a CPU without the instructions.
  * Everywhere else: loading with compute 'bf16' (also a study model's) is refused with the reason (no silent
  * float32 run).
  */
@@ -162,6 +163,17 @@ if (why === null) {
     assert.equal(existsSync(out2), false);
     assert.match(r2.stderr, /--compute/);
     assert.match(r2.stderr, /bf16 checkpoint/);
+  });
+
+  test('where bf16 compute is turned off (PLIP_BF16_COMPUTE=0) plip exits 2 with the reason, writing nothing', () => {
+    const out = join(tmpRoot, 'off-logits.json');
+    const r = spawnSync(process.execPath, ['bin/plip.mjs', 'logits', '--model', BUNDLED_MODEL, '--compute', 'bf16', '--text', 'def f', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, PLIP_BF16_COMPUTE: '0' },
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--compute: bf16 needs the native addon on a CPU with avx512_bf16: turned off by PLIP_BF16_COMPUTE=0/);
+    assert.equal(existsSync(out), false);
   });
 
   test("a study model with compute 'bf16' loads in that mode; without it, in float32", async () => {
