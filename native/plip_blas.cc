@@ -207,13 +207,15 @@ struct HalfCall {
 };
 
 // (x, w16, kind, bias|null, m, k, n, out); false when there is nothing left to compute (empty product).
-bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c) {
+// `bf16Only` refuses kind 1 (f16) before anything is written.
+bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c, bool bf16Only = false) {
   Napi::Env env = info.Env();
   RequireArgc(info, 8, fn, "(x, w16, kind, bias|null, m, k, n, out)");
   F32View x = GetF32(info, 0, fn, "x");
   U16View w = GetU16(info, 1, fn, "w16");
   const int kind = GetDim(info, 2, fn, "kind");
   if (kind != 0 && kind != 1) ThrowRange(env, std::string(fn) + ": kind must be 0 (bf16) or 1 (f16)");
+  if (bf16Only && kind != 0) ThrowRange(env, std::string(fn) + ": kind must be 0: bf16 compute takes bf16 weights");
   F32View bias;
   bool hasBias = !(info[3].IsNull() || info[3].IsUndefined());
   if (hasBias) bias = GetF32(info, 3, fn, "bias");
@@ -324,10 +326,9 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
 Napi::Value LinearBf16Compute(const Napi::CallbackInfo& info) {
   static const char* fn = "linearBf16Compute";
   Napi::Env env = info.Env();
-  if (!plip_bf16_dot::Available()) ThrowRange(env, std::string(fn) + ": this CPU lacks avx512_bf16 (bf16compute() tells)");
+  if (!plip_bf16_dot::Available()) ThrowRange(env, std::string(fn) + ": this CPU lacks avx512_bf16 (bf16ComputeAvailable() tells)");
   HalfCall c;
-  if (!PrepareHalf(info, fn, c)) return env.Undefined();
-  if (c.kind != 0) ThrowRange(env, std::string(fn) + ": kind must be 0: bf16 compute takes bf16 weights");
+  if (!PrepareHalf(info, fn, c, /*bf16Only=*/true)) return env.Undefined();
   const int m = c.m, k = c.k, n = c.n, kp = plip_bf16_dot::Padded(k);
   thread_local std::vector<uint16_t> xb;
   if (xb.size() < size_t(m) * kp) xb.resize(size_t(m) * kp);

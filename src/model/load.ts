@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bf16ComputeBackend, bf16ComputeUnavailableReason, selectBackend, type BackendName } from '../tensor/select.ts';
+import { bf16ComputeBackend, bf16ComputeRefusal, selectBackend, type BackendName } from '../tensor/select.ts';
 import { PlipOptionError } from '../io/errors.ts';
 import { loadSafetensorsDirStored } from '../io/safetensors.ts';
 import { resolveModel } from '../io/resolve.ts';
@@ -17,7 +17,7 @@ import { HookedModel, type ModelInfo } from './model.ts';
 import type { PlipTokenizer } from '../tokenize/types.ts';
 import type { RawTensor, TensorSource } from './weights.ts';
 import type { ModelSpec } from './spec.ts';
-import { assembleWeights } from './weights.ts';
+import { assembleWeights, productMatrices } from './weights.ts';
 
 /**
  * Directory of the bundled model organism `models/plip-tiny-code` (absolute, inside this package, so it
@@ -50,10 +50,8 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
   const compute = opts.compute ?? 'f32';
   if (compute !== 'f32' && compute !== 'bf16') throw new PlipOptionError('compute', `must be 'f32' or 'bf16' (got '${String(compute)}')`);
   if (compute === 'bf16') {
-    // refuse before reading gigabytes
-    const why = bf16ComputeUnavailableReason();
-    if (why) throw new PlipOptionError('compute', `bf16 needs the native addon on a CPU with avx512_bf16: ${why}; use 'f32'`);
-    if (opts.backend === 'ts') throw new PlipOptionError('compute', "bf16 runs on the blas backend, not 'ts'");
+    const refusal = bf16ComputeRefusal(opts.backend); // before reading gigabytes
+    if (refusal) throw refusal;
   }
   const m = await loadModelF32(idOrPath, opts);
   return compute === 'bf16' ? withBf16Compute(m) : m;
@@ -62,13 +60,11 @@ export async function loadModel(idOrPath: string, opts: LoadModelOptions = {}): 
 /**
  * `m` with its bf16 weight products taken in bf16 (tensor/select.ts bf16ComputeBackend): activations entering
  * them rounded to bf16, float32 sums; norms, attention and the residual stream stay float32. Its info says
- * compute 'bf16', so results record it and a resume under the other mode is refused. Needs every weight
- * matrix stored as bf16.
+ * compute 'bf16', so results record it and a resume under the other mode is refused. Needs every matrix the
+ * forward multiplies by (productMatrices) stored as bf16.
  */
 export function withBf16Compute(m: HookedModel): HookedModel {
-  const W = m.weights;
-  const mats = [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])];
-  const other = mats.find((w) => w.dtype !== 'bf16');
+  const other = productMatrices(m.weights).find((w) => w.dtype !== 'bf16');
   if (other) throw new PlipOptionError('compute', `bf16 needs a bf16 checkpoint; ${m.info.path} holds ${other.dtype} weight matrices (use 'f32')`);
   return new HookedModel(m.spec, m.weights, bf16ComputeBackend(m.backend), m.tokenizer, { ...m.info, compute: 'bf16' });
 }

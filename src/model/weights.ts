@@ -65,6 +65,11 @@ export interface ModelWeights {
   /** [V] or null */ unembedBias: Float32Array | null;
 }
 
+/** The matrices the forward multiplies activations by (linearWeight): every layer's, then the unembedding. */
+export function productMatrices(w: ModelWeights): WeightArray[] {
+  return [...w.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, ...(l.Wgate ? [l.Wgate] : []), l.Win, l.Wout]), w.unembed];
+}
+
 /** Bytes held by the model's weights (tied embeddings counted once). */
 export function modelWeightBytes(w: ModelWeights): number {
   const seen = new Set<ArrayBufferView>();

@@ -14,6 +14,7 @@ import type { ExactOps, MatmulBackend, NativeOps } from './backend.ts';
 import { tsBackend } from './ts-backend.ts';
 import { headMixVia, headScoresVia } from './attention-heads.ts';
 import type { WeightArray } from './weight.ts';
+import { PlipOptionError } from '../io/errors.ts';
 
 export type BackendName = 'auto' | 'ts' | 'blas';
 
@@ -270,15 +271,26 @@ export function bf16ComputeUnavailableReason(): string | null {
 }
 
 /**
+ * The error `compute: 'bf16'` meets on `backend` (a name: 'ts', 'blas', 'auto' or unset), or null when it can
+ * run: the one place its refusals are worded (loadModel checks before reading the weights, bf16ComputeBackend
+ * again on the backend it wraps).
+ */
+export function bf16ComputeRefusal(backend: string | undefined): PlipOptionError | null {
+  const why = bf16ComputeUnavailableReason();
+  if (why) return new PlipOptionError('compute', `bf16 needs the native addon on a CPU with avx512_bf16: ${why}; use 'f32'`);
+  if (backend === 'ts') return new PlipOptionError('compute', "bf16 runs on the blas backend, not 'ts'");
+  return null;
+}
+
+/**
  * `backend` with every product of a bf16 weight matrix taken in bf16 (native/plip_bf16_dot.h): the activations
  * entering it rounded to bf16 (round to nearest even), products of bf16 pairs, float32 sums and outputs.
- * Everything else (norms, attention's products, the residual stream) stays float32. Throws with the reason
- * where bf16ComputeUnavailableReason() gives one.
+ * Everything else (norms, attention's products, the residual stream) stays float32. Throws
+ * bf16ComputeRefusal's error where it has one.
  */
 export function bf16ComputeBackend(backend: MatmulBackend): MatmulBackend {
-  const why = bf16ComputeUnavailableReason();
-  if (why) throw new Error(`bf16 compute is not available: ${why}`);
-  if (backend.name !== 'blas') throw new Error(`bf16 compute runs on the blas backend (got '${backend.name}')`);
+  const refusal = bf16ComputeRefusal(backend.name);
+  if (refusal) throw refusal;
   const dot = cachedAddon!.linearBf16Compute!;
   return {
     ...backend,

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { rewriteCheckpoint, type Poison } from './fixture-copy.ts';
 import { loadModel } from '../../src/model/load.ts';
 import { HookedModel } from '../../src/model/model.ts';
-import { widenModelWeights, modelWeightBytes } from '../../src/model/weights.ts';
+import { widenModelWeights, modelWeightBytes, productMatrices } from '../../src/model/weights.ts';
 import { halfKernel, halfSmallRows, loadBlasBackend } from '../../src/tensor/select.ts';
 
 const INDEX = JSON.parse(readFileSync('fixtures/tiny/index.json', 'utf8')) as { models: Array<{ dir: string; family: string }> };
@@ -69,7 +69,7 @@ for (const { dir } of INDEX.models) {
           const half = await loadModel(path, { noTokenizer: true, backend });
           // Every matrix is 16-bit in memory; norms and biases (O(d_model)) are float32.
           const W = half.weights;
-          for (const w of [W.embed, W.unembed, ...W.layers.flatMap((l) => [l.Wq, l.Wk, l.Wv, l.Wo, l.Win, l.Wout, ...(l.Wgate ? [l.Wgate] : [])])]) {
+          for (const w of [W.embed, ...productMatrices(W)]) {
             assert.equal(w.dtype, 'bf16');
             assert.ok(w.data instanceof Uint16Array);
           }
