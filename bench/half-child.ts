@@ -55,8 +55,9 @@ if (mode === 'rss') {
   const reps = Number(extra ?? 5);
   const wide = new HookedModel(m.spec, widenModelWeights(m.weights), m.backend, null, m.info);
   const { pre, dec, decSteps } = interleaved({ bf16: m, f32: wide }, reps);
-  // Same numbers: the bf16 path equals the float32 path (bit for bit where the BLAS's sgemm is
-  // split-invariant, e.g. OpenBLAS SkylakeX; else within float32 rounding: the largest |Δ| is reported).
+  // Same numbers: the bf16 path equals the float32 path within float32 rounding (bit for bit only where its
+  // products go through the same sgemm on widened tiles, and this BLAS's sgemm is split-invariant): the
+  // largest |Δ| is reported.
   const a = m.forward(ids).logits!.data, b = wide.forward(ids).logits!.data;
   let identical = a.length === b.length;
   let maxAbsDiff = 0;

@@ -51,6 +51,7 @@
 
 #include "plip_bf16_dot.h"
 #include "plip_half.h"
+#include "plip_bf16_gemm.h"
 
 namespace plip_ops {
 void RegisterOps(Napi::Env env, Napi::Object exports);
@@ -296,6 +297,24 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
     GemvPool().Run(threads, [=](int part, int parts) {
       const auto [j0, j1] = GemvRows(n, part, parts);
       if (j0 < j1) plip_half::GemmSmallRows(xp, m, wp, k, n, j0, j1, op, kind);
+    });
+    return env.Undefined();
+  }
+
+  if (kind == 0 && plip_half::UsesPackedBf16Gemm()) {
+    // bf16 on AVX-512 (plip_bf16_gemm.h): x packed once in strips (over the pool), then rows of w over the pool
+    // in 64-row granules, each thread packing its own panels of w as float32 in cache.
+    thread_local std::vector<float> packedX;
+    if (packedX.size() < plip_bf16_gemm::PackedXFloats(m, k)) packedX.resize(plip_bf16_gemm::PackedXFloats(m, k));
+    float* pk = packedX.data();
+    const int strips = plip_bf16_gemm::Strips(m);
+    const int threads = Threads();
+    GemvPool().Run(std::min(threads, strips), [=](int part, int parts) {
+      plip_bf16_gemm::PackX(xp, m, k, pk, int(int64_t(strips) * part / parts), int(int64_t(strips) * (part + 1) / parts));
+    });
+    GemvPool().Run(threads, [=](int part, int parts) {
+      const auto [j0, j1] = GemvRows(n, part, parts);
+      if (j0 < j1) plip_bf16_gemm::GemmRows(pk, m, k, wp, j0, j1, op, n);
     });
     return env.Undefined();
   }

@@ -532,6 +532,14 @@ const char* KernelName() {
 
 bool UsesAmx() { return g_kernel.load(std::memory_order_relaxed) == kAmx; }
 
+bool UsesPackedBf16Gemm() {
+  static const bool off = [] {
+    const char* e = std::getenv("PLIP_BF16_GEMM");  // benchmarking only: 0 = widened tiles + sgemm
+    return e && std::string(e) == "0";
+  }();
+  return !off && g_kernel.load(std::memory_order_relaxed) == kAvx512;
+}
+
 std::string SelectKernel(const std::string& name) {
   if (name == "portable") {
     g_kernel = kPortable;

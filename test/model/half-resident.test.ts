@@ -6,7 +6,9 @@
  * (`widenModelWeights`, the old float32-resident path):
  * - ts backend: logits and every resid_post bit-identical, prefill and cached decoding;
  * - blas backend: prefill bit-identical where m > 1 goes through the same sgemm on widened tiles; on the
- *   'avx2' kernel prompts of ≤ 32 tokens take its register-blocked bf16 kernel instead, within 1e-5; cached
+ *   'avx2' kernel prompts of ≤ 32 tokens take its register-blocked bf16 kernel instead, and on 'avx512' every
+ *   product has its own kernels (register-blocked up to 64 rows, the packed bf16 GEMM above), within 1e-5;
+ *   a batched prefill of 6 prompts (72 rows) within 1e-5; cached
  *   decode steps (m = 1, the direct bf16 GEMV) within 1e-5 of the float32 path. Where the CPU has AMX,
  *   also with the 'amx' kernel (products of more than 8 rows on AMX tiles, summed in AMX's order):
  *   prefill logits and resid_post within 1e-5.
@@ -80,13 +82,21 @@ for (const { dir } of INDEX.models) {
           const ids = GOLDEN_PROMPT(dir);
           const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
           const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
-          // amx tiles, and the avx2 / avx512 register-blocked small-m kernels (prompts of at most their row
-          // limit, 32), sum in their own order
-          const ownOrder = kernel === 'amx' || ((kernel === 'avx2' || kernel === 'avx512') && ids.length <= (halfSmallRows('bf16') ?? 0));
+          // amx tiles, the avx512 kernels (register-blocked up to 64 rows, the packed bf16 GEMM above) and the
+          // avx2 register-blocked small-m kernel (prompts of at most 32 tokens) sum in their own order
+          const ownOrder = kernel === 'amx' || kernel === 'avx512' || (kernel === 'avx2' && ids.length <= (halfSmallRows('bf16') ?? 0));
           const same = ownOrder ? (x: Float32Array, y: Float32Array, what: string) => close(x, y, 1e-5, what) : identical;
           assert.ok(kernel !== 'amx' || ids.length > 8, 'the prompt is long enough for the AMX tiles');
           same(a.logits!.data, b.logits!.data, `${dir} prefill logits`);
           for (let l = 0; l < half.spec.nLayers; l++) same(a.cache.residPost(l).data, b.cache.residPost(l).data, `${dir} resid_post ${l}`);
+
+          // a batch of more rows than any small-m kernel takes (6 prompts: the packed bf16 GEMM on avx512, AMX
+          // tiles, widened tiles + sgemm elsewhere)
+          const rows = Array.from({ length: 6 }, (_, r) => ({ tokens: ids.map((t, i) => (i === 0 ? t : (t + r) % half.spec.vocabSize)) }));
+          assert.ok(rows.length * ids.length > (halfSmallRows('bf16') ?? 0), 'the batch has more rows than the small-m kernels take');
+          const ba = half.forwardBatch(rows).logits!.data, bb = wide.forwardBatch(rows).logits!.data;
+          if (backend === 'ts') identical(ba, bb, `${dir} batched prefill logits`);
+          else close(ba, bb, 1e-5, `${dir} batched prefill logits`);
 
           // cached decoding: m = 1 linears (the GEMV path on blas)
           const ka = half.newKVCache(ids.length), kb = wide.newKVCache(ids.length);

@@ -7,6 +7,8 @@
  *   split-invariant (probed below: OpenBLAS SkylakeX yes, Haswell/Zen no); elsewhere the GEMV's bound.
  * - blas, m = 1: the direct bf16/f16 GEMV; float32 summation order differs from sgemv, so the bound is
  *   |Δ| ≤ 1e-5 · Σ|x·w| per output (the float32 rounding bound of a length-k sum is ~k·2⁻²⁴ · Σ|x·w|).
+ * - blas avx512 kernel, bf16, m > 64: the packed bf16 GEMM (float32 sums in its own order, fixed by k): the
+ *   GEMV's bound, and each output's bits independent of the other rows of x and of how w is split.
  * - blas amx kernel, bf16, m > 8: AMX tiles on x split exactly into three bf16 terms; the products are exact,
  *   the sums float32 in AMX's order, so the bound is the GEMV's (and non-finite outputs match).
  * Every native kernel set the CPU can run (AMX, AVX-512, AVX2+FMA+F16C, portable C++) is exercised.
@@ -85,8 +87,9 @@ const SHAPES: Shape[] = [
   { m: 3, k: 5, n: 0 },
 ];
 /**
- * Shapes where the native path splits w into several tiles (bit-equality across tile edges); the last two
- * have enough tiles for the parallel path (each pool thread widens its tiles, single-threaded sgemm).
+ * Shapes where the native path splits w into several tiles (bit-equality across tile edges); [33×64]·[20000×64]ᵀ
+ * and [130×1100]·[1000×1100]ᵀ have enough tiles for the parallel path (each pool thread widens its tiles,
+ * single-threaded sgemm).
  */
 const TILED: Shape[] = [
   { m: 16, k: 512, n: 20000 },
@@ -95,6 +98,11 @@ const TILED: Shape[] = [
   { m: 9, k: 512, n: 2500 },
   { m: 33, k: 64, n: 20000 },
   { m: 130, k: 1100, n: 1000 },
+  // the packed bf16 GEMM's edges (avx512, more than 64 rows): k under one 16-weight block, k a multiple of its
+  // 256-weight runs, a lone row in the last 12-row strip, n one past a 32-row panel
+  { m: 77, k: 7, n: 45 },
+  { m: 65, k: 256, n: 33 },
+  { m: 97, k: 529, n: 64 },
 ];
 
 function identical(a: Float32Array, b: Float32Array, what: string): void {
@@ -249,6 +257,23 @@ function withinRounding(got: Float32Array, want: Float32Array, x: Float32Array, 
   }
 }
 
+/**
+ * The packed bf16 GEMM (native/plip_bf16_gemm.h) sums each output in an order fixed by k alone: the outputs of a
+ * row are the same bits without the first row of x (other strips of 12 rows) and without the first 33 rows of
+ * w (other panels of 32 and another split over the pool).
+ */
+function packedOrderIndependent(x: Float32Array, w: WeightArray, bias: Float32Array | null, s: Shape, got: Float32Array): void {
+  if (s.m - 1 > smallRows('bf16')) {
+    const rest = run(blas!, x.subarray(s.k), w, bias, { ...s, m: s.m - 1 });
+    identical(rest, got.subarray(s.n), 'rows 1.. of x alone vs with row 0');
+  }
+  const j0 = 33;
+  if (s.n > j0) {
+    const part = run(blas!, x, weightSubarray(w, j0 * s.k, s.n * s.k), bias?.subarray(j0) ?? null, { ...s, n: s.n - j0 });
+    for (let i = 0; i < s.m; i++) identical(part.subarray(i * (s.n - j0), (i + 1) * (s.n - j0)), got.subarray(i * s.n + j0, (i + 1) * s.n), `row ${i}: rows ${j0}.. of w alone vs all of w`);
+  }
+}
+
 describe('blas backend: half weights vs the float32 path', () => {
   for (const kernel of kernels) {
     for (const dtype of ['bf16', 'f16'] as const) {
@@ -275,6 +300,10 @@ describe('blas backend: half weights vs the float32 path', () => {
               }
               if (kernel === 'avx2' && s.m > 1 && s.m <= smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'avx2 small-m kernel');
               if (kernel === 'amx' && dtype === 'bf16' && s.m > smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
+              if (kernel === 'avx512' && dtype === 'bf16' && s.m > smallRows(dtype)) {
+                packedOrderIndependent(x, w, bias, s, got);
+                return withinRounding(got, want, x, wf, bias, s, 'packed bf16 GEMM');
+              }
               if (s.m !== 1 && sgemmSplitInvariant) return identical(got, want, 'sgemm on widened tiles vs sgemm on the widened matrix');
               withinRounding(got, want, x, wf, bias, s, s.m === 1 ? 'gemv' : 'sgemm on widened tiles (this BLAS is not split-invariant)');
             } finally {
@@ -297,32 +326,37 @@ describe('blas backend: half weights vs the float32 path', () => {
     assert.throws(() => blas!.linearWeight(x, halfWeight('bf16', u16), null, 1, 4, 2, shared.subarray(2, 4)), /overlap/);
     assert.throws(() => halfKernel('sse9' as 'portable'), /expected/);
   });
-  if (kernels.includes('amx')) {
-    blasTest('amx: non-finite activations give the non-finite outputs of the float32 path', () => {
-      halfKernel('amx');
-      const r = rng(7);
-      const s = { m: 20, k: 70, n: 40 };
-      const x = randF32(s.m * s.k, r);
-      x[3] = Infinity;
-      x[s.k * 5 + 9] = -Infinity;
-      x[s.k * 11 + 1] = Number.NaN;
-      x[s.k * 17 + 2] = Infinity;
-      x[s.k * 17 + 3] = -Infinity;
-      // normal weights only: AMX reads bf16 subnormals as zero, so ±Inf times one is NaN there (±Inf in float32)
-      const wb = new Uint16Array(s.n * s.k);
-      const f = new Float32Array(randF32(s.n * s.k, r).map((v) => v + Math.sign(v) * 0.01));
-      const u = new Uint32Array(f.buffer);
-      for (let i = 0; i < wb.length; i++) wb[i] = f32BitsToBf16(u[i]!);
-      const w = halfWeight('bf16', wb);
-      const want = new Float32Array(s.m * s.n);
-      blas!.linear(x, widenWeight(w), null, s.m, s.k, s.n, want);
-      const got = run(blas!, x, w, null, s);
-      let nonFinite = 0;
-      for (let i = 0; i < want.length; i++) {
-        if (Number.isFinite(want[i]!)) assert.ok(Number.isFinite(got[i]!), `output ${i}: ${got[i]} where the float32 path has ${want[i]}`);
-        else (nonFinite++, assert.ok(Object.is(got[i], want[i]), `output ${i}: ${got[i]} vs ${want[i]}`));
+  for (const kernel of (['amx', 'avx512'] as const).filter((k) => kernels.includes(k))) {
+    // more rows than the small-m kernels take: AMX tiles, or the packed bf16 GEMM
+    blasTest(`${kernel}: non-finite activations give the non-finite outputs of the float32 path`, () => {
+      halfKernel(kernel);
+      try {
+        const r = rng(7);
+        const s = { m: 70, k: 70, n: 40 };
+        const x = randF32(s.m * s.k, r);
+        x[3] = Infinity;
+        x[s.k * 5 + 9] = -Infinity;
+        x[s.k * 11 + 1] = Number.NaN;
+        x[s.k * 17 + 2] = Infinity;
+        x[s.k * 17 + 3] = -Infinity;
+        // normal weights only: AMX reads bf16 subnormals as zero, so ±Inf times one is NaN there (±Inf in float32)
+        const wb = new Uint16Array(s.n * s.k);
+        const f = new Float32Array(randF32(s.n * s.k, r).map((v) => v + Math.sign(v) * 0.01));
+        const u = new Uint32Array(f.buffer);
+        for (let i = 0; i < wb.length; i++) wb[i] = f32BitsToBf16(u[i]!);
+        const w = halfWeight('bf16', wb);
+        const want = new Float32Array(s.m * s.n);
+        blas!.linear(x, widenWeight(w), null, s.m, s.k, s.n, want);
+        const got = run(blas!, x, w, null, s);
+        let nonFinite = 0;
+        for (let i = 0; i < want.length; i++) {
+          if (Number.isFinite(want[i]!)) assert.ok(Number.isFinite(got[i]!), `output ${i}: ${got[i]} where the float32 path has ${want[i]}`);
+          else (nonFinite++, assert.ok(Object.is(got[i], want[i]), `output ${i}: ${got[i]} vs ${want[i]}`));
+        }
+        assert.equal(nonFinite, 4 * s.n, 'rows 0, 5, 11 and 17 are non-finite');
+      } finally {
+        halfKernel(kernels[0]);
       }
-      assert.equal(nonFinite, 4 * s.n, 'rows 0, 5, 11 and 17 are non-finite');
     });
   }
   blasTest('repeated GEMV calls on the worker pool give identical results (no race)', () => {
