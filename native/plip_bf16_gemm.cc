@@ -71,9 +71,10 @@ PLIP_AVX512 void PackPanel(const uint16_t* w, int k, int rows, int k0, int kc, f
   }
 }
 
-// y[r, 0..32) += Σ_kk a[kk·R + r] · p[kk][0..32) for r < R (columns masked by m0 | m1): 2R accumulators.
+// y[r, 0..32) = init + Σ_kk a[kk·R + r] · p[kk][0..32) for r < R (columns masked by m0 | m1), init = y[r, ·]
+// or, for the first run (`first` non-null), first[0..32) (the bias, or zeros): 2R accumulators.
 template <int R>
-PLIP_AVX512 void Tile(const float* a, const float* p, int kc, float* y, int ldy, __mmask16 m0, __mmask16 m1) {
+PLIP_AVX512 void Tile(const float* a, const float* p, int kc, float* y, int ldy, __mmask16 m0, __mmask16 m1, const float* first) {
   __m512 c0[R], c1[R];
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int kk = 0; kk < kc; kk++) {
@@ -86,12 +87,13 @@ PLIP_AVX512 void Tile(const float* a, const float* p, int kc, float* y, int ldy,
   }
   for (int r = 0; r < R; r++) {
     float* yr = y + size_t(r) * ldy;
-    _mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, yr), c0[r]));
-    _mm512_mask_storeu_ps(yr + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, yr + 16), c1[r]));
+    const float* in = first ? first : yr;
+    _mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, in), c0[r]));
+    _mm512_mask_storeu_ps(yr + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, in + 16), c1[r]));
   }
 }
 
-using TileFn = void (*)(const float*, const float*, int, float*, int, __mmask16, __mmask16);
+using TileFn = void (*)(const float*, const float*, int, float*, int, __mmask16, __mmask16, const float*);
 constexpr TileFn kTiles[kStripRows + 1] = {nullptr, Tile<1>, Tile<2>, Tile<3>, Tile<4>, Tile<5>, Tile<6>, Tile<7>, Tile<8>, Tile<9>, Tile<10>, Tile<11>, Tile<12>};
 
 }  // namespace
@@ -105,12 +107,14 @@ PLIP_AVX512 void PackX(const float* x, int m, int k, float* px, int s0, int s1) 
   }
 }
 
-PLIP_AVX512 void GemmRows(const float* px, int m, int k, const uint16_t* w, int j0, int j1, float* y, int ldy) {
+PLIP_AVX512 void GemmRows(const float* px, int m, int k, const uint16_t* w, const float* bias, int j0, int j1, float* y, int ldy) {
   alignas(64) static thread_local float panel[kKc * kPanel];
+  alignas(64) float init[kPanel];
   const int strips = Strips(m);
   for (int j = j0; j < j1; j += kPanel) {
     const int rows = std::min(kPanel, j1 - j);
     const __mmask16 m0 = __mmask16((1u << std::min(rows, 16)) - 1), m1 = __mmask16((1u << std::max(rows - 16, 0)) - 1);
+    for (int q = 0; q < kPanel; q++) init[q] = bias && q < rows ? bias[j + q] : 0.0f;
     for (int k0 = 0; k0 < k; k0 += kKc) {
       const int kc = std::min(kKc, k - k0);
       PackPanel(w + size_t(j) * k, k, rows, k0, kc, panel);
@@ -127,7 +131,7 @@ PLIP_AVX512 void GemmRows(const float* px, int m, int k, const uint16_t* w, int 
           _mm_prefetch(row + 64 * (l % lineSpan), _MM_HINT_T1);
         }
         const int i0 = s * kStripRows, R = std::min(kStripRows, m - i0);
-        kTiles[R](px + size_t(i0) * k + size_t(k0) * R, panel, kc, y + size_t(i0) * ldy + j, ldy, m0, m1);
+        kTiles[R](px + size_t(i0) * k + size_t(k0) * R, panel, kc, y + size_t(i0) * ldy + j, ldy, m0, m1, k0 == 0 ? init : nullptr);
       }
     }
   }
@@ -137,6 +141,6 @@ PLIP_AVX512 void GemmRows(const float* px, int m, int k, const uint16_t* w, int 
 #else
 namespace plip_bf16_gemm {
 void PackX(const float*, int, int, float*, int, int) {}
-void GemmRows(const float*, int, int, const uint16_t*, int, int, float*, int) {}
+void GemmRows(const float*, int, int, const uint16_t*, const float*, int, int, float*, int) {}
 }  // namespace plip_bf16_gemm
 #endif

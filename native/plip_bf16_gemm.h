@@ -7,7 +7,7 @@
 // written out widened (the widened-tile path writes them as float32 and sgemm packs them again).
 //
 // Every output y[i, j] is summed in one order that depends only on k: runs of KC products in k order, each FMA'd
-// into a zeroed accumulator and then added to y, run after run. So a row's outputs do not depend on m, on the
+// into a zeroed accumulator and then added to the bias (or 0), run after run. So a row's outputs do not depend on m, on the
 // other rows of x, or on how the rows of w are split over threads (the same bits alone or batched, for every
 // call this kernel takes).
 #pragma once
@@ -31,9 +31,10 @@ inline size_t PackedXFloats(int m, int k) { return size_t(m) * size_t(k); }
 void PackX(const float* x, int m, int k, float* px, int s0, int s1);
 
 /**
- * y[i, j] += Σ_p x[i, p] · w[j, p] for every row i < m and rows j in [j0, j1) of w ([rows, k] bf16 patterns,
- * row-major); `px` from PackX over all strips of x; y is [m, ldy] row-major. On the calling thread.
+ * y[i, j] = bias[j] + Σ_p x[i, p] · w[j, p] (bias null: 0 + the sum) for every row i < m and rows j in [j0, j1)
+ * of w ([rows, k] bf16 patterns, row-major), k ≥ 1; y's previous contents are not read. `px` from PackX over
+ * all strips of x; y is [m, ldy] row-major. On the calling thread.
  */
-void GemmRows(const float* px, int m, int k, const uint16_t* w, int j0, int j1, float* y, int ldy);
+void GemmRows(const float* px, int m, int k, const uint16_t* w, const float* bias, int j0, int j1, float* y, int ldy);
 
 }  // namespace plip_bf16_gemm

@@ -199,16 +199,26 @@ size_t TileFloats(int m) {
   return std::clamp<size_t>((size_t(1) << 22) / size_t(std::max(1, m)), size_t(1) << 19, size_t(1) << 20);
 }
 
-// The arguments of linearHalf / linearBf16Compute, validated, with out set to the bias rows (or zeros).
+// The arguments of linearHalf / linearBf16Compute, validated.
 struct HalfCall {
   const float* x;
   const uint16_t* w;
+  const float* bias;  // [n] or null
   float* out;
   int kind, m, k, n;
 };
 
-// (x, w16, kind, bias|null, m, k, n, out); false when there is nothing left to compute (empty product).
-// `bf16Only` refuses kind 1 (f16) before anything is written.
+// out ← the bias in every row, or zeros: where the kernels add their sums.
+void InitOut(const HalfCall& c) {
+  if (c.bias) {
+    for (int i = 0; i < c.m; i++) std::memcpy(c.out + size_t(i) * c.n, c.bias, size_t(c.n) * sizeof(float));
+  } else {
+    std::memset(c.out, 0, size_t(c.m) * size_t(c.n) * sizeof(float));
+  }
+}
+
+// (x, w16, kind, bias|null, m, k, n, out); false when out is empty. `bf16Only` refuses kind 1 (f16) before
+// anything is written. Nothing is written to out here (InitOut, or a kernel that initialises it itself).
 bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c, bool bf16Only = false) {
   Napi::Env env = info.Env();
   RequireArgc(info, 8, fn, "(x, w16, kind, bias|null, m, k, n, out)");
@@ -240,13 +250,8 @@ bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c, bo
   if (hasBias) RequireNoOverlap(env, fn, out, mn, bias, uint64_t(n), "bias");
 
   if (mn == 0) return false;
-  if (hasBias) {
-    for (int i = 0; i < m; i++) std::memcpy(out.data + size_t(i) * n, bias.data, size_t(n) * sizeof(float));
-  } else {
-    std::memset(out.data, 0, size_t(mn) * sizeof(float));
-  }
-  c = HalfCall{x.data, w.data, out.data, kind, m, k, n};
-  return k != 0;
+  c = HalfCall{x.data, w.data, hasBias ? bias.data : nullptr, out.data, kind, m, k, n};
+  return true;
 }
 
 // linearHalf(x, w16, kind, bias|null, m, k, n, out)
@@ -255,6 +260,11 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   HalfCall c;
   if (!PrepareHalf(info, "linearHalf", c)) return env.Undefined();
   const int kind = c.kind, m = c.m, k = c.k, n = c.n;
+  // the packed bf16 GEMM writes bias + its first run itself (in parallel: one thread zeroing, and first
+  // touching, a fresh [128 × 151936] logits buffer cost tens of ms)
+  const bool packed = kind == 0 && k > 0 && m > 1 && m > plip_half::GemmSmallMaxRows(kind) && plip_half::UsesPackedBf16Gemm();
+  if (!packed) InitOut(c);
+  if (k == 0) return env.Undefined();
   const uint64_t nk = uint64_t(n) * uint64_t(k);
   const float* xp = c.x;
   const uint16_t* wp = c.w;
@@ -301,12 +311,13 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
-  if (kind == 0 && plip_half::UsesPackedBf16Gemm()) {
+  if (packed) {
     // bf16 on AVX-512 (plip_bf16_gemm.h): x packed once in strips (over the pool), then rows of w over the pool
     // in 64-row granules, each thread packing its own panels of w as float32 in cache.
     thread_local std::vector<float> packedX;
     if (packedX.size() < plip_bf16_gemm::PackedXFloats(m, k)) packedX.resize(plip_bf16_gemm::PackedXFloats(m, k));
     float* pk = packedX.data();
+    const float* bias = c.bias;
     const int strips = plip_bf16_gemm::Strips(m);
     const int threads = Threads();
     GemvPool().Run(std::min(threads, strips), [=](int part, int parts) {
@@ -314,7 +325,7 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
     });
     GemvPool().Run(threads, [=](int part, int parts) {
       const auto [j0, j1] = GemvRows(n, part, parts);
-      if (j0 < j1) plip_bf16_gemm::GemmRows(pk, m, k, wp, j0, j1, op, n);
+      if (j0 < j1) plip_bf16_gemm::GemmRows(pk, m, k, wp, bias, j0, j1, op, n);
     });
     return env.Undefined();
   }
@@ -348,6 +359,8 @@ Napi::Value LinearBf16Compute(const Napi::CallbackInfo& info) {
   if (!plip_bf16_dot::Available()) ThrowRange(env, std::string(fn) + ": this CPU lacks avx512_bf16 (bf16ComputeAvailable() tells)");
   HalfCall c;
   if (!PrepareHalf(info, fn, c, /*bf16Only=*/true)) return env.Undefined();
+  InitOut(c);
+  if (c.k == 0) return env.Undefined();
   const int m = c.m, k = c.k, n = c.n, kp = plip_bf16_dot::Padded(k);
   thread_local std::vector<uint16_t> xb;
   if (xb.size() < size_t(m) * kp) xb.resize(size_t(m) * kp);
