@@ -199,9 +199,10 @@ export function generateBatch(model: HookedModel, requests: readonly GenerateReq
 }
 
 /**
- * Splits rows to prefill into groups of similar prompt length: a group's padded size (rows × longest) stays
- * within 8/7 of its real tokens, so ragged prompts waste little compute while similar ones share one pass
- * (a few-row pass costs about the same per row as a large one: the small-m kernels of native/plip_half.cc and native/plip_bf16_avx512.cc).
+ * Splits rows to prefill into groups that share one pass: a group's padded size (rows × longest) stays within
+ * twice its real tokens. The weight products skip padding rows (src/model/forward.ts), so padding costs only
+ * elementwise work and memory, while each extra pass reads every weight again (a few-row pass is bound by
+ * reading them); the bound keeps the padded activations of very ragged prompts in check.
  */
 function prefillGroups(rows: RowState[]): RowState[][] {
   const sorted = [...rows].sort((a, b) => b.input.length - a.input.length);
@@ -210,7 +211,7 @@ function prefillGroups(rows: RowState[]): RowState[][] {
     const g = groups[groups.length - 1];
     if (g) {
       const real = g.reduce((n, x) => n + x.input.length, 0) + r.input.length;
-      if ((g.length + 1) * g[0]!.input.length * 7 <= real * 8) {
+      if ((g.length + 1) * g[0]!.input.length <= real * 2) {
         g.push(r);
         continue;
       }

@@ -289,8 +289,20 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
       }
     }
   };
-  const lin = (x: Float32Array, w: WeightArray, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) =>
-    B.linearWeight(x, w, b, m, k, n, out);
+  // Products over real rows only: a ragged batch's padding rows (t ≥ T_b) and rows not computed at this layer
+  // are left out of every weight product (their outputs keep the zeros `scratch.take` filled them with; nothing
+  // reads them but hooks over the padded batch), so padding costs no multiply-accumulates.
+  let spans: Array<[number, number]> | null = null; // [first row relative to r0, rows] per computed row, or null: all rows
+  let spanRows = 0;
+  const lin = (x: Float32Array, w: WeightArray, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) => {
+    if (!spans) return B.linearWeight(x, w, b, m, k, n, out);
+    const px = scratch.take('linIn', spanRows * k, null), po = scratch.take('linOut', spanRows * n, null);
+    let o = 0;
+    for (const [r, c] of spans) (px.set(x.subarray(r * k, (r + c) * k), o * k), (o += c));
+    B.linearWeight(px, w, b, spanRows, k, n, po);
+    o = 0;
+    for (const [r, c] of spans) (out.set(po.subarray(o * n, (o + c) * n), r * n), (o += c));
+  };
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
 
@@ -305,6 +317,10 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     if (lo === NB) continue; // every row starts at a later layer
     while (!active(hi - 1, l)) hi--;
     const r0 = lo * Tmax, rn = (hi - lo) * Tmax;
+    spans = [];
+    spanRows = 0;
+    for (let b = lo; b < hi; b++) if (active(b, l)) (spans.push([b * Tmax - r0, Tb[b]!]), (spanRows += Tb[b]!));
+    if (spanRows === rn) spans = null;
     const sub = (buf: Float32Array, rs: number) => (rn === R ? buf : buf.subarray(r0 * rs, (r0 + rn) * rs));
     resid = runRows(name('hook_resid_pre'), resid, [D], l, l);
 

@@ -19,23 +19,26 @@ export class Scratch {
 
   constructor(private readonly retain: boolean) {}
 
-  /** A view of `n` floats under `key`, filled with `fill` (0 by default), distinct from every other key's. */
-  take(key: string, n: number, fill = 0): Float32Array {
+  /**
+   * A view of `n` floats under `key`, filled with `fill` (0 by default; null: left as the last user left it,
+   * for a buffer the caller overwrites whole), distinct from every other key's.
+   */
+  take(key: string, n: number, fill: number | null = 0): Float32Array {
     let b = this.bufs.get(key);
     if (!b || b.length < n) {
       const grow = n - (b?.length ?? 0);
       const fresh = new Float32Array(n);
       if (!this.retain || this.held + grow > RETAIN_FLOATS) {
-        if (fill !== 0) fresh.fill(fill);
+        if (fill !== null && fill !== 0) fresh.fill(fill);
         return fresh;
       }
       this.held += grow;
       this.bufs.set(key, (b = fresh));
-      if (fill !== 0) b.fill(fill);
+      if (fill !== null && fill !== 0) b.fill(fill);
       return b;
     }
     const v = b.length === n ? b : b.subarray(0, n);
-    v.fill(fill);
+    if (fill !== null) v.fill(fill);
     return v;
   }
 

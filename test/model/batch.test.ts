@@ -198,3 +198,22 @@ test('forwardBatch rejects bad batches with clear errors', async () => {
   assert.throws(() => m.forwardBatch([{ tokens: [1] }, { tokens: [1, 9999] }]), /token id 9999 at position 1 .*batch row 1/);
   assert.throws(() => m.forwardBatch([{ tokens: [1], startLayer: 1 }]), /needs residIn/);
 });
+
+test('the weight products of a ragged batch multiply its real rows only (no padding rows)', async () => {
+  for (const backend of backends) {
+    const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend });
+    const rowsOf: number[] = [];
+    const B = m.backend;
+    const counting = { ...B, linearWeight: (...a: Parameters<typeof B.linearWeight>) => (rowsOf.push(a[3]), B.linearWeight(...a)) };
+    const c = new (m.constructor as new (...a: unknown[]) => HookedModel)(m.spec, m.weights, counting, null, m.info);
+    const real = SEQS.reduce((n, s) => n + s.length, 0);
+    const padded = SEQS.length * Math.max(...SEQS.map((s) => s.length));
+    assert.ok(real < padded, 'the batch is ragged');
+    const got = c.forwardBatch(SEQS.map((tokens) => ({ tokens })));
+    // 7 products per layer (q, k, v, o, gate, up, down), then the unembedding of every real row
+    assert.equal(rowsOf.length, 7 * m.spec.nLayers + 1);
+    rowsOf.forEach((r, i) => assert.equal(r, real, `product ${i}: ${r} rows, want the ${real} real rows (padded: ${padded})`));
+    // and the outputs are the uncounted model's
+    assert.ok(maxAbs(got.logits!.data, m.forwardBatch(SEQS.map((tokens) => ({ tokens }))).logits!.data) === 0, `${backend}: same logits`);
+  }
+});
