@@ -262,7 +262,8 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   const int kind = c.kind, m = c.m, k = c.k, n = c.n;
   // the packed bf16 GEMM writes bias + its first run itself (in parallel: one thread zeroing, and first
   // touching, a fresh [128 × 151936] logits buffer cost tens of ms)
-  const bool packed = kind == 0 && k > 0 && m > 1 && m > plip_half::GemmSmallMaxRows(kind) && plip_half::UsesPackedBf16Gemm();
+  const int gemmIsa = plip_half::PackedBf16GemmIsa();
+  const bool packed = kind == 0 && k > 0 && m > 1 && m > plip_half::GemmSmallMaxRows(kind) && gemmIsa >= 0;
   if (!packed) InitOut(c);
   if (k == 0) return env.Undefined();
   const uint64_t nk = uint64_t(n) * uint64_t(k);
@@ -312,20 +313,21 @@ Napi::Value LinearHalf(const Napi::CallbackInfo& info) {
   }
 
   if (packed) {
-    // bf16 on AVX-512 (plip_bf16_gemm.h): x packed once in strips (over the pool), then rows of w over the pool
-    // in 64-row granules, each thread packing its own panels of w as float32 in cache.
+    // bf16 on AVX-512 or AVX2 (plip_bf16_gemm.h): x packed once in strips (over the pool), then rows of w over
+    // the pool in 64-row granules, each thread packing its own panels of w as float32 in cache.
     thread_local std::vector<float> packedX;
     if (packedX.size() < plip_bf16_gemm::PackedXFloats(m, k)) packedX.resize(plip_bf16_gemm::PackedXFloats(m, k));
     float* pk = packedX.data();
     const float* bias = c.bias;
-    const int strips = plip_bf16_gemm::Strips(m);
+    const auto isa = plip_bf16_gemm::Isa(gemmIsa);
+    const int strips = plip_bf16_gemm::Strips(isa, m);
     const int threads = Threads();
     GemvPool().Run(std::min(threads, strips), [=](int part, int parts) {
-      plip_bf16_gemm::PackX(xp, m, k, pk, int(int64_t(strips) * part / parts), int(int64_t(strips) * (part + 1) / parts));
+      plip_bf16_gemm::PackX(isa, xp, m, k, pk, int(int64_t(strips) * part / parts), int(int64_t(strips) * (part + 1) / parts));
     });
     GemvPool().Run(threads, [=](int part, int parts) {
       const auto [j0, j1] = GemvRows(n, part, parts);
-      if (j0 < j1) plip_bf16_gemm::GemmRows(pk, m, k, wp, bias, j0, j1, op, n);
+      if (j0 < j1) plip_bf16_gemm::GemmRows(isa, pk, m, k, wp, bias, j0, j1, op, n);
     });
     return env.Undefined();
   }

@@ -532,12 +532,17 @@ const char* KernelName() {
 
 bool UsesAmx() { return g_kernel.load(std::memory_order_relaxed) == kAmx; }
 
-bool UsesPackedBf16Gemm() {
+int PackedBf16GemmIsa() {
   static const bool off = [] {
     const char* e = std::getenv("PLIP_BF16_GEMM");  // benchmarking only: 0 = widened tiles + sgemm
     return e && std::string(e) == "0";
   }();
-  return !off && g_kernel.load(std::memory_order_relaxed) == kAvx512;
+  if (off) return -1;
+  switch (g_kernel.load(std::memory_order_relaxed)) {
+    case kAvx512: return 0;  // plip_bf16_gemm::kAvx512
+    case kAvx2: return 1;    // plip_bf16_gemm::kAvx2
+  }
+  return -1;
 }
 
 std::string SelectKernel(const std::string& name) {

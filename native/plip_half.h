@@ -37,9 +37,9 @@ const char* KernelName();
 /** Whether bf16 products of more than a few rows go to AMX (plip_amx::GemmRows). */
 bool UsesAmx();
 
-/** Whether bf16 products of more than GemmSmallMaxRows(0) rows go to plip_bf16_gemm (the avx512 kernel;
- *  PLIP_BF16_GEMM=0 sends them to widened tiles + sgemm, for benchmarks). */
-bool UsesPackedBf16Gemm();
+/** The plip_bf16_gemm::Isa that bf16 products of more than GemmSmallMaxRows(0) rows go to (avx512: 0, avx2: 1),
+ *  or -1: widened tiles + sgemm (portable and amx kernels; PLIP_BF16_GEMM=0, for benchmarks). */
+int PackedBf16GemmIsa();
 
 /** Selects a kernel by name; returns an error message (empty on success) when the name is unknown or the
  *  CPU cannot run it. */

@@ -22,9 +22,9 @@ export interface MatmulBackend {
    *
    * Equality with {@link linear} on the float32 widening of `w` (half values are exact in float32):
    * - 'ts': bit-identical for every shape (same kernel on widened tiles).
-   * - 'blas', m > 1: bit-identical where widened tiles of w go through the same sgemm (f16; bf16 on avx2 above
-   *   32 rows and on portable code). bf16 on avx512 takes a register-blocked kernel up to 64 rows and the packed
-   *   bf16 GEMM (native/plip_bf16_gemm.h) above, amx its tiles above 8 rows: float32 sums in their own order.
+   * - 'blas', m > 1: bit-identical where widened tiles of w go through the same sgemm (f16; bf16 on portable
+   *   code). bf16 on avx512 / avx2 takes a register-blocked kernel up to 64 / 32 rows and the packed bf16 GEMM
+   *   (native/plip_bf16_gemm.h) above, amx its tiles above 8 rows: float32 sums in their own order.
    * - 'blas', m === 1: a bf16/f16 GEMV reading the 16-bit weights directly.
    * Where the order differs from sgemm's the results differ only by float32 rounding (|Δ| ≤ ~1e-6 · Σ|x·w| in
    * practice, tested at 1e-5).

@@ -6,8 +6,8 @@
  * (`widenModelWeights`, the old float32-resident path):
  * - ts backend: logits and every resid_post bit-identical, prefill and cached decoding;
  * - blas backend: prefill bit-identical where m > 1 goes through the same sgemm on widened tiles; on the
- *   'avx2' kernel prompts of ≤ 32 tokens take its register-blocked bf16 kernel instead, and on 'avx512' every
- *   product has its own kernels (register-blocked up to 64 rows, the packed bf16 GEMM above), within 1e-5;
+ *   'avx2' and 'avx512' kernels every bf16 product has its own kernels (register-blocked up to 32 / 64 rows,
+ *   the packed bf16 GEMM above), within 1e-5;
  *   a batched prefill of 6 prompts (72 rows) within 1e-5; cached
  *   decode steps (m = 1, the direct bf16 GEMV) within 1e-5 of the float32 path. Where the CPU has AMX,
  *   also with the 'amx' kernel (products of more than 8 rows on AMX tiles, summed in AMX's order):
@@ -82,9 +82,9 @@ for (const { dir } of INDEX.models) {
           const ids = GOLDEN_PROMPT(dir);
           const a = half.runWithCache(ids, { names: ['hook_resid_post'] });
           const b = wide.runWithCache(ids, { names: ['hook_resid_post'] });
-          // amx tiles, the avx512 kernels (register-blocked up to 64 rows, the packed bf16 GEMM above) and the
-          // avx2 register-blocked small-m kernel (prompts of at most 32 tokens) sum in their own order
-          const ownOrder = kernel === 'amx' || kernel === 'avx512' || (kernel === 'avx2' && ids.length <= (halfSmallRows('bf16') ?? 0));
+          // amx tiles and the avx512 / avx2 kernels (register-blocked up to 64 / 32 rows, the packed bf16 GEMM
+          // above) sum in their own order
+          const ownOrder = kernel === 'amx' || kernel === 'avx512' || kernel === 'avx2';
           const same = ownOrder ? (x: Float32Array, y: Float32Array, what: string) => close(x, y, 1e-5, what) : identical;
           assert.ok(kernel !== 'amx' || ids.length > 8, 'the prompt is long enough for the AMX tiles');
           same(a.logits!.data, b.logits!.data, `${dir} prefill logits`);

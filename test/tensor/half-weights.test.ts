@@ -7,8 +7,8 @@
  *   split-invariant (probed below: OpenBLAS SkylakeX yes, Haswell/Zen no); elsewhere the GEMV's bound.
  * - blas, m = 1: the direct bf16/f16 GEMV; float32 summation order differs from sgemv, so the bound is
  *   |Δ| ≤ 1e-5 · Σ|x·w| per output (the float32 rounding bound of a length-k sum is ~k·2⁻²⁴ · Σ|x·w|).
- * - blas avx512 kernel, bf16, m > 64: the packed bf16 GEMM (float32 sums in its own order, fixed by k): the
- *   GEMV's bound, and each output's bits independent of the other rows of x and of how w is split.
+ * - blas avx512 / avx2 kernels, bf16, m > 64 / m > 32: the packed bf16 GEMM (float32 sums in its own order,
+ *   fixed by k): the GEMV's bound, and each output's bits independent of the other rows of x and of how w is split.
  * - blas amx kernel, bf16, m > 8: AMX tiles on x split exactly into three bf16 terms; the products are exact,
  *   the sums float32 in AMX's order, so the bound is the GEMV's (and non-finite outputs match).
  * Every native kernel set the CPU can run (AMX, AVX-512, AVX2+FMA+F16C, portable C++) is exercised.
@@ -98,8 +98,8 @@ const TILED: Shape[] = [
   { m: 9, k: 512, n: 2500 },
   { m: 33, k: 64, n: 20000 },
   { m: 130, k: 1100, n: 1000 },
-  // the packed bf16 GEMM's edges (avx512, more than 64 rows): k under one 16-weight block, k a multiple of its
-  // 256-weight runs, a lone row in the last 12-row strip, n one past a 32-row panel
+  // the packed bf16 GEMM's edges (more than 64 rows; avx2 from 33): k under one 16-weight block, k a multiple
+  // of its 256-weight runs, a lone row in the last 12-row strip (avx2: 6), n one past a 32-row panel (avx2: 16)
   { m: 77, k: 7, n: 45 },
   { m: 65, k: 256, n: 33 },
   { m: 97, k: 529, n: 64 },
@@ -300,7 +300,7 @@ describe('blas backend: half weights vs the float32 path', () => {
               }
               if (kernel === 'avx2' && s.m > 1 && s.m <= smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'avx2 small-m kernel');
               if (kernel === 'amx' && dtype === 'bf16' && s.m > smallRows(dtype)) return withinRounding(got, want, x, wf, bias, s, 'amx tiles');
-              if (kernel === 'avx512' && dtype === 'bf16' && s.m > smallRows(dtype)) {
+              if ((kernel === 'avx512' || kernel === 'avx2') && dtype === 'bf16' && s.m > smallRows(dtype)) {
                 packedOrderIndependent(x, w, bias, s, got);
                 return withinRounding(got, want, x, wf, bias, s, 'packed bf16 GEMM');
               }
@@ -326,8 +326,8 @@ describe('blas backend: half weights vs the float32 path', () => {
     assert.throws(() => blas!.linearWeight(x, halfWeight('bf16', u16), null, 1, 4, 2, shared.subarray(2, 4)), /overlap/);
     assert.throws(() => halfKernel('sse9' as 'portable'), /expected/);
   });
-  for (const kernel of (['amx', 'avx512'] as const).filter((k) => kernels.includes(k))) {
-    // more rows than the small-m kernels take: AMX tiles, or the packed bf16 GEMM
+  for (const kernel of (['amx', 'avx512', 'avx2'] as const).filter((k) => kernels.includes(k))) {
+    // more rows than the small-m kernels take: AMX tiles, or the packed bf16 GEMM (avx512, avx2)
     blasTest(`${kernel}: non-finite activations give the non-finite outputs of the float32 path`, () => {
       halfKernel(kernel);
       try {
