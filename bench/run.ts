@@ -145,7 +145,7 @@ for (const r of results) {
 }
 
 // bf16-resident weights: RSS, bf16 vs float32 A/B, optional 7B dims (bench/half.ts)
-const halfJson: { big?: Record<string, number> } = {};
+const halfJson: { big?: Record<string, number>; compute?: { prefillMs?: Record<string, number> } } = {};
 const halfTable = process.env.PLIP_BENCH_HALF === '0' ? '' : runHalfBench(halfJson);
 
 function lscpu(): { model: string; flags: string } {
@@ -186,6 +186,7 @@ const studyTable = await studyDurations(
   {
     qwen: qwenRow && ok(qwenRow) && dtype === 'bf16' ? { prefillMs: qwenRow.prefillMs, decodeMs: qwenRow.decodeMs, weightBytes: qwenRow.weightBytes!, promptLen: T } : undefined,
     incrementalSpeedup: batchJson.knockoutSweep?.speedup,
+    computeBf16PrefillFactor: halfJson.compute?.prefillMs?.bf16 && halfJson.compute.prefillMs.f32 ? halfJson.compute.prefillMs.bf16 / halfJson.compute.prefillMs.f32 : undefined,
     big: big && typeof big.prefillMs === 'number' ? { prefillMs: big.prefillMs, decodeMsMedian: big.decodeMsMedian!, checkpointBytes: big.checkpointBytes! } : undefined,
   },
   `${cpu.model}, ${availableParallelism()} cores`,

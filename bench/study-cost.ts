@@ -20,6 +20,8 @@ export interface Measured {
   qwen?: { prefillMs: number; decodeMs: number; weightBytes: number; promptLen: number };
   /** bench/batch.ts: full / incremental per-layer knockout sweep. */
   incrementalSpeedup?: number;
+  /** bench/half-child.ts compute A/B: prefill ms with `--compute bf16` over float32 activations. */
+  computeBf16PrefillFactor?: number;
   /** bench/half.ts with PLIP_BENCH_7B=1: CodeLlama-7b dims prefill (ms) of 128 tokens and decode step (ms). */
   big?: { prefillMs: number; decodeMsMedian: number; checkpointBytes: number };
 }
@@ -40,6 +42,10 @@ export function fitCost(m: Measured, machine: string): CostModel {
   if (m.incrementalSpeedup && m.incrementalSpeedup > 0) {
     c.incrementalSpeedup = m.incrementalSpeedup;
     parts.push('incremental knockout sweep');
+  }
+  if (m.computeBf16PrefillFactor && m.computeBf16PrefillFactor > 0) {
+    c.computeBf16PrefillFactor = m.computeBf16PrefillFactor;
+    parts.push('--compute bf16 prefill');
   }
   c.source = `npm run bench ${new Date().toISOString().slice(0, 10)} (${parts.join(', ') || 'defaults'}; ${machine})`;
   return c;

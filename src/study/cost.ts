@@ -32,6 +32,12 @@ export interface CostModel {
   decodeBatch: number;
   /** Full / incremental time of a per-layer knockout sweep (bench/batch.ts); 1 = no saving assumed. */
   incrementalSpeedup: number;
+  /**
+   * Prefill time with `compute: 'bf16'` over prefill time with float32 activations, both on bf16 weights
+   * (bench/half-child.ts compute A/B); 1 = no saving assumed. Decode steps bound by reading the weights are
+   * unchanged by the mode.
+   */
+  computeBf16PrefillFactor: number;
   /** Where the constants come from. */
   source: string;
 }
@@ -49,6 +55,7 @@ export const DEFAULT_COST: CostModel = {
   executeSeconds: 0.5,
   decodeBatch: 16,
   incrementalSpeedup: 1,
+  computeBf16PrefillFactor: 1,
   source: 'docs/benchmarks.md (2026-11-24, Qwen2.5-Coder-0.5B dims, OpenBLAS, 2 cores)',
 };
 
@@ -63,6 +70,12 @@ export function loadCostModel(): CostModel {
     /* a malformed figures file falls back to the documented constants */
   }
   return DEFAULT_COST;
+}
+
+/** The cost model for a model run in `compute` mode: bf16 activations scale the compute-bound terms. */
+export function costForCompute(c: CostModel, compute: 'f32' | 'bf16' | undefined): CostModel {
+  if (compute !== 'bf16') return c;
+  return { ...c, prefillSecPerParamToken: c.prefillSecPerParamToken * c.computeBf16PrefillFactor };
 }
 
 /** Weight-matrix elements of one decoder layer (attention projections and MLP): its multiply-adds per token. */

@@ -17,7 +17,7 @@ import { resolveSpec } from '../model/families.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { loadHfTokenizer } from '../tokenize/hf.ts';
 import type { PlipTokenizer } from '../tokenize/types.ts';
-import { bytesPerWeight, decodeSeconds, loadCostModel, parameterCount, peakBytes, prefillSeconds, type CostModel } from './cost.ts';
+import { bytesPerWeight, costForCompute, decodeSeconds, loadCostModel, parameterCount, peakBytes, prefillSeconds, type CostModel } from './cost.ts';
 import { loadStudyPrompts, type StudyPrompt } from './prompts.ts';
 import { locatePrompts } from '../corpus/test-prompts.ts';
 import { buildPairs } from '../experiments/transplant/pairs.ts';
@@ -37,6 +37,8 @@ export interface PlannedModel {
   nCtx: number;
   parameters: number;
   weightDtype: string;
+  /** Activations entering the weight products (the study entry's `compute`; estimates use its cost). */
+  compute: 'f32' | 'bf16';
   /** Bytes of the weights as stored (files when present, else parameters × dtype width). */
   weightBytes: number;
   weightsPresent: boolean;
@@ -132,6 +134,7 @@ export function planModel(m: StudyModel): { model: PlannedModel; warnings: strin
       nCtx: spec.nCtx,
       parameters,
       weightDtype: dtype,
+      compute: m.compute ?? 'f32',
       weightBytes,
       weightsPresent,
       tokenizer: tokenizerDir ? join(tokenizerDir, 'tokenizer.json') : null,
@@ -159,7 +162,7 @@ export async function planStudy(loaded: LoadedStudy, cost: CostModel = loadCostM
     let pairs: number | null = null;
     if (study.phases.transplant && tok) pairs = (await buildPairs(located, tok, study.phases.transplant.n)).pairs.length;
     else if (study.phases.transplant) warnings.push('phase 5 pairs estimated as min(Python, Rust prompts): pairing needs the tokenizer');
-    models.push(planForModel(study, model, corpus, prompts, tokenCounter(tok), warnings, cost, pairs));
+    models.push(planForModel(study, model, corpus, prompts, tokenCounter(tok), warnings, costForCompute(cost, model.compute), pairs));
   }
   const groups: Record<string, number> = {};
   for (const s of corpus?.samples ?? []) groups[s.group] = (groups[s.group] ?? 0) + 1;

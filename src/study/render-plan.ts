@@ -26,7 +26,7 @@ export function renderPlan(p: StudyPlan): string {
         m.model.family,
         String(m.model.nLayers),
         `${(m.model.parameters / 1e6).toFixed(1)} M`,
-        `${gib(m.model.weightBytes)} ${m.model.weightDtype}${m.model.weightsPresent ? '' : ' (absent)'}`,
+        `${gib(m.model.weightBytes)} ${m.model.weightDtype}${m.model.weightsPresent ? '' : ' (absent)'}${m.model.compute === 'bf16' ? ', compute bf16' : ''}`,
         m.model.source,
         m.model.tokenizer ? 'yes' : 'absent',
         gib(m.estPeakBytes),

@@ -128,3 +128,22 @@ test('plan: the knockout estimate scales its edited conditions by the measured i
   const samples = ka.items, conds = ka.prefillPasses - samples;
   assert.ok(Math.abs(kb.estSeconds / ka.estSeconds - (conds / 4 + samples) / (conds + samples)) < 1e-9, `${kb.estSeconds} / ${ka.estSeconds}`);
 });
+
+test("plan: a model run with compute 'bf16' has its prefill-bound estimates scaled by the measured factor", async () => {
+  const { loadStudy } = await import('../../src/study/schema.ts');
+  const { planStudy } = await import('../../src/study/plan.ts');
+  const { DEFAULT_COST } = await import('../../src/study/cost.ts');
+  const loaded = loadStudy('studies/roadmap.json');
+  const bf = { ...loaded, study: { ...loaded.study, models: loaded.study.models.map((m, i) => (i === 0 ? { ...m, compute: 'bf16' as const } : m)) } };
+  const cost = { ...DEFAULT_COST, perPassSeconds: 0, computeBf16PrefillFactor: 0.6 };
+  const [a, b] = [await planStudy(loaded, cost), await planStudy(bf, cost)];
+  const ko = (p: typeof a, i: number) => p.models[i]!.phases.find((x) => x.phase === 'knockout')!.estSeconds;
+  assert.equal(b.models[0]!.model.compute, 'bf16');
+  assert.equal(a.models[0]!.model.compute, 'f32');
+  // the knockout phase is prefill only: 0.6 × the float32 estimate; the other models are unchanged
+  assert.ok(Math.abs(ko(b, 0) / ko(a, 0) - 0.6) < 1e-9, `${ko(b, 0)} / ${ko(a, 0)}`);
+  assert.equal(ko(b, 1), ko(a, 1));
+  // with no measured factor (1) the mode changes nothing
+  const c = await planStudy(bf, { ...cost, computeBf16PrefillFactor: 1 });
+  assert.equal(ko(c, 0), ko(a, 0));
+});
