@@ -42,6 +42,9 @@
 #include <mutex>
 #include <thread>
 #include <climits>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -68,6 +71,23 @@ void RegisterExact(Napi::Env env, Napi::Object exports);
 #include "plip_amx.h"
 
 namespace {
+
+// An output of at least 4 MB that is written for the first time faults in every 4 KB page, one by one: on the
+// 2-vCPU VMs this project runs on, a fresh [128 × 151936] logits buffer (78 MB) cost 30–110 ms of a 180 ms
+// product. Asking for transparent huge pages on the 2 MB-aligned part of the range (Linux; THP in its default
+// 'madvise' mode honours it) makes that 39 faults. Only advice: the contents and the result are unchanged.
+void AdviseHugePages(void* p, size_t bytes) {
+#ifdef __linux__
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  if (bytes < (size_t(4) << 20)) return;
+  const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
 
 using namespace plip;
 
@@ -96,6 +116,7 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   if (hasBias) RequireNoOverlap(env, fn, out, mn, bias, uint64_t(n), "bias");
 
   if (mn == 0) return env.Undefined();
+  AdviseHugePages(out.data, size_t(mn) * sizeof(float));
   // With a bias: pre-fill every row of out with it and accumulate (beta = 1). Without: gemm writes
   // out with beta = 0; gemv and k == 0 (where BLAS would reject lda = 0) get an explicit zero fill.
   if (hasBias) {
@@ -250,6 +271,7 @@ bool PrepareHalf(const Napi::CallbackInfo& info, const char* fn, HalfCall& c, bo
   if (hasBias) RequireNoOverlap(env, fn, out, mn, bias, uint64_t(n), "bias");
 
   if (mn == 0) return false;
+  AdviseHugePages(out.data, size_t(mn) * sizeof(float));
   c = HalfCall{x.data, w.data, hasBias ? bias.data : nullptr, out.data, kind, m, k, n};
   return true;
 }
