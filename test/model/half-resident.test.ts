@@ -57,9 +57,10 @@ function close(a: Float32Array, b: Float32Array, tol: number, what: string): voi
 const backends: Array<'ts' | 'blas'> = ['ts'];
 if (loadBlasBackend() || process.env.CI === 'true') backends.push('blas');
 
-// On blas: the kernel the addon chose, and where that is 'amx' also the widened-tile kernel under it.
+// On blas: the kernel the addon chose, and the ones under it this CPU also runs (where it chose 'amx', also
+// 'avx512'; where it chose 'avx512' or 'amx', also 'avx2', the kernel of AVX2-only machines).
 const loaded = loadBlasBackend() ? halfKernel() : undefined;
-const blasKernels: Array<string | undefined> = loaded === 'amx' ? ['avx512', 'amx'] : [loaded];
+const blasKernels: Array<string | undefined> = loaded === 'amx' ? ['avx512', 'amx', 'avx2'] : loaded === 'avx512' ? ['avx512', 'avx2'] : [loaded];
 
 for (const { dir } of INDEX.models) {
   for (const backend of backends) {
