@@ -11,7 +11,7 @@
  *   - `.jsonl` → header line, one line per record, summary line (each with a "type" field).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HookedModel } from '../model/model.ts';
 
@@ -214,33 +214,44 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Takes the exclusive lock `lockPath` (file created with O_EXCL, holding this process's pid). A lock whose
- * pid is no longer running is stale and taken over.
+ * Takes the exclusive lock `lockPath`: a file holding this process's pid, put in place by link(2), which is
+ * atomic and fails if the lock exists, so the lock never exists without its pid (a file created empty with
+ * O_EXCL and written after was once read in between by a second run, which took the live lock for stale).
+ * A lock whose pid is no longer running is stale and taken over.
  * @throws Error naming the pid of the live process that holds the lock
  */
 function acquireLock(lockPath: string, outPath: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  const mine = `${lockPath}.${process.pid}`;
+  writeFileSync(mine, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(mine, lockPath);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      tryTakeOver(lockPath, outPath);
     }
-    let pid = NaN;
-    try {
-      pid = Number(readFileSync(lockPath, 'utf8').trim());
-    } catch {
-      continue; // released meanwhile
-    }
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-      throw new Error(`${outPath}: another run (pid ${pid}) is writing this results file (lock ${lockPath}); wait for it to finish or choose another output path`);
-    }
-    if (pid === process.pid) throw new Error(`${outPath}: this process already has this results file open`);
-    rmSync(lockPath, { force: true }); // stale: its process is gone
+  } finally {
+    rmSync(mine, { force: true });
   }
   throw new Error(`${outPath}: could not take the lock ${lockPath}`);
+}
+
+/** Removes the lock `lockPath` when its process is gone; throws when a live process holds it. */
+function tryTakeOver(lockPath: string, outPath: string): void {
+  let pid = NaN;
+  try {
+    pid = Number(readFileSync(lockPath, 'utf8').trim());
+  } catch {
+    return; // released meanwhile
+  }
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+    throw new Error(`${outPath}: another run (pid ${pid}) is writing this results file (lock ${lockPath}); wait for it to finish or choose another output path`);
+  }
+  if (pid === process.pid) throw new Error(`${outPath}: this process already has this results file open`);
+  rmSync(lockPath, { force: true }); // stale: its process is gone
 }
 
 function releaseLock(lockPath: string): void {

@@ -67,6 +67,8 @@ test('exclusive lock: a live writer is named by pid; a stale lock of a dead proc
   writeFileSync(`${out}.lock`, `${dead}\n`);
   const s = new ResultsStore<{ key: string }>(out, header());
   assert.equal(readFileSync(`${out}.lock`, 'utf8').trim(), String(process.pid), 'stale lock taken over');
+  // the lock is linked into place from a file already holding the pid, which is removed again
+  assert.ok(!existsSync(`${out}.lock.${process.pid}`), 'no staging file left beside the lock');
   assert.throws(() => new ResultsStore(out, header()), /already has this results file open/);
   s.add({ key: 'a' });
   s.finish({});
