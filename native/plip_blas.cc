@@ -88,7 +88,6 @@ void AdviseHugePages(void* p, size_t bytes) {
 #endif
 }
 
-
 using namespace plip;
 
 // linear(x, w, bias|null, m, k, n, out): out[m,n] = x[m,k] · w[n,k]^T (+ bias)

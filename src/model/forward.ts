@@ -25,6 +25,7 @@ import { widenInto, type WeightArray } from '../tensor/weight.ts';
 import { KVCache } from './kv-cache.ts';
 import { acquireScratch, releaseScratch, type Scratch } from './scratch.ts';
 import { applyRotary, decoderOps, normalize, rotaryTables } from './ops.ts';
+import { spanProduct, type RowSpan } from './row-spans.ts';
 
 export interface ForwardOptions {
   /** Hooks to run (read or replace tensors). */
@@ -289,20 +290,12 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
       }
     }
   };
-  // Products over real rows only: a ragged batch's padding rows (t ≥ T_b) and rows not computed at this layer
-  // are left out of every weight product (their outputs keep the zeros `scratch.take` filled them with; nothing
-  // reads them but hooks over the padded batch), so padding costs no multiply-accumulates.
-  let spans: Array<[number, number]> | null = null; // [first row relative to r0, rows] per computed row, or null: all rows
-  let spanRows = 0;
-  const lin = (x: Float32Array, w: WeightArray, b: Float32Array | null, m: number, k: number, n: number, out: Float32Array) => {
-    if (!spans) return B.linearWeight(x, w, b, m, k, n, out);
-    const px = scratch.take('linIn', spanRows * k, null), po = scratch.take('linOut', spanRows * n, null);
-    let o = 0;
-    for (const [r, c] of spans) (px.set(x.subarray(r * k, (r + c) * k), o * k), (o += c));
-    B.linearWeight(px, w, b, spanRows, k, n, po);
-    o = 0;
-    for (const [r, c] of spans) (out.set(po.subarray(o * n, (o + c) * n), r * n), (o += c));
-  };
+  // Products over the real rows of the layer's span (src/model/row-spans.ts): padding rows (t ≥ T_b) and rows
+  // not computed at this layer are left out; their outputs keep the zeros `scratch.take` filled them with
+  // (nothing reads them but hooks over the padded batch).
+  const take = (key: string, floats: number) => scratch.take(key, floats, null);
+  let spans: RowSpan[] = [];
+  const lin = (x: Float32Array, w: WeightArray, b: Float32Array | null, k: number, n: number, out: Float32Array) => spanProduct(B, x, w, b, k, n, out, spans, take);
   const cap = s.attnSoftcap;
   const win = s.slidingWindow;
 
@@ -318,9 +311,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     while (!active(hi - 1, l)) hi--;
     const r0 = lo * Tmax, rn = (hi - lo) * Tmax;
     spans = [];
-    spanRows = 0;
-    for (let b = lo; b < hi; b++) if (active(b, l)) (spans.push([b * Tmax - r0, Tb[b]!]), (spanRows += Tb[b]!));
-    if (spanRows === rn) spans = null;
+    for (let b = lo; b < hi; b++) if (active(b, l)) spans.push({ src: b * Tmax - r0, dst: b * Tmax - r0, rows: Tb[b]! });
     const sub = (buf: Float32Array, rs: number) => (rn === R ? buf : buf.subarray(r0 * rs, (r0 + rn) * rs));
     resid = runRows(name('hook_resid_pre'), resid, [D], l, l);
 
@@ -329,9 +320,9 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     ops.normalize(sub(resid, D), rn, D, s.norm, L.ln1, sub(a, D));
     a = runRows(name('ln1.hook_normalized'), a, [D], l, l);
     let qq: Float32Array = q;
-    lin(sub(a, D), L.Wq, L.bq, rn, D, H * Dh, sub(qq, H * Dh));
-    lin(sub(a, D), L.Wk, L.bk, rn, D, Hkv * Dh, sub(kKv, Hkv * Dh));
-    lin(sub(a, D), L.Wv, L.bv, rn, D, Hkv * Dh, sub(vKv, Hkv * Dh));
+    lin(sub(a, D), L.Wq, L.bq, D, H * Dh, sub(qq, H * Dh));
+    lin(sub(a, D), L.Wk, L.bk, D, Hkv * Dh, sub(kKv, Hkv * Dh));
+    lin(sub(a, D), L.Wv, L.bv, D, Hkv * Dh, sub(vKv, Hkv * Dh));
     // Hooks see keys and values with GQA groups expanded to one head per query head, [B·Tmax, H, Dh]. Without
     // such hooks at this layer they stay grouped, [B·Tmax, Hkv, Dh]: rotary acts per position and head, so
     // rotating the Hkv heads and expanding while writing the cache gives the same values with 1/group of the
@@ -388,7 +379,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     }
     z = runRows(name('attn.hook_z'), z, [H, Dh], l, l);
     let attnOut: Float32Array = attnOutBuf;
-    lin(sub(z, H * Dh), L.Wo, L.bo, rn, H * Dh, D, sub(attnOut, D));
+    lin(sub(z, H * Dh), L.Wo, L.bo, H * Dh, D, sub(attnOut, D));
     attnOut = runRows(name('hook_attn_out'), attnOut, [D], l, l);
 
     // ---- MLP
@@ -408,10 +399,10 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     mlpIn = runRows(name('ln2.hook_normalized'), mlpIn, [D], l, l);
     let pre: Float32Array = hid;
     if (s.mlp.kind === 'gated') {
-      lin(sub(mlpIn, D), L.Wgate!, L.bgate, rn, D, M, sub(pre, M));
-      lin(sub(mlpIn, D), L.Win, L.bin, rn, D, M, sub(up!, M));
+      lin(sub(mlpIn, D), L.Wgate!, L.bgate, D, M, sub(pre, M));
+      lin(sub(mlpIn, D), L.Win, L.bin, D, M, sub(up!, M));
     } else {
-      lin(sub(mlpIn, D), L.Win, L.bin, rn, D, M, sub(pre, M));
+      lin(sub(mlpIn, D), L.Win, L.bin, D, M, sub(pre, M));
     }
     pre = runRows(name('mlp.hook_pre'), pre, [M], l, l);
     let post: Float32Array = pre;
@@ -419,7 +410,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     if (up) ops.mulRange(post, up, r0 * M, (r0 + rn) * M);
     post = runRows(name('mlp.hook_post'), post, [M], l, l);
     let mlpOut: Float32Array = mlpOutBuf;
-    lin(sub(post, M), L.Wout, L.bout, rn, M, D, sub(mlpOut, D));
+    lin(sub(post, M), L.Wout, L.bout, M, D, sub(mlpOut, D));
     mlpOut = runRows(name('hook_mlp_out'), mlpOut, [D], l, l);
 
     const next = resid === residA ? residB : residA;
@@ -437,23 +428,11 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
   fin = runRows('ln_final.hook_normalized', fin, [D], null, nL);
   if (mode === 'none') return { logits: null, positions: qPos };
   const w = mode === 'last' ? 1 : Tmax;
-  // real rows only, packed: row b's first n_b rows (n_b = 1 for 'last', T_b otherwise)
+  // real rows only: row b's first n_b rows (n_b = 1 for 'last', T_b otherwise) into logits rows b·w ..
   const nb = rows.map((_, b) => (mode === 'last' ? 1 : Tb[b]!));
-  const firstRow = (b: number) => (mode === 'last' ? b * Tmax + Tb[b]! - 1 : b * Tmax);
-  const packed = nb.reduce((x, y) => x + y, 0);
   let logits: Float32Array = new Float32Array(NB * w * V);
-  if (NB === 1 || packed === NB * w) {
-    const src = mode === 'last' && NB === 1 ? fin.subarray(firstRow(0) * D, (firstRow(0) + 1) * D) : mode === 'last' ? gather(fin, D, nb, firstRow) : fin;
-    B.linearWeight(src, W.unembed, W.unembedBias, NB * w, D, V, logits);
-  } else {
-    const out = new Float32Array(packed * V);
-    B.linearWeight(gather(fin, D, nb, firstRow), W.unembed, W.unembedBias, packed, D, V, out);
-    let o = 0;
-    for (let b = 0; b < NB; b++) {
-      logits.set(out.subarray(o * V, (o + nb[b]!) * V), b * w * V);
-      o += nb[b]!;
-    }
-  }
+  const logitSpans = rows.map((_, b) => ({ src: mode === 'last' ? b * Tmax + Tb[b]! - 1 : b * Tmax, dst: b * w, rows: nb[b]! }));
+  spanProduct(B, fin, W.unembed, W.unembedBias, D, V, logits, logitSpans, take);
   if (s.finalSoftcap !== null) {
     const c = s.finalSoftcap;
     softcapRange(logits, c);
@@ -482,17 +461,6 @@ function scaleRange(x: Float32Array, lo: number, hi: number, f: number): void {
 /** x ← tanh(x / c) · c (Gemma-2 final-logit softcap). */
 function softcapRange(x: Float32Array, c: number): void {
   for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]! / c) * c;
-}
-
-/** Packs rows first(b) .. first(b)+n[b]−1 of a [R, D] buffer, row after row. */
-function gather(x: Float32Array, D: number, n: readonly number[], first: (b: number) => number): Float32Array {
-  const out = new Float32Array(n.reduce((a, b) => a + b, 0) * D);
-  let o = 0;
-  n.forEach((k, b) => {
-    out.set(x.subarray(first(b) * D, (first(b) + k) * D), o * D);
-    o += k;
-  });
-  return out;
 }
 
 /** [T, Hkv, Dh] → out [T, Hkv·group, Dh] with each KV head repeated for its `group` query heads (HF repeat_kv order). */
