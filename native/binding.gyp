@@ -5,7 +5,7 @@
   'targets': [
     {
       'target_name': 'plip_blas',
-      'sources': [ 'plip_blas.cc', 'plip_half.cc', 'plip_ops.cc', 'plip_attn.cc', 'plip_exact.cc', 'plip_amx.cc', 'plip_bf16_avx512.cc', 'plip_bf16_dot.cc', 'plip_bf16_gemm.cc' ],
+      'sources': [ 'plip_blas.cc', 'plip_half.cc', 'plip_ops.cc', 'plip_attn.cc', 'plip_exact.cc', 'plip_exp.cc', 'plip_amx.cc', 'plip_bf16_avx512.cc', 'plip_bf16_dot.cc', 'plip_bf16_gemm.cc' ],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],
