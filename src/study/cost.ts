@@ -22,7 +22,7 @@ export interface CostModel {
   decodeSecPerWeightByte: number;
   /** Fixed process overhead (runtime, tokenizer), bytes. */
   runtimeBytes: number;
-  /** Seconds of fixed overhead per forward call (hooks, sampling, JS), dominant for tiny models. */
+  /** Seconds of fixed overhead per forward call (hooks, sampling, JS; a batched decode step is one call), dominant for tiny models. */
   perPassSeconds: number;
   /** Seconds to score one generated test without running it (tree-sitter, in a worker). */
   scoreSeconds: number;

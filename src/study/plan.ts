@@ -205,7 +205,7 @@ function planForModel(
   };
   const phaseCost = (phase: PhaseName, items: number, prefillPasses: number, prefillTokens: number, decodeSteps: number, detail: string, scored = 0, executed = false): void => {
     const estSeconds =
-      prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, model.parameters, decodeSteps, cost) + (prefillPasses + decodeSteps) * cost.perPassSeconds + scored * (cost.scoreSeconds + (executed ? cost.executeSeconds : 0));
+      prefillSeconds(model.parameters, prefillTokens, cost) + decodeSeconds(model.weightBytes, model.parameters, decodeSteps, cost) + (prefillPasses + decodeSteps / Math.max(1, cost.decodeBatch)) * cost.perPassSeconds + scored * (cost.scoreSeconds + (executed ? cost.executeSeconds : 0));
     phases.push({ phase, roadmapPhase: PHASE_NUMBER[phase], items, prefillPasses, decodeSteps, estSeconds, detail });
   };
   for (const phase of PHASES) {
