@@ -8,9 +8,12 @@
  *     values of positions < p in every layer are the baseline's.
  * So a condition reuses the baseline's K/V for positions < p (a fork of its KV cache) and its residual stream
  * at the input of layer L for positions ≥ p, and recomputes only positions ≥ p in layers ≥ L. Positions ≥ p
- * get NEW keys/values at layers ≥ L (the edit changes their residual stream), which is why the whole block
- * of positions ≥ p is recomputed, not only the edited query rows. Conditions of one prompt (baseline,
- * knockouts, controls) run together as rows of one batched forward pass (src/model/forward.ts).
+ * can get NEW keys/values (the edit changes their residual stream), which is why the whole block of positions
+ * ≥ p is recomputed, not only the edited query rows. An attention edge edit acts after its layer's keys and
+ * values, so at layer L itself only its edited queries change
+ * ({@link EditScope.firstLayerEnd}): the later positions skip layer L and enter L + 1 with the baseline's
+ * residual stream (a per-layer knockout of one marker query computes one row at its layer). Conditions of one
+ * prompt (baseline, knockouts, controls) run together as rows of one batched forward pass (src/model/forward.ts).
  *
  * Valid for edits whose scope is known ({@link scopeOfEdits}, {@link scopeOfActivationPatch},
  * {@link scopeOfPatternPatch}):
@@ -39,6 +42,12 @@ import type { ResolvedEdit } from './spec.ts';
 export interface EditScope {
   layer: number;
   position: number;
+  /**
+   * For edits that act after layer L's keys and values (attention edge edits): at layer L itself only positions
+   * < firstLayerEnd can change (the edited queries); later positions read layer L's unchanged keys and values
+   * and change from layer L + 1 on. Absent: every position ≥ p can change at layer L.
+   */
+  firstLayerEnd?: number;
 }
 
 /** What a baseline run keeps so that edited conditions can reuse it. */
@@ -77,7 +86,11 @@ export function fullRecomputeByDefault(): boolean {
 export function mergeScopes(a: EditScope | null, b: EditScope | null): EditScope | null {
   if (!a) return b;
   if (!b) return a;
-  return { layer: Math.min(a.layer, b.layer), position: Math.min(a.position, b.position) };
+  const layer = Math.min(a.layer, b.layer), position = Math.min(a.position, b.position);
+  // at `layer`, only the edits that start there change anything
+  const endAt = (x: EditScope) => (x.layer === layer ? (x.firstLayerEnd ?? Infinity) : -Infinity);
+  const end = Math.max(endAt(a), endAt(b));
+  return end < Infinity ? { layer, position, firstLayerEnd: end } : { layer, position };
 }
 
 /** Scope of resolved attention-edge edits; null when they edit nothing (no layer or no rule). */
@@ -85,15 +98,19 @@ export function scopeOfEdits(edits: readonly ResolvedEdit[]): EditScope | null {
   let out: EditScope | null = null;
   for (const e of edits) {
     if (e.layers.length === 0 || e.rules.length === 0) continue;
-    let p = Infinity;
+    let p = Infinity, end = -Infinity;
     for (const r of e.rules) {
       let q = r.sources === 'all' ? 0 : Math.min(...r.sources);
       // a knocked-out edge (q, k) with k > q is masked already: queries before the first target are untouched
       if (e.kind === 'knockout' && r.targets !== 'all' && r.targets.length) q = Math.max(q, Math.min(...r.targets));
       p = Math.min(p, q);
+      // the edit rewrites its source rows' scores / pattern, after the layer's keys and values
+      end = Math.max(end, r.sources === 'all' ? Infinity : Math.max(...r.sources) + 1);
     }
     if (p === Infinity) continue;
-    out = mergeScopes(out, { layer: Math.min(...e.layers), position: p });
+    const scope: EditScope = { layer: Math.min(...e.layers), position: p };
+    if (end < Infinity && end > p) scope.firstLayerEnd = end;
+    out = mergeScopes(out, scope);
   }
   return out;
 }
@@ -228,6 +245,7 @@ export function runConditionsIncremental(
     const got = chunk.map(() => new Map<string, Float32Array>());
     const rows: BatchRow[] = chunk.map((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
+      const k = firstRows(conds[i]!.scope!, N, nL);
       const caps: Hook[] = capture
         .filter((n) => layerOfCapture(n, nL) >= L)
         .map((n) => ({ name: n, fn: (t: Tensor) => void got[r]!.set(n, t.data.slice()) }));
@@ -237,6 +255,7 @@ export function runConditionsIncremental(
         hooks: [...conds[i]!.hooks, ...caps],
         startLayer: L,
         residIn: L > 0 ? state.residPre[L]!.subarray(p * D, N * D) : undefined,
+        ...(k < N - p ? { startRows: k, residNext: state.residPre[L + 1]!.subarray((p + k) * D, N * D) } : {}),
       };
     });
     const res = model.forwardBatch(rows, { logits: 'all' });
@@ -247,8 +266,9 @@ export function runConditionsIncremental(
       const cache = new ActivationCache();
       for (const n of capture) {
         const base = baseline.cache.get(n);
-        if (layerOfCapture(n, nL) < L) cache.set(n, base);
-        else cache.set(n, mergeRows(base, got[r]!.get(n)!, p, n));
+        const li = layerOfCapture(n, nL);
+        if (li < L) cache.set(n, base);
+        else cache.set(n, mergeRows(base, got[r]!.get(n)!, p, li === L ? firstRows(conds[i]!.scope!, N, nL) : T, n));
       }
       out[i] = splicedOutput(baseline.logits.data, res.logits!.data.subarray(r * Tmax * V, (r * Tmax + T) * V), p, N, V, cache);
     });
@@ -300,13 +320,28 @@ function layerOfCapture(name: string, nL: number): number {
   return name === 'hook_embed' || name === 'hook_pos_embed' ? 0 : nL;
 }
 
-/** Baseline tensor with its rows (query positions) ≥ p replaced by the recomputed ones. */
-function mergeRows(base: Tensor, rec: Float32Array, p: number, name: string): Tensor {
+/**
+ * Positions of a condition recomputed at its start layer: those before the scope's firstLayerEnd (not at the
+ * last layer, whose later positions would need the final residual stream), else all N − p.
+ */
+function firstRows(s: EditScope, N: number, nL: number): number {
+  return s.firstLayerEnd !== undefined && s.firstLayerEnd < N && s.layer < nL - 1 ? s.firstLayerEnd - s.position : N - s.position;
+}
+
+/**
+ * Baseline tensor with its rows (query positions) p .. p+T−1 replaced by the recomputed ones. Attention rows
+ * recomputed at a start layer with fewer positions have fewer key columns (p + T); the rest are masked
+ * (causal) in the baseline's row too and stay.
+ */
+function mergeRows(base: Tensor, rec: Float32Array, p: number, T: number, name: string): Tensor {
   const data = base.data.slice();
   if (/attn\.hook_(attn_scores|pattern)$/.test(name)) {
     const [, H, N, S] = base.shape as [number, number, number, number];
-    const T = N - p;
-    for (let h = 0; h < H; h++) data.set(rec.subarray(h * T * S, (h + 1) * T * S), (h * N + p) * S);
+    const Sr = rec.length / (H * T);
+    for (let h = 0; h < H; h++) {
+      if (Sr === S) data.set(rec.subarray(h * T * S, (h + 1) * T * S), (h * N + p) * S);
+      else for (let t = 0; t < T; t++) data.set(rec.subarray((h * T + t) * Sr, (h * T + t + 1) * Sr), (h * N + p + t) * S);
+    }
   } else {
     const rs = base.shape.slice(2).reduce((a, b) => a * b, 1);
     data.set(rec, p * rs);

@@ -59,6 +59,15 @@ export interface BatchRow {
   startLayer?: number;
   /** [T_b, D] residual stream at the input of `startLayer` for the new positions (required when startLayer > 0). */
   residIn?: Float32Array;
+  /**
+   * Incremental recomputation of an edit that acts after layer `startLayer`'s keys and values (an attention
+   * edge edit): at `startLayer` only the first `startRows` new positions are computed; the others cannot
+   * change there and enter at startLayer + 1 with `residNext`. Default T_b. This row's cache entries of layer
+   * `startLayer` for positions ≥ kvCache.length + startRows are left unwritten (a scratch fork's, never read).
+   */
+  startRows?: number;
+  /** [T_b − startRows, D]: the residual stream at the input of startLayer + 1 of positions ≥ startRows. */
+  residNext?: Float32Array;
 }
 
 export interface BatchForwardOptions {
@@ -129,6 +138,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
   const caches: KVCache[] = [];
   const seen = new Set<KVCache>();
   const start: number[] = [];
+  const first: number[] = []; // positions computed at the row's start layer
   rows.forEach((r, b) => {
     if (Tb[b] === 0) throw new Error(`forward: empty token sequence (batch row ${b})`);
     if (r.kvCache) {
@@ -139,6 +149,11 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     if (!Number.isInteger(st) || st < 0 || st >= nL) throw new Error(`forwardBatch: row ${b} startLayer ${st} is out of range 0..${nL - 1}`);
     if (st > 0 && (!r.residIn || r.residIn.length !== Tb[b]! * D)) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs residIn of ${Tb[b]! * D} values ([T, D]), got ${r.residIn?.length ?? 'none'}`);
     if (st > 0 && !r.kvCache) throw new Error(`forwardBatch: row ${b} starts at layer ${st} and needs a KV cache holding its earlier positions`);
+    const k = r.startRows ?? Tb[b]!;
+    if (!Number.isInteger(k) || k < 1 || k > Tb[b]!) throw new Error(`forwardBatch: row ${b} startRows ${k} is out of range 1..${Tb[b]}`);
+    if (k < Tb[b]! && (st >= nL - 1 || !r.residNext || r.residNext.length !== (Tb[b]! - k) * D))
+      throw new Error(`forwardBatch: row ${b} computes ${k} of ${Tb[b]} positions at layer ${st}: needs startLayer < ${nL - 1} and residNext of ${(Tb[b]! - k) * D} values, got ${r.residNext?.length ?? 'none'}`);
+    first.push(k);
     start.push(st);
     caches.push(r.kvCache ?? scratch.tempCache(b, nL, H, Dh, Tb[b]!));
   });
@@ -159,16 +174,20 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
 
   // Flattened positions for batch hooks; rows not computed at `layer` (incremental rows before their start) read −1.
   const active = (b: number, layer: number) => start[b]! <= layer;
+  /** Positions of row b computed at `layer` (its first ones; all of T_b but at a start layer with startRows). */
+  const tAt = (b: number, layer: number) => (layer === start[b] ? first[b]! : Tb[b]!);
+  const qAt = (b: number, layer: number) => (tAt(b, layer) === Tb[b] ? qPos[b]! : qPos[b]!.subarray(0, tAt(b, layer)));
   const flatQ = (layer: number) => {
-    if (NB === 1 && active(0, layer)) return qPos[0]!;
+    if (NB === 1 && active(0, layer)) return qAt(0, layer);
     const out = new Int32Array(NB * Tmax).fill(-1);
-    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(qPos[b]!, b * Tmax);
+    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(qAt(b, layer), b * Tmax);
     return out;
   };
   const flatK = (layer: number) => {
-    if (NB === 1) return kPos[0]!;
+    const kAt = (b: number) => kPos[b]!.subarray(0, past[b]! + tAt(b, layer));
+    if (NB === 1) return kAt(0);
     const out = new Int32Array(NB * Smax).fill(-1);
-    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(kPos[b]!, b * Smax);
+    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(kAt(b), b * Smax);
     return out;
   };
 
@@ -180,8 +199,9 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     for (let b = 0; b < NB; b++) {
       const rh = rowHooks[b];
       if (!rh || !rh.has(name) || !active(b, li)) continue;
-      const view = slab(buf, b, Tmax, Tb[b]!, rs);
-      const out = rh.run(name, view, [1, Tb[b]!, ...inner], { layer, queryPositions: qPos[b]! });
+      const T = layer === null ? Tb[b]! : tAt(b, li);
+      const view = slab(buf, b, Tmax, T, rs);
+      const out = rh.run(name, view, [1, T, ...inner], { layer, queryPositions: layer === null ? qPos[b]! : qAt(b, li) });
       if (out !== view) view.set(out);
     }
     if (!batchHooks.has(name)) return buf;
@@ -264,26 +284,29 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     for (let b = 0; b < NB; b++) {
       const rh = rowHooks[b];
       if (!rh || !rh.has(name) || !active(b, l)) continue;
-      const out = rh.run(name, bufs[b]!, [1, H, Tb[b]!, Sb[b]!], { layer: l, queryPositions: qPos[b]!, keyPositions: kPos[b]! });
-      if (out !== bufs[b]) bufs[b]!.set(out);
+      const T = tAt(b, l), S = past[b]! + T;
+      const view = T === Tb[b] ? bufs[b]! : bufs[b]!.subarray(0, H * T * S);
+      const out = rh.run(name, view, [1, H, T, S], { layer: l, queryPositions: qAt(b, l), keyPositions: S === Sb[b] ? kPos[b]! : kPos[b]!.subarray(0, S) });
+      if (out !== view) view.set(out);
     }
     if (!batchHooks.has(name)) return;
     const ctx: Omit<HookContext, 'name'> = { layer: l, queryPositions: flatQ(l), keyPositions: flatK(l), batch: NB };
     if (NB === 1) {
-      const out = batchHooks.run(name, bufs[0]!, [1, H, Tb[0]!, Sb[0]!], ctx);
-      if (out !== bufs[0]) bufs[0]!.set(out);
+      const T = tAt(0, l), view = T === Tb[0] ? bufs[0]! : bufs[0]!.subarray(0, H * T * (past[0]! + T));
+      const out = batchHooks.run(name, view, [1, H, T, past[0]! + T], ctx);
+      if (out !== view) view.set(out);
       return;
     }
     const pad = scratch.take(`pad${fill}`, NB * H * Tmax * Smax, fill);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const src = bufs[b]!, T = Tb[b]!, S = Sb[b]!;
+      const src = bufs[b]!, T = tAt(b, l), S = past[b]! + T;
       for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) pad.set(src.subarray((h * T + t) * S, (h * T + t + 1) * S), ((b * H + h) * Tmax + t) * Smax);
     }
     const out = batchHooks.run(name, pad, [NB, H, Tmax, Smax], ctx);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const dst = bufs[b]!, T = Tb[b]!, S = Sb[b]!;
+      const dst = bufs[b]!, T = tAt(b, l), S = past[b]! + T;
       for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
         const o = ((b * H + h) * Tmax + t) * Smax;
         dst.set(out.subarray(o, o + S), (h * T + t) * S);
@@ -311,7 +334,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     while (!active(hi - 1, l)) hi--;
     const r0 = lo * Tmax, rn = (hi - lo) * Tmax;
     spans = [];
-    for (let b = lo; b < hi; b++) if (active(b, l)) spans.push({ src: b * Tmax - r0, dst: b * Tmax - r0, rows: Tb[b]! });
+    for (let b = lo; b < hi; b++) if (active(b, l)) spans.push({ src: b * Tmax - r0, dst: b * Tmax - r0, rows: tAt(b, l) });
     const sub = (buf: Float32Array, rs: number) => (rn === R ? buf : buf.subarray(r0 * rs, (r0 + rn) * rs));
     resid = runRows(name('hook_resid_pre'), resid, [D], l, l);
 
@@ -354,18 +377,18 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     // scores [H, T_b, S_b] per row, against that row's keys only
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = Tb[b]!, S = Sb[b]!, c = caches[b]!;
+      const T = tAt(b, l), S = past[b]! + T, c = caches[b]!;
       c.write(l, slab(kk, b, Tmax, T, kvHeads * Dh), slab(vv, b, Tmax, T, kvHeads * Dh), T, H / kvHeads, ops.scatterHeads);
       const scores = scoresBuf[b]!;
       const keys = c.keyHeads(l);
       B.attnScores(slab(qq, b, Tmax, T, H * Dh), keys.data, keys.headStride, H, T, S, Dh, scores);
-      ops.scaleMask(scores, H, T, S, qPos[b]!, s.attnScale, win, cap);
+      ops.scaleMask(scores, H, T, S, qAt(b, l), s.attnScale, win, cap);
     }
     runAttn(name('attn.hook_attn_scores'), scoresBuf, l, -Infinity);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const S = Sb[b]!;
-      ops.softmaxRows(scoresBuf[b]!, H * Tb[b]!, S);
+      const T = tAt(b, l);
+      ops.softmaxRows(scoresBuf[b]!, H * T, past[b]! + T);
     }
     runAttn(name('attn.hook_pattern'), scoresBuf, l, 0);
 
@@ -373,7 +396,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     let z: Float32Array = zBuf;
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = Tb[b]!, S = Sb[b]!;
+      const T = tAt(b, l), S = past[b]! + T;
       const values = caches[b]!.valueHeads(l);
       B.attnMix(scoresBuf[b]!, values.data, values.headStride, H, T, S, Dh, slab(z, b, Tmax, T, H * Dh));
     }
@@ -418,6 +441,8 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     if (s.parallelResidual) ops.add3Range(next, base, attnOut, mlpOut, e0, e1);
     else ops.addRange(next, base, mlpOut, e0, e1);
     resid = runRows(name('hook_resid_post'), next, [D], l, l);
+    // positions an edit at this start layer cannot change enter the next layer with the residual they bring
+    for (let b = 0; b < NB; b++) if (start[b] === l && first[b]! < Tb[b]!) resid.set(rows[b]!.residNext!, (b * Tmax + first[b]!) * D);
   }
   for (let b = 0; b < NB; b++) caches[b]!.advance(Tb[b]!);
 

@@ -4,6 +4,8 @@
  * of all queries, scale, set, activation and pattern patches — logits at every position and the captured
  * patterns / residual streams — batched as rows of one forward pass. Conditions without a known scope fall
  * back to full recomputation; forwardWithIntervention's default (incremental) equals `fullRecompute: true`.
+ * At an attention edit's own layer only its edited query rows are recomputed (the later positions enter at the
+ * next layer with the baseline's residual stream): counted by a probe hook, and equal to full recomputation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +64,7 @@ for (const { dir } of INDEX.models) {
       const opaque: Hook = { name: `blocks.${nL - 1}.hook_mlp_out`, fn: (t) => void t.data.fill(0.01) };
       conds.push({ hooks: [opaque], scope: null });
 
-      assert.deepEqual(conds[0]!.scope, { layer: 0, position: P });
+      assert.deepEqual(conds[0]!.scope, { layer: 0, position: P, firstLayerEnd: P + 1 }, 'a knockout changes only its query row at its own layer');
       assert.deepEqual(conds[nL]!.scope, { layer: 1, position: 4 });
       assert.deepEqual(conds[nL + 3]!.scope, { layer: 1, position: 5 });
       const inc = runConditionsIncremental(m, base.state!, base, conds, { capture, batchSize: 4 });
@@ -116,6 +118,51 @@ for (const { dir } of INDEX.models) {
     assert.ok(maxAbs(one.intervened.logits.data, full[0]!.intervened.logits.data) <= TOL);
   });
 }
+
+/** maxAbs where equal values (masked scores: −∞ in both) count as no difference. */
+function maxAbsMasked(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'length mismatch');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+for (const { dir } of INDEX.models) {
+  test(`incremental ${dir}: at the edit's own layer only the edited query rows are recomputed, equal to full recomputation`, async () => {
+    const m = await loadModel(`fixtures/tiny/${dir}`, { noTokenizer: true, backend: 'ts' });
+    const nL = m.spec.nLayers, N = TOKENS.length;
+    const capture = ['blocks.0.attn.hook_pattern', 'blocks.1.attn.hook_pattern', 'blocks.0.attn.hook_attn_scores', 'blocks.1.hook_resid_post'];
+    const base = runCondition(m, TOKENS, [], capture, P, 5);
+    const cases: { L: number; sources: number[]; rows: number }[] = [
+      { L: 0, sources: [P - 2], rows: 1 },
+      { L: 0, sources: [P - 2, P], rows: 3 }, // rows P−2 .. P
+      { L: nL - 1, sources: [P], rows: N - P }, // the last layer: every position ≥ p (no residual after it is kept)
+    ];
+    for (const c of cases) {
+      const e = resolveSpecs([{ kind: 'knockout', layers: c.L, heads: 'all', edges: [{ sources: c.sources, targets: [P - 3] }] }], m, N);
+      const p = Math.min(...c.sources);
+      assert.deepEqual(scopeOfEdits(e), { layer: c.L, position: p, firstLayerEnd: Math.max(...c.sources) + 1 });
+      const seen: Record<number, number> = {};
+      const probe: Hook[] = Array.from({ length: nL }, (_, l) => ({ name: `blocks.${l}.attn.hook_q`, fn: (t) => void (seen[l] = t.shape[1]!) }));
+      const [inc] = runConditionsIncremental(m, base.state!, base, [{ hooks: [...attentionEdit(e), ...probe], scope: scopeOfEdits(e) }], { capture });
+      for (let l = 0; l < nL; l++) assert.equal(seen[l], l < c.L ? undefined : l === c.L ? c.rows : N - p, `${dir} L=${c.L}: rows computed at layer ${l}`);
+      const ref = m.runWithCache(TOKENS, { names: capture }, { hooks: attentionEdit(e) });
+      assert.ok(maxAbs(inc!.logits.data, ref.logits!.data) <= TOL, `${dir} L=${c.L}: logits`);
+      assert.ok(maxAbs(ref.logits!.data, base.logits.data) > 1e-4, `${dir} L=${c.L}: the knockout changes the logits`);
+      for (const n of capture) assert.ok(maxAbsMasked(inc!.cache.get(n).data, ref.cache.get(n).data) <= TOL, `${dir} L=${c.L} ${n}`);
+    }
+  });
+}
+
+test('forwardBatch: a row computing fewer positions at its start layer needs residNext and a later layer', async () => {
+  const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
+  const D = m.spec.dModel, nL = m.spec.nLayers;
+  const base = runCondition(m, TOKENS, [], [], P, 5);
+  const row = (L: number, extra: object) => ({ tokens: TOKENS.slice(P), kvCache: base.state!.kv.fork(P, L, TOKENS.length - P), startLayer: L, residIn: base.state!.residPre[L]!.subarray(P * D), ...extra });
+  assert.throws(() => m.forwardBatch([row(1, { startRows: 0 })]), /startRows 0 is out of range 1\.\.4/);
+  assert.throws(() => m.forwardBatch([row(1, { startRows: 2 })]), /needs startLayer < \d+ and residNext of 128 values, got none/);
+  assert.throws(() => m.forwardBatch([row(nL - 1, { startRows: 2, residNext: new Float32Array(2 * D) })]), /computes 2 of 4 positions/);
+});
 
 test('incremental: clear errors for a bad scope or a capture the baseline lacks', async () => {
   const m = await loadModel('fixtures/tiny/llama', { noTokenizer: true, backend: 'ts' });
