@@ -68,9 +68,6 @@ double Exp(double x) {
 
 namespace {
 
-
-
-
 #if defined(__x86_64__) || defined(_M_X64)
 #define PLIP_EXACT_X86 1
 #define PLIP_AVX512D __attribute__((target("avx512f,avx512dq,avx512vl")))
@@ -234,7 +231,6 @@ PLIP_AVX2D Neumaier AddExpShifted4(const float* x, size_t n, double m, Neumaier 
   *at = i;
   return sum;
 }
-#endif
 
 // The AVX-512 loop of AddExpShifted: exponentials 32 at a time (4 vectors in flight), then 8 at a time, the
 // sum in sequence, from x[*i]; advances *i.
@@ -257,7 +253,6 @@ PLIP_AVX512D Neumaier AddExpShifted8(const float* x, size_t n, double m, Neumaie
   return sum;
 }
 
-#ifdef PLIP_EXACT_X86
 PLIP_AVX2D void ExpNonPositiveInto4(const double* x, double* o, size_t n, size_t& i) {
   for (; i + 16 <= n; i += 16) {
     __m256d a[4];
@@ -274,7 +269,6 @@ PLIP_AVX512D void ExpNonPositiveInto8(const double* x, double* o, size_t n, size
   for (; i + 8 <= n; i += 8) ExpNonPositive8(x + i, o + i);
 }
 #endif
-
 
 }  // namespace
 
@@ -293,7 +287,6 @@ void AddExpShifted(const float* x, size_t n, double m, Neumaier& out) {
   for (; i < n; i++) acc.Add(Exp(double(x[i]) - m));
   out = acc;
 }
-
 
 void ExpNonPositive(const double* x, double* o, size_t n) {
   size_t i = 0;
