@@ -121,7 +121,7 @@ if (which.includes('sweep')) {
   // What the method saves on this corpus, in multiply-accumulates of the weight products (attention scores
   // and elementwise work left out): a full pass computes every layer and every row's logits; the incremental
   // arm one baseline pass, then per condition the marker's row at layer L (the knockout edits only its
-  // query; all rows ≥ p at the last layer), rows ≥ p in layers > L, and their logits.
+  // query), rows ≥ p in layers > L, and their logits (at the last layer: the marker's row and its logits only).
   const layerMacs = layerMatrixParams(m.spec);
   const unembedMacs = m.spec.dModel * m.spec.vocabSize;
   let fullMacs = 0, incMacs = 0;
@@ -130,7 +130,7 @@ if (which.includes('sweep')) {
     const pass = N * (nL * layerMacs + unembedMacs);
     fullMacs += (1 + nL) * pass;
     incMacs += pass;
-    for (let L = 0; L < nL; L++) incMacs += ((L < nL - 1 ? 1 : r) + r * (nL - L - 1)) * layerMacs + r * unembedMacs;
+    for (let L = 0; L < nL; L++) incMacs += L < nL - 1 ? (1 + r * (nL - L - 1)) * layerMacs + r * unembedMacs : layerMacs + unembedMacs;
   }
   out.knockoutSweep = {
     flopRatio: fullMacs / incMacs,

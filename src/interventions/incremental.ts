@@ -12,7 +12,8 @@
  * ≥ p is recomputed, not only the edited query rows. An attention edge edit acts after its layer's keys and
  * values, so at layer L itself only its edited queries change
  * ({@link EditScope.firstLayerEnd}): the later positions skip layer L and enter L + 1 with the baseline's
- * residual stream (a per-layer knockout of one marker query computes one row at its layer). Conditions of one
+ * residual stream (a per-layer knockout of one marker query computes one row at its layer); at the last layer
+ * they are not computed at all, their logits being the baseline's. Conditions of one
  * prompt (baseline, knockouts, controls) run together as rows of one batched forward pass (src/model/forward.ts).
  *
  * Valid for edits whose scope is known ({@link scopeOfEdits}, {@link scopeOfActivationPatch},
@@ -45,7 +46,7 @@ export interface EditScope {
   /**
    * For edits that act after layer L's keys and values (attention edge edits): at layer L itself only positions
    * < firstLayerEnd can change (the edited queries); later positions read layer L's unchanged keys and values
-   * and change from layer L + 1 on. Absent: every position ≥ p can change at layer L.
+   * and change from layer L + 1 on (after the last layer: never). Absent: every position ≥ p can change at layer L.
    */
   firstLayerEnd?: number;
 }
@@ -245,30 +246,30 @@ export function runConditionsIncremental(
     const got = chunk.map(() => new Map<string, Float32Array>());
     const rows: BatchRow[] = chunk.map((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
-      const k = firstRows(conds[i]!.scope!, N, nL);
+      const { T, k } = recomputed(conds[i]!.scope!, N, nL);
       const caps: Hook[] = capture
         .filter((n) => layerOfCapture(n, nL) >= L)
         .map((n) => ({ name: n, fn: (t: Tensor) => void got[r]!.set(n, t.data.slice()) }));
       return {
-        tokens: state.tokens.slice(p),
-        kvCache: (kvPool[r] = state.kv.forkInto(kvPool[r], p, L, N - p)),
+        tokens: state.tokens.slice(p, p + T),
+        kvCache: (kvPool[r] = state.kv.forkInto(kvPool[r], p, L, T)),
         hooks: [...conds[i]!.hooks, ...caps],
         startLayer: L,
-        residIn: L > 0 ? state.residPre[L]!.subarray(p * D, N * D) : undefined,
-        ...(k < N - p ? { startRows: k, residNext: state.residPre[L + 1]!.subarray((p + k) * D, N * D) } : {}),
+        residIn: L > 0 ? state.residPre[L]!.subarray(p * D, (p + T) * D) : undefined,
+        ...(k < T ? { startRows: k, residNext: state.residPre[L + 1]!.subarray((p + k) * D, (p + T) * D) } : {}),
       };
     });
     const res = model.forwardBatch(rows, { logits: 'all' });
     const Tmax = res.logits!.shape[1]!;
     chunk.forEach((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
-      const T = N - p;
+      const { T, k } = recomputed(conds[i]!.scope!, N, nL);
       const cache = new ActivationCache();
       for (const n of capture) {
         const base = baseline.cache.get(n);
         const li = layerOfCapture(n, nL);
         if (li < L) cache.set(n, base);
-        else cache.set(n, mergeRows(base, got[r]!.get(n)!, p, li === L ? firstRows(conds[i]!.scope!, N, nL) : T, n));
+        else cache.set(n, mergeRows(base, got[r]!.get(n)!, p, li === L ? k : T, n));
       }
       out[i] = splicedOutput(baseline.logits.data, res.logits!.data.subarray(r * Tmax * V, (r * Tmax + T) * V), p, N, V, cache);
     });
@@ -288,8 +289,8 @@ function checkRow(i: number, N: number): number {
 }
 
 /**
- * An incremental condition's output: rows < p are the baseline's, rows ≥ p its recomputed ones (`own`,
- * [(N − p)·V], a view into the batch's logits). The [1, N, V] tensor is built only if `logits` is read:
+ * An incremental condition's output: rows p .. p+T−1 its recomputed ones (`own`, [T·V], a view into the
+ * batch's logits), the others the baseline's. The [1, N, V] tensor is built only if `logits` is read:
  * copying N·V floats into fresh memory per condition cost more than the recomputation it follows.
  */
 function splicedOutput(base: Float32Array, own: Float32Array, p: number, N: number, V: number, cache: ActivationCache): ConditionOutput {
@@ -297,8 +298,7 @@ function splicedOutput(base: Float32Array, own: Float32Array, p: number, N: numb
   return {
     get logits(): Tensor {
       if (!full) {
-        const data = new Float32Array(N * V);
-        data.set(base.subarray(0, p * V));
+        const data = base.slice(0, N * V);
         data.set(own, p * V);
         full = new Tensor(data, [1, N, V]);
       }
@@ -306,7 +306,7 @@ function splicedOutput(base: Float32Array, own: Float32Array, p: number, N: numb
     },
     row(i: number): Float32Array {
       checkRow(i, N);
-      return i < p ? base.subarray(i * V, (i + 1) * V) : own.subarray((i - p) * V, (i - p + 1) * V);
+      return i < p || i >= p + own.length / V ? base.subarray(i * V, (i + 1) * V) : own.subarray((i - p) * V, (i - p + 1) * V);
     },
     cache,
     incremental: true,
@@ -321,11 +321,14 @@ function layerOfCapture(name: string, nL: number): number {
 }
 
 /**
- * Positions of a condition recomputed at its start layer: those before the scope's firstLayerEnd (not at the
- * last layer, whose later positions would need the final residual stream), else all N − p.
+ * What a condition recomputes: T positions from p (its tokens) and k of them at its start layer. With a
+ * firstLayerEnd e < N, k = e − p; at the last layer the positions ≥ e are never computed (T = e − p: they
+ * read only that layer's unchanged keys and values, so their logits and captures are the baseline's).
  */
-function firstRows(s: EditScope, N: number, nL: number): number {
-  return s.firstLayerEnd !== undefined && s.firstLayerEnd < N && s.layer < nL - 1 ? s.firstLayerEnd - s.position : N - s.position;
+function recomputed(s: EditScope, N: number, nL: number): { T: number; k: number } {
+  const e = s.firstLayerEnd;
+  if (e === undefined || e >= N) return { T: N - s.position, k: N - s.position };
+  return s.layer === nL - 1 ? { T: e - s.position, k: e - s.position } : { T: N - s.position, k: e - s.position };
 }
 
 /**

@@ -5,7 +5,8 @@
  * patterns / residual streams — batched as rows of one forward pass. Conditions without a known scope fall
  * back to full recomputation; forwardWithIntervention's default (incremental) equals `fullRecompute: true`.
  * At an attention edit's own layer only its edited query rows are recomputed (the later positions enter at the
- * next layer with the baseline's residual stream): counted by a probe hook, and equal to full recomputation.
+ * next layer with the baseline's residual stream; at the last layer they keep the baseline's logits): counted
+ * by a probe hook, and equal to full recomputation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,7 +137,7 @@ for (const { dir } of INDEX.models) {
     const cases: { L: number; sources: number[]; rows: number }[] = [
       { L: 0, sources: [P - 2], rows: 1 },
       { L: 0, sources: [P - 2, P], rows: 3 }, // rows P−2 .. P
-      { L: nL - 1, sources: [P], rows: N - P }, // the last layer: every position ≥ p (no residual after it is kept)
+      { L: nL - 1, sources: [P], rows: 1 }, // the last layer: the later positions keep the baseline's logits
     ];
     for (const c of cases) {
       const e = resolveSpecs([{ kind: 'knockout', layers: c.L, heads: 'all', edges: [{ sources: c.sources, targets: [P - 3] }] }], m, N);
