@@ -244,9 +244,10 @@ export function runConditionsIncremental(
   for (let c0 = 0; c0 < todo.length; c0 += batchSize) {
     const chunk = todo.slice(c0, c0 + batchSize);
     const got = chunk.map(() => new Map<string, Float32Array>());
+    const sizes = chunk.map((i) => recomputed(conds[i]!.scope!, N, nL));
     const rows: BatchRow[] = chunk.map((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
-      const { T, k } = recomputed(conds[i]!.scope!, N, nL);
+      const { T, k } = sizes[r]!;
       const caps: Hook[] = capture
         .filter((n) => layerOfCapture(n, nL) >= L)
         .map((n) => ({ name: n, fn: (t: Tensor) => void got[r]!.set(n, t.data.slice()) }));
@@ -263,7 +264,7 @@ export function runConditionsIncremental(
     const Tmax = res.logits!.shape[1]!;
     chunk.forEach((i, r) => {
       const { layer: L, position: p } = conds[i]!.scope!;
-      const { T, k } = recomputed(conds[i]!.scope!, N, nL);
+      const { T, k } = sizes[r]!;
       const cache = new ActivationCache();
       for (const n of capture) {
         const base = baseline.cache.get(n);

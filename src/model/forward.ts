@@ -24,7 +24,7 @@ import type { ModelWeights } from './weights.ts';
 import { widenInto, type WeightArray } from '../tensor/weight.ts';
 import { KVCache } from './kv-cache.ts';
 import { acquireScratch, releaseScratch, type Scratch } from './scratch.ts';
-import { applyRotary, decoderOps, normalize, rotaryTables } from './ops.ts';
+import { applyRotary, decoderOps, expandHeads, normalize, rotaryTables, scaleRange, softcapRange } from './ops.ts';
 import { spanProduct, type RowSpan } from './row-spans.ts';
 
 export interface ForwardOptions {
@@ -174,9 +174,11 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
 
   // Flattened positions for batch hooks; rows not computed at `layer` (incremental rows before their start) read −1.
   const active = (b: number, layer: number) => start[b]! <= layer;
-  /** Positions of row b computed at `layer` (its first ones; all of T_b but at a start layer with startRows). */
+  /** Positions of row b computed at `layer` (its first ones; all of T_b but at a start layer with startRows), their keys, query and key positions. */
   const tAt = (b: number, layer: number) => (layer === start[b] ? first[b]! : Tb[b]!);
-  const qAt = (b: number, layer: number) => (tAt(b, layer) === Tb[b] ? qPos[b]! : qPos[b]!.subarray(0, tAt(b, layer)));
+  const sAt = (b: number, layer: number) => past[b]! + tAt(b, layer);
+  const qAt = (b: number, layer: number) => qPos[b]!.subarray(0, tAt(b, layer));
+  const kAt = (b: number, layer: number) => kPos[b]!.subarray(0, sAt(b, layer));
   const flatQ = (layer: number) => {
     if (NB === 1 && active(0, layer)) return qAt(0, layer);
     const out = new Int32Array(NB * Tmax).fill(-1);
@@ -184,10 +186,9 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     return out;
   };
   const flatK = (layer: number) => {
-    const kAt = (b: number) => kPos[b]!.subarray(0, past[b]! + tAt(b, layer));
-    if (NB === 1) return kAt(0);
+    if (NB === 1) return kAt(0, layer);
     const out = new Int32Array(NB * Smax).fill(-1);
-    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(kAt(b), b * Smax);
+    for (let b = 0; b < NB; b++) if (active(b, layer)) out.set(kAt(b, layer), b * Smax);
     return out;
   };
 
@@ -199,9 +200,8 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     for (let b = 0; b < NB; b++) {
       const rh = rowHooks[b];
       if (!rh || !rh.has(name) || !active(b, li)) continue;
-      const T = layer === null ? Tb[b]! : tAt(b, li);
-      const view = slab(buf, b, Tmax, T, rs);
-      const out = rh.run(name, view, [1, T, ...inner], { layer, queryPositions: layer === null ? qPos[b]! : qAt(b, li) });
+      const T = layer === null ? Tb[b]! : tAt(b, li), view = slab(buf, b, Tmax, T, rs);
+      const out = rh.run(name, view, [1, T, ...inner], { layer, queryPositions: qPos[b]!.subarray(0, T) });
       if (out !== view) view.set(out);
     }
     if (!batchHooks.has(name)) return buf;
@@ -284,29 +284,28 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     for (let b = 0; b < NB; b++) {
       const rh = rowHooks[b];
       if (!rh || !rh.has(name) || !active(b, l)) continue;
-      const T = tAt(b, l), S = past[b]! + T;
-      const view = T === Tb[b] ? bufs[b]! : bufs[b]!.subarray(0, H * T * S);
-      const out = rh.run(name, view, [1, H, T, S], { layer: l, queryPositions: qAt(b, l), keyPositions: S === Sb[b] ? kPos[b]! : kPos[b]!.subarray(0, S) });
+      const T = tAt(b, l), S = sAt(b, l), view = bufs[b]!.subarray(0, H * T * S);
+      const out = rh.run(name, view, [1, H, T, S], { layer: l, queryPositions: qAt(b, l), keyPositions: kAt(b, l) });
       if (out !== view) view.set(out);
     }
     if (!batchHooks.has(name)) return;
     const ctx: Omit<HookContext, 'name'> = { layer: l, queryPositions: flatQ(l), keyPositions: flatK(l), batch: NB };
     if (NB === 1) {
-      const T = tAt(0, l), view = T === Tb[0] ? bufs[0]! : bufs[0]!.subarray(0, H * T * (past[0]! + T));
-      const out = batchHooks.run(name, view, [1, H, T, past[0]! + T], ctx);
+      const T = tAt(0, l), S = sAt(0, l), view = bufs[0]!.subarray(0, H * T * S);
+      const out = batchHooks.run(name, view, [1, H, T, S], ctx);
       if (out !== view) view.set(out);
       return;
     }
     const pad = scratch.take(`pad${fill}`, NB * H * Tmax * Smax, fill);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const src = bufs[b]!, T = tAt(b, l), S = past[b]! + T;
+      const src = bufs[b]!, T = tAt(b, l), S = sAt(b, l);
       for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) pad.set(src.subarray((h * T + t) * S, (h * T + t + 1) * S), ((b * H + h) * Tmax + t) * Smax);
     }
     const out = batchHooks.run(name, pad, [NB, H, Tmax, Smax], ctx);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const dst = bufs[b]!, T = tAt(b, l), S = past[b]! + T;
+      const dst = bufs[b]!, T = tAt(b, l), S = sAt(b, l);
       for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
         const o = ((b * H + h) * Tmax + t) * Smax;
         dst.set(out.subarray(o, o + S), (h * T + t) * S);
@@ -377,7 +376,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     // scores [H, T_b, S_b] per row, against that row's keys only
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = tAt(b, l), S = past[b]! + T, c = caches[b]!;
+      const T = tAt(b, l), S = sAt(b, l), c = caches[b]!;
       c.write(l, slab(kk, b, Tmax, T, kvHeads * Dh), slab(vv, b, Tmax, T, kvHeads * Dh), T, H / kvHeads, ops.scatterHeads);
       const scores = scoresBuf[b]!;
       const keys = c.keyHeads(l);
@@ -387,8 +386,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     runAttn(name('attn.hook_attn_scores'), scoresBuf, l, -Infinity);
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = tAt(b, l);
-      ops.softmaxRows(scoresBuf[b]!, H * T, past[b]! + T);
+      ops.softmaxRows(scoresBuf[b]!, H * tAt(b, l), sAt(b, l));
     }
     runAttn(name('attn.hook_pattern'), scoresBuf, l, 0);
 
@@ -396,7 +394,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     let z: Float32Array = zBuf;
     for (let b = 0; b < NB; b++) {
       if (!active(b, l)) continue;
-      const T = tAt(b, l), S = past[b]! + T;
+      const T = tAt(b, l), S = sAt(b, l);
       const values = caches[b]!.valueHeads(l);
       B.attnMix(scoresBuf[b]!, values.data, values.headStride, H, T, S, Dh, slab(z, b, Tmax, T, H * Dh));
     }
@@ -458,10 +456,7 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
   let logits: Float32Array = new Float32Array(NB * w * V);
   const logitSpans = rows.map((_, b) => ({ src: mode === 'last' ? b * Tmax + Tb[b]! - 1 : b * Tmax, dst: b * w, rows: nb[b]! }));
   spanProduct(B, fin, W.unembed, W.unembedBias, D, V, logits, logitSpans, take);
-  if (s.finalSoftcap !== null) {
-    const c = s.finalSoftcap;
-    softcapRange(logits, c);
-  }
+  if (s.finalSoftcap !== null) softcapRange(logits, s.finalSoftcap);
   const lpos = mode === 'last' ? qPos.map((p) => p.subarray(p.length - 1)) : qPos;
   for (let b = 0; b < NB; b++) {
     const rh = rowHooks[b];
@@ -476,30 +471,4 @@ function forwardBatchIn(model: ForwardModel, rows: readonly BatchRow[], opts: Ba
     logits = batchHooks.run('hook_logits', logits, [NB, w, V], { layer: null, queryPositions: flat, batch: NB });
   }
   return { logits: new Tensor(logits, [NB, w, V]), positions: qPos };
-}
-
-// scaleRange / softcapRange are small functions of their own: see the note on addRange in ./ops.ts.
-/** x[i] ·= f for i in [lo, hi). */
-function scaleRange(x: Float32Array, lo: number, hi: number, f: number): void {
-  for (let i = lo; i < hi; i++) x[i] = x[i]! * f;
-}
-/** x ← tanh(x / c) · c (Gemma-2 final-logit softcap). */
-function softcapRange(x: Float32Array, c: number): void {
-  for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]! / c) * c;
-}
-
-/** [T, Hkv, Dh] → out [T, Hkv·group, Dh] with each KV head repeated for its `group` query heads (HF repeat_kv order). */
-function expandHeads(x: Float32Array, T: number, Hkv: number, group: number, Dh: number, out: Float32Array): Float32Array {
-  if (group === 1) {
-    out.set(x.subarray(0, T * Hkv * Dh));
-    return out;
-  }
-  const H = Hkv * group;
-  for (let t = 0; t < T; t++) {
-    for (let g = 0; g < Hkv; g++) {
-      const src = x.subarray((t * Hkv + g) * Dh, (t * Hkv + g + 1) * Dh);
-      for (let r = 0; r < group; r++) out.set(src, (t * H + g * group + r) * Dh);
-    }
-  }
-  return out;
 }

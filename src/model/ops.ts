@@ -209,9 +209,34 @@ export function firstNonFinite(x: Float32Array, n: number): number {
   return -1;
 }
 
+/** [T, Hkv, Dh] → out [T, Hkv·group, Dh] with each KV head repeated for its `group` query heads (HF repeat_kv order). */
+export function expandHeads(x: Float32Array, T: number, Hkv: number, group: number, Dh: number, out: Float32Array): Float32Array {
+  if (group === 1) {
+    out.set(x.subarray(0, T * Hkv * Dh));
+    return out;
+  }
+  const H = Hkv * group;
+  for (let t = 0; t < T; t++) {
+    for (let g = 0; g < Hkv; g++) {
+      const src = x.subarray((t * Hkv + g) * Dh, (t * Hkv + g + 1) * Dh);
+      for (let r = 0; r < group; r++) out.set(src, (t * H + g * group + r) * Dh);
+    }
+  }
+  return out;
+}
+
 // The elementwise loops of a forward pass are small functions of their own: inside the forward pass (large,
 // and full of per-call closures) V8 re-optimised the whole function around each hot loop and deoptimised it
 // again at the next call (six OSR compiles of up to 128 ms over the first ten Qwen2.5-0.5B-dims passes).
+/** x[i] ·= f for i in [lo, hi). */
+export function scaleRange(x: Float32Array, lo: number, hi: number, f: number): void {
+  for (let i = lo; i < hi; i++) x[i] = x[i]! * f;
+}
+/** x ← tanh(x / c) · c (Gemma-2 final-logit softcap). */
+export function softcapRange(x: Float32Array, c: number): void {
+  for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]! / c) * c;
+}
+
 /** out[i] = a[i] + b[i] for i in [lo, hi). */
 export function addRange(out: Float32Array, a: Float32Array, b: Float32Array, lo: number, hi: number): void {
   for (let i = lo; i < hi; i++) out[i] = a[i]! + b[i]!;
